@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+
+#define PIDFILE "/run/ksmtuned.pid"
+
+typedef struct Args {
+        ManagerOptions opts;
+        bool foreground;
+        bool once;
+        bool test_config;
+} Args;
+
+static void help(void) {
+        printf("Usage: %s [OPTION]...\n"
+               "Tune Kernel Samepage Merging (KSM) to the host's memory pressure.\n\n"
+               "  -c, --config FILE   read FILE instead of " KSMTUNED_CONF_DEFAULT "\n"
+               "  -f, --foreground    do not detach; log to standard error\n"
+               "  -1, --once          decide and apply once, print the decision, exit\n"
+               "  -n, --dry-run       decide and log, write nothing to KSM\n"
+               "  -r, --root DIR      read /proc/meminfo and /sys/kernel/mm/ksm under DIR\n"
+               "  -t, --test-config   check the configuration file and exit\n"
+               "  -d, --debug         log debug messages (as DEBUG=1)\n"
+               "  -V, --version       print the version and exit\n"
+               "  -h, --help          print this help and exit\n\n"
+               "Signals: SIGUSR1 retunes now, SIGHUP reloads the configuration,\n"
+               "SIGTERM and SIGINT exit and leave KSM as it is.\n",
+               program_invocation_short_name);
+}
+
+/* Returns 1 to go on, 0 to exit successfully, negative for a usage error. */
+static int parse_argv(int argc, char *argv[], Args *a) {
+        static const struct option options[] = {
+                { "config",      required_argument, NULL, 'c' },
+                { "foreground",  no_argument,       NULL, 'f' },
+                { "once",        no_argument,       NULL, '1' },
+                { "dry-run",     no_argument,       NULL, 'n' },
+                { "root",        required_argument, NULL, 'r' },
+                { "test-config", no_argument,       NULL, 't' },
+                { "debug",       no_argument,       NULL, 'd' },
+                { "version",     no_argument,       NULL, 'V' },
+                { "help",        no_argument,       NULL, 'h' },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "c:f1nr:tdVh", options, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        a->opts.config_path = optarg;
+                        a->opts.config_path_explicit = true;
+                        break;
+                case 'f':
+                        a->foreground = true;
+                        break;
+                case '1':
+                        a->once = true;
+                        break;
+                case 'n':
+                        a->opts.dry_run = true;
+                        break;
+                case 'r':
+                        if (!*optarg) {
+                                fprintf(stderr, "%s: --root needs a directory\n", program_invocation_short_name);
+                                return -EINVAL;
+                        }
+                        a->opts.root = optarg;
+                        break;
+                case 't':
+                        a->test_config = true;
+                        break;
+                case 'd':
+                        a->opts.debug = true;
+                        break;
+                case 'V':
+                        printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+                        return 0;
+                case 'h':
+                        help();
+                        return 0;
+                default:
+                        fprintf(stderr, "Try '%s --help' for more information.\n", program_invocation_short_name);
+                        return -EINVAL;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "%s: unexpected argument '%s'\n", program_invocation_short_name, argv[optind]);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+/* Detach like the old script did, writing its pid file. */
+static int daemonize(void) {
+        _cleanup_close_ int null = -1;
+        pid_t pid;
+        FILE *f;
+
+        null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null < 0)
+                return log_error_errno(errno, "Cannot open /dev/null: %m");
+        pid = fork();
+        if (pid < 0)
+                return log_error_errno(errno, "Cannot fork: %m");
+        if (pid > 0)
+                _exit(0);
+        if (setsid() < 0)
+                return log_error_errno(errno, "setsid() failed: %m");
+        if (chdir("/") < 0)
+                return log_error_errno(errno, "Cannot change to /: %m");
+        umask(022);
+        if (dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 || dup2(null, STDERR_FILENO) < 0)
+                return log_error_errno(errno, "Cannot redirect standard streams: %m");
+        log_setup(LOG_TARGET_SYSLOG, log_get_max_priority());
+        f = fopen(PIDFILE, "we");
+        if (!f)
+                return log_error_errno(errno, "Cannot write " PIDFILE ": %m");
+        fprintf(f, "%d\n", (int) getpid());
+        fclose(f);
+        return 0;
+}
+
+static void print_decision(const Manager *m) {
+        const KsmTargets *t = &m->decision.targets;
+
+        for (KsmKnob k = 0; k < _KSM_KNOB_MAX; k++)
+                if (t->set & (1u << k))
+                        printf("%s=%" PRIu64 "%s\n", ksm_knob_name(k), t->value[k],
+                               (m->applied.written & (1u << k)) ? (m->opts.dry_run ? " (would write)" : " (written)") :
+                               (m->applied.failed & (1u << k)) ? " (write failed)" : " (unchanged)");
+        printf("reason: %s\n", m->decision.reason);
+}
+
+static int check_privileges(const Args *a) {
+        if (a->opts.dry_run || a->test_config)
+                return 0;
+        if (geteuid() != 0) {
+                log_error("Must run as root to write %s/sys/kernel/mm/ksm (use --dry-run to only watch)",
+                          strcmp(a->opts.root, "/") == 0 ? "" : a->opts.root);
+                return -EPERM;
+        }
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        Args a = { .opts = { .config_path = KSMTUNED_CONF_DEFAULT, .root = "/" } };
+        Manager *m = NULL;
+        KsmConfig config;
+        char err[512];
+        int r, ret = 1;
+
+        log_setup(LOG_TARGET_STDERR, LOG_INFO);
+        r = parse_argv(argc, argv, &a);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+        if (a.opts.debug)
+                log_set_max_priority(LOG_DEBUG);
+
+        r = manager_load_config(&a.opts, &config, err, sizeof(err));
+        if (r < 0) {
+                log_error("Invalid configuration: %s", err);
+                return 1;
+        }
+        if (a.test_config) {
+                printf("%s: configuration OK\n", a.opts.config_path);
+                return 0;
+        }
+        if (check_privileges(&a) < 0)
+                return 1;
+
+        r = manager_new(&a.opts, &config, &m);
+        if (r < 0)
+                return 1;
+
+        if (a.once) {
+                r = manager_tick(m);
+                if (r >= 0)
+                        print_decision(m);
+                ret = r < 0 ? 1 : 0;
+                goto out;
+        }
+        if (!a.foreground && daemonize() < 0)
+                goto out;
+
+        log_info("%s %s started (config %s%s)", PACKAGE_NAME, PACKAGE_VERSION, a.opts.config_path,
+                 a.opts.dry_run ? ", dry run" : "");
+        ret = manager_run(m);
+        if (!a.foreground)
+                (void) unlink(PIDFILE);
+out:
+        manager_free(m);
+        log_close();
+        return ret;
+}

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "units.h"
+
+#define USEC_PER_SEC UINT64_C(1000000)
+
+static uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static void log_conf_warning(const char *msg, void *userdata) {
+        (void) userdata;
+        log_warning("%s", msg);
+}
+
+int manager_load_config(const ManagerOptions *o, KsmConfig *ret, char *err, size_t err_size) {
+        int r;
+
+        r = conf_load(o->config_path, ret, log_conf_warning, NULL, err, err_size);
+        if (r == -ENOENT && !o->config_path_explicit) {
+                /* The old script ran on its built-in defaults without a file. */
+                log_debug("%s not found, using built-in defaults", o->config_path);
+                conf_init_defaults(ret);
+                return 0;
+        }
+        return r;
+}
+
+static void apply_log_settings(const Manager *m) {
+        int r;
+
+        log_set_max_priority(m->opts.debug || m->config.debug ? LOG_DEBUG : LOG_INFO);
+        r = log_open_file(m->config.logfile[0] ? m->config.logfile : NULL);
+        if (r < 0)
+                log_warning_errno(r, "Cannot open LOGFILE %s, logging to stderr only: %m", m->config.logfile);
+}
+
+int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret) {
+        Manager *m;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return log_error_errno(ENOMEM, "Out of memory");
+        m->opts = *o;
+        m->config = *config;
+        m->root_fd = m->ksm_fd = -1;
+
+        m->root_fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (m->root_fd < 0) {
+                r = log_error_errno(errno, "Cannot open root directory %s: %m", o->root);
+                goto fail;
+        }
+        m->ksm_fd = ksm_sysfs_open(m->root_fd);
+        if (m->ksm_fd < 0) {
+                r = m->ksm_fd;
+                log_error_errno(r, "Cannot open %s%s" KSM_SYSFS_DIR ": %m (is this kernel built with CONFIG_KSM?)",
+                                o->root, o->root[strlen(o->root) - 1] == '/' ? "" : "/");
+                goto fail;
+        }
+        r = guest_scanner_new(m->config.guest_regex, &m->scanner);
+        if (r < 0) {
+                log_error_errno(r, "Cannot set up the process scanner: %m");
+                goto fail;
+        }
+        r = sd_event_default(&m->event);
+        if (r < 0) {
+                log_error_errno(r, "Cannot create the event loop: %m");
+                goto fail;
+        }
+        apply_log_settings(m);
+        *ret = m;
+        return 0;
+fail:
+        manager_free(m);
+        return r;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        sd_event_source_unref(m->timer);
+        sd_event_unref(m->event);
+        guest_scanner_free(m->scanner);
+        guest_list_clear(&m->guests);
+        closep(&m->ksm_fd);
+        closep(&m->root_fd);
+        free(m);
+        return NULL;
+}
+
+static int collect(Manager *m, KsmSample *ret) {
+        KsmSample s = {};
+        int r;
+
+        r = meminfo_read(m->root_fd, &s.mem);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read %s/proc/meminfo: %m", m->opts.root);
+        r = guest_scanner_scan(m->scanner, NULL, 0, &m->guests);
+        if (r < 0)
+                return log_error_errno(r, "Cannot scan processes: %m");
+        s.committed_kib = m->guests.rss_kib;
+        s.n_guests = (unsigned) m->guests.n;
+        r = ksm_sysfs_read(m->ksm_fd, &s.ksm);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read %s/" KSM_SYSFS_DIR ": %m", m->opts.root);
+        *ret = s;
+        return 0;
+}
+
+static void log_apply(Manager *m, const KsmApplyResult *a) {
+        for (KsmKnob k = 0; k < _KSM_KNOB_MAX; k++) {
+                unsigned bit = 1u << k;
+
+                if (a->written & bit)
+                        m->failed_logged &= ~bit;
+                if (!(a->failed & bit) || (m->failed_logged & bit))
+                        continue;
+                m->failed_logged |= bit;
+                log_warning_errno(a->error[k], "Cannot write %" PRIu64 " to %s/" KSM_SYSFS_DIR "/%s: %m%s",
+                                  m->decision.targets.value[k], m->opts.root, ksm_knob_name(k),
+                                  k == KSM_KNOB_PAGES_TO_SCAN && a->error[k] == -EINVAL &&
+                                  m->sample.ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME ?
+                                  " (the kernel's advisor owns it)" : "");
+        }
+}
+
+static void describe_writes(const Manager *m, char *buf, size_t size) {
+        size_t n = 0;
+
+        buf[0] = '\0';
+        for (KsmKnob k = 0; k < _KSM_KNOB_MAX && n < size; k++)
+                if (m->applied.written & (1u << k))
+                        n += (size_t) snprintf(buf + n, size - n, " %s=%" PRIu64,
+                                               ksm_knob_name(k), m->decision.targets.value[k]);
+}
+
+int manager_tick(Manager *m) {
+        KsmSample s;
+        KsmDecision d;
+        KsmState st;
+        char writes[256], status[256];
+        int r;
+
+        r = collect(m, &s);
+        if (r < 0)
+                return r;
+
+        policy_compat_decide(&m->config, &s, &m->state, &d, &st);
+
+        if (d.running && ksm_has(&s.ksm, KSM_FEATURE_ADVISOR) && s.ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME) {
+                if (!m->advisor_logged)
+                        log_notice("The kernel's KSM advisor is on (advisor_mode=scan-time): leaving pages_to_scan to it");
+                m->advisor_logged = true;
+        } else
+                m->advisor_logged = false;
+
+        /* Write failures are in m->applied, logged below and retried next tick. */
+        (void) ksm_sysfs_apply(m->ksm_fd, &d.targets, &s.ksm, m->opts.dry_run, &m->applied);
+
+        m->sample = s;
+        m->decision = d;
+        m->state = st;
+        m->have_tick = true;
+        m->n_ticks++;
+        m->last_tick_realtime_usec = now_realtime_usec();
+        log_apply(m, &m->applied);
+
+        /* One line per decision that changes something; the rest at debug. */
+        describe_writes(m, writes, sizeof(writes));
+        if (m->applied.written)
+                log_info("%s%s: %s", m->opts.dry_run ? "Would set (dry run)" : "Set", writes, d.reason);
+        else
+                log_debug("No change: %s", d.reason);
+        log_debug("Tick %" PRIu64 ": committed %" PRIu64 " KiB in %u guest(s), free %" PRIu64 " KiB, threshold %" PRIu64 " KiB",
+                  m->n_ticks, s.committed_kib, s.n_guests, d.free_kib, d.thres_kib);
+
+        manager_status_line(m, status, sizeof(status));
+        (void) sd_notifyf(false, "STATUS=%s", status);
+        if (m->on_change)
+                m->on_change(m, m->on_change_userdata);
+        return 0;
+}
+
+void manager_status_line(const Manager *m, char *buf, size_t size) {
+        const KsmKnobs *k = &m->sample.ksm;
+        char saved[32];
+        uint64_t run, pages, sleep_ms;
+
+        if (!m->have_tick) {
+                snprintf(buf, size, "Starting");
+                return;
+        }
+        /* Show what the knobs are after this tick's writes. */
+        run = (m->applied.written & (1u << KSM_KNOB_RUN)) ? m->decision.targets.value[KSM_KNOB_RUN] : k->run;
+        pages = (m->applied.written & (1u << KSM_KNOB_PAGES_TO_SCAN)) ?
+                m->decision.targets.value[KSM_KNOB_PAGES_TO_SCAN] : k->pages_to_scan;
+        sleep_ms = (m->applied.written & (1u << KSM_KNOB_SLEEP_MILLISECS)) ?
+                m->decision.targets.value[KSM_KNOB_SLEEP_MILLISECS] : k->sleep_millisecs;
+        format_bytes(ksm_saved_bytes(k, page_size()), saved, sizeof(saved));
+        if (run == 1)
+                snprintf(buf, size, "KSM running: %" PRIu64 " pages every %" PRIu64 " ms, %s saved%s",
+                         pages, sleep_ms, saved, m->opts.dry_run ? " (dry run)" : "");
+        else
+                snprintf(buf, size, "KSM stopped, %s saved%s", saved, m->opts.dry_run ? " (dry run)" : "");
+}
+
+static void arm_timer(Manager *m) {
+        uint64_t usec = (uint64_t) m->config.monitor_interval_s * USEC_PER_SEC;
+        int r;
+
+        r = sd_event_source_set_time_relative(m->timer, usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_error_errno(r, "Cannot arm the monitor timer: %m");
+}
+
+/* Every tick, whatever caused it, starts a new full interval, as the old
+ * script's "sleep & wait" did after SIGUSR1. */
+static void tick_and_rearm(Manager *m) {
+        (void) manager_tick(m);
+        arm_timer(m);
+}
+
+int manager_reload(Manager *m, char *err, size_t err_size) {
+        KsmConfig c;
+        GuestScanner *scanner = NULL;
+        int r;
+
+        r = manager_load_config(&m->opts, &c, err, err_size);
+        if (r < 0)
+                return r;
+        if (strcmp(c.guest_regex, m->config.guest_regex) != 0) {
+                r = guest_scanner_new(c.guest_regex, &scanner);
+                if (r < 0) {
+                        snprintf(err, err_size, "cannot set up the process scanner: %s", strerror(-r));
+                        return r;
+                }
+                guest_scanner_free(m->scanner);
+                m->scanner = scanner;
+        }
+        m->config = c;
+        apply_log_settings(m);
+        log_info("Reloaded %s", m->opts.config_path);
+        tick_and_rearm(m);
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) s, (void) usec;
+        tick_and_rearm(userdata);
+        return 0;
+}
+
+static int on_sigusr1(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) s, (void) si;
+        log_debug("SIGUSR1: retuning now");
+        tick_and_rearm(userdata);
+        return 0;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        char err[512];
+        int r;
+
+        (void) s, (void) si;
+        (void) sd_notify(false, "RELOADING=1");
+        r = manager_reload(m, err, sizeof(err));
+        if (r < 0)
+                log_error("Reload failed, keeping the old configuration: %s", err);
+        (void) sd_notify(false, "READY=1");
+        return 0;
+}
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        (void) s;
+        /* KSM is left as it is: merged pages stay merged, ksm.service owns run. */
+        log_info("Received %s, exiting", strsignal((int) si->ssi_signo));
+        (void) sd_notify(false, "STOPPING=1");
+        return sd_event_exit(m->event, 0);
+}
+
+int manager_run(Manager *m) {
+        static const int sigs[] = { SIGUSR1, SIGHUP, SIGTERM, SIGINT };
+        sd_event_signal_handler_t handlers[] = { on_sigusr1, on_sighup, on_exit_signal, on_exit_signal };
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                sigaddset(&mask, sigs[i]);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Cannot block signals: %m"), 1;
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {
+                r = sd_event_add_signal(m->event, NULL, sigs[i], handlers[i], m);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot watch signal %d: %m", sigs[i]), 1;
+        }
+        r = sd_event_add_time_relative(m->event, &m->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the monitor timer: %m"), 1;
+        (void) sd_event_source_set_description(m->timer, "monitor-timer");
+        /* WATCHDOG=1 at half of WATCHDOG_USEC, when the service manager asks. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Cannot set up the watchdog: %m");
+
+        tick_and_rearm(m);
+        (void) sd_notify(false, "READY=1");
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m"), 1;
+        return 0;
+}

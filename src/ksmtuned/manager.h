@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "conf.h"
+#include "guests.h"
+#include "policy.h"
+
+typedef struct ManagerOptions {
+        const char *config_path;
+        bool config_path_explicit;      /* --config given: a missing file is an error */
+        const char *root;               /* "/" or --root DIR */
+        bool dry_run;
+        bool debug;                     /* --debug: overrides DEBUG=0 */
+} ManagerOptions;
+
+typedef struct Manager {
+        sd_event *event;
+        sd_event_source *timer;
+
+        ManagerOptions opts;
+        KsmConfig config;
+        KsmState state;
+
+        int root_fd;
+        int ksm_fd;
+        GuestScanner *scanner;
+        GuestList guests;
+
+        /* The last tick, for STATUS=, the bus and --once. */
+        KsmSample sample;
+        KsmDecision decision;
+        KsmApplyResult applied;
+        bool have_tick;
+        uint64_t last_tick_realtime_usec;
+        uint64_t n_ticks;
+
+        unsigned failed_logged;         /* 1 << KsmKnob whose write failure was logged */
+        bool advisor_logged;
+
+        /* Called after every tick and reload, when set (the bus uses it). */
+        void (*on_change)(struct Manager *m, void *userdata);
+        void *on_change_userdata;
+} Manager;
+
+/* Load the configuration (file missing and not explicit: defaults). Writes
+ * err on failure. Returns 0 or negative errno. */
+int manager_load_config(const ManagerOptions *o, KsmConfig *ret, char *err, size_t err_size);
+
+/* Create a manager with a loaded config: opens root and KSM sysfs, the
+ * process scanner and the event loop. Returns 0 or negative errno (logged). */
+int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret);
+Manager *manager_free(Manager *m);
+
+/* Collect, decide, apply. Returns 0, or negative errno when collecting failed
+ * (logged; KSM left alone). */
+int manager_tick(Manager *m);
+
+/* Re-read the config file; the old one stays in force when the new one is
+ * invalid. Writes the reason to err. Returns 0 or negative errno. */
+int manager_reload(Manager *m, char *err, size_t err_size);
+
+/* Install timers and signal handlers, tick once, notify READY=1 and run the
+ * loop until SIGTERM/SIGINT. Returns the exit status. */
+int manager_run(Manager *m);
+
+/* One line for STATUS= and logs: state, rate, memory saved. */
+void manager_status_line(const Manager *m, char *buf, size_t size);

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KSMTUNED_CONF_DEFAULT "/etc/ksmtuned.conf"
+
+/* libinih (as Debian builds it) cuts lines at 199 characters, so no value is longer. */
+#define CONF_LINE_MAX 199
+#define CONF_VALUE_MAX (CONF_LINE_MAX + 1)
+
+/* Every setting of /etc/ksmtuned.conf, with the old script's names and units. */
+typedef struct KsmConfig {
+        int64_t monitor_interval_s;     /* KSM_MONITOR_INTERVAL */
+        int64_t sleep_msec;             /* KSM_SLEEP_MSEC, for a 16 GiB host */
+        int64_t npages_boost;           /* KSM_NPAGES_BOOST, pages */
+        int64_t npages_decay;           /* KSM_NPAGES_DECAY, pages (negative) */
+        int64_t npages_min;             /* KSM_NPAGES_MIN, pages */
+        int64_t npages_max;             /* KSM_NPAGES_MAX, pages */
+        int64_t thres_coef_pct;         /* KSM_THRES_COEF, percent of MemTotal */
+        int64_t thres_const_kib;        /* KSM_THRES_CONST, KiB */
+        char guest_regex[CONF_VALUE_MAX];       /* KSM_GUEST_REGEX */
+        char logfile[CONF_VALUE_MAX];   /* LOGFILE, "" for none */
+        bool debug;                     /* DEBUG */
+} KsmConfig;
+
+/* Called for each warning (unknown key); msg names file and line. */
+typedef void (*ConfWarnFn)(const char *msg, void *userdata);
+
+/* Fill in the built-in defaults (the old script's). */
+void conf_init_defaults(KsmConfig *c);
+
+/* Parse shell-style KEY=value text. filename is used in messages only. On
+ * error returns -EINVAL and writes "FILE:LINE: KEY=VALUE: why" (or
+ * "FILE:LINE: why") to err; ret is written only on success. */
+int conf_parse(const char *text, const char *filename, KsmConfig *ret,
+               ConfWarnFn warn, void *userdata, char *err, size_t err_size);
+
+/* Read and parse a file. Returns 0, -EINVAL with err filled, or a negative
+ * errno from reading it (err filled too). */
+int conf_load(const char *path, KsmConfig *ret,
+              ConfWarnFn warn, void *userdata, char *err, size_t err_size);
+
+/* Names of all keys, NULL-terminated (for docs checks and --help). */
+extern const char *const conf_key_names[];

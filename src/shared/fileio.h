@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Read a whole (small) file at dirfd/path into a NUL-terminated malloc'ed
+ * buffer; at most max_size bytes. Returns 0 or negative errno (-EFBIG when larger). */
+int read_full_file_at(int dirfd, const char *path, size_t max_size, char **ret, size_t *ret_size);
+
+/* Read a one-line unsigned decimal file (sysfs style). Returns 0 or negative errno
+ * (-EINVAL when the content is not a number). */
+int read_u64_file_at(int dirfd, const char *path, uint64_t *ret);
+
+/* Write a string to an existing file at dirfd/path, no O_CREAT, in one write().
+ * Returns 0 or negative errno from open() or write(). */
+int write_string_file_at(int dirfd, const char *path, const char *s);
+
+/* Parse a decimal integer, optionally signed, surrounding whitespace allowed,
+ * nothing else. Returns 0, -EINVAL (not a number) or -ERANGE (outside [min, max]). */
+int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
+
+/* Like parse_int64 for unsigned 64-bit values; a leading '-' is -EINVAL. */
+int parse_uint64(const char *s, uint64_t *ret);

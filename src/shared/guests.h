@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The old ksmtuned's pgrep pattern: qemu-kvm, qemu-system-*, and the
+ * "qemu:NAME" process titles some distributions set. */
+#define GUEST_REGEX_DEFAULT "^qemu(-(kvm|system-.+)|:.{1,11})$"
+
+typedef struct GuestProc {
+        pid_t pid;
+        uint64_t rss_kib;
+        char comm[16];
+} GuestProc;
+
+typedef struct GuestList {
+        GuestProc *procs;               /* sorted by pid */
+        size_t n;
+        uint64_t rss_kib;               /* sum over procs */
+} GuestList;
+
+typedef struct GuestScanner GuestScanner;
+
+/* Compile an extended regex for process names. Returns 0 or -EINVAL; on error
+ * a description goes to errbuf when given. */
+int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t errbuf_size);
+
+/* Whether a process name (comm, at most 15 characters) matches. */
+bool guest_regex_match(const regex_t *re, const char *comm);
+
+/* A scanner over the live /proc (libproc2). Returns 0, -EINVAL for a bad
+ * pattern, -ENOMEM. */
+int guest_scanner_new(const char *pattern, GuestScanner **ret);
+GuestScanner *guest_scanner_free(GuestScanner *s);
+
+/* Find guests: processes whose name matches, plus the pids in extra (for
+ * example from libvirt) whatever their name, each counted once. Returns 0 or
+ * negative errno; ret is replaced on success. */
+int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, GuestList *ret);
+
+void guest_list_clear(GuestList *l);
+
+/* Whether pid is in the (sorted) list. */
+bool guest_list_contains(const GuestList *l, pid_t pid);

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "ksm-sysfs.h"
+#include "macro.h"
+
+static const char *const knob_names[_KSM_KNOB_MAX] = {
+        [KSM_KNOB_ADVISOR_MODE] = "advisor_mode",
+        [KSM_KNOB_PAGES_TO_SCAN] = "pages_to_scan",
+        [KSM_KNOB_SLEEP_MILLISECS] = "sleep_millisecs",
+        [KSM_KNOB_SMART_SCAN] = "smart_scan",
+        [KSM_KNOB_USE_ZERO_PAGES] = "use_zero_pages",
+        [KSM_KNOB_RUN] = "run",
+};
+
+static const size_t knob_offsets[_KSM_KNOB_MAX] = {
+        [KSM_KNOB_ADVISOR_MODE] = offsetof(KsmKnobs, advisor_mode),
+        [KSM_KNOB_PAGES_TO_SCAN] = offsetof(KsmKnobs, pages_to_scan),
+        [KSM_KNOB_SLEEP_MILLISECS] = offsetof(KsmKnobs, sleep_millisecs),
+        [KSM_KNOB_SMART_SCAN] = offsetof(KsmKnobs, smart_scan),
+        [KSM_KNOB_USE_ZERO_PAGES] = offsetof(KsmKnobs, use_zero_pages),
+        [KSM_KNOB_RUN] = offsetof(KsmKnobs, run),
+};
+
+#define NO_FEATURE (-1)
+
+/* Unsigned counters and knobs; advisor_mode and general_profit are special. */
+static const struct {
+        const char *name;
+        size_t offset;
+        int feature;            /* optional when >= 0 */
+} files[] = {
+        { "run",              offsetof(KsmKnobs, run),              NO_FEATURE },
+        { "pages_to_scan",    offsetof(KsmKnobs, pages_to_scan),    NO_FEATURE },
+        { "sleep_millisecs",  offsetof(KsmKnobs, sleep_millisecs),  NO_FEATURE },
+        { "pages_shared",     offsetof(KsmKnobs, pages_shared),     NO_FEATURE },
+        { "pages_sharing",    offsetof(KsmKnobs, pages_sharing),    NO_FEATURE },
+        { "full_scans",       offsetof(KsmKnobs, full_scans),       NO_FEATURE },
+        /* pages_unshared/volatile exist since 2.6.32 but are cheap to treat as optional. */
+        { "pages_unshared",   offsetof(KsmKnobs, pages_unshared),   _KSM_FEATURE_MAX },
+        { "pages_volatile",   offsetof(KsmKnobs, pages_volatile),   _KSM_FEATURE_MAX },
+        { "smart_scan",       offsetof(KsmKnobs, smart_scan),       KSM_FEATURE_SMART_SCAN },
+        { "use_zero_pages",   offsetof(KsmKnobs, use_zero_pages),   KSM_FEATURE_USE_ZERO_PAGES },
+        { "ksm_zero_pages",   offsetof(KsmKnobs, ksm_zero_pages),   KSM_FEATURE_ZERO_PAGES },
+        { "pages_scanned",    offsetof(KsmKnobs, pages_scanned),    KSM_FEATURE_PAGES_SCANNED },
+        { "max_kernel_pages", offsetof(KsmKnobs, max_kernel_pages), KSM_FEATURE_MAX_KERNEL_PAGES },
+};
+
+const char *ksm_knob_name(KsmKnob knob) {
+        return knob >= 0 && knob < _KSM_KNOB_MAX ? knob_names[knob] : NULL;
+}
+
+uint64_t ksm_knobs_get(const KsmKnobs *cur, KsmKnob knob) {
+        return *(const uint64_t *) ((const char *) cur + knob_offsets[knob]);
+}
+
+int ksm_sysfs_open(int root_fd) {
+        int fd = openat(root_fd, KSM_SYSFS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int ksm_advisor_mode_parse(const char *s, KsmAdvisorMode *ret) {
+        /* The kernel brackets the active mode: "[none] scan-time". */
+        const char *open = strchr(s, '['), *close;
+
+        if (!open || !(close = strchr(open, ']')))
+                return -EINVAL;
+        open++;
+        if ((size_t) (close - open) == strlen("none") && strncmp(open, "none", 4) == 0)
+                *ret = KSM_ADVISOR_NONE;
+        else if ((size_t) (close - open) == strlen("scan-time") && strncmp(open, "scan-time", 9) == 0)
+                *ret = KSM_ADVISOR_SCAN_TIME;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static int read_advisor_mode(int ksm_fd, KsmKnobs *k) {
+        _cleanup_free_ char *s = NULL;
+        KsmAdvisorMode mode;
+        int r;
+
+        r = read_full_file_at(ksm_fd, "advisor_mode", 4096, &s, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        r = ksm_advisor_mode_parse(s, &mode);
+        if (r < 0)
+                return r;
+        k->advisor_mode = mode;
+        k->features |= 1u << KSM_FEATURE_ADVISOR;
+        return 0;
+}
+
+static int read_general_profit(int ksm_fd, KsmKnobs *k) {
+        _cleanup_free_ char *s = NULL;
+        int64_t v;
+        int r;
+
+        r = read_full_file_at(ksm_fd, "general_profit", 4096, &s, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        r = parse_int64(s, INT64_MIN, INT64_MAX, &v);
+        if (r < 0)
+                return r;
+        k->general_profit = v;
+        k->features |= 1u << KSM_FEATURE_GENERAL_PROFIT;
+        return 0;
+}
+
+int ksm_sysfs_read(int ksm_fd, KsmKnobs *ret) {
+        KsmKnobs k = {};
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                r = read_u64_file_at(ksm_fd, files[i].name, (uint64_t *) ((char *) &k + files[i].offset));
+                if (r == -ENOENT && files[i].feature != NO_FEATURE)
+                        continue;
+                if (r < 0)
+                        return r;
+                if (files[i].feature >= 0 && files[i].feature < _KSM_FEATURE_MAX)
+                        k.features |= 1u << files[i].feature;
+        }
+        r = read_advisor_mode(ksm_fd, &k);
+        if (r < 0)
+                return r;
+        r = read_general_profit(ksm_fd, &k);
+        if (r < 0)
+                return r;
+        *ret = k;
+        return 0;
+}
+
+static int write_knob(int ksm_fd, KsmKnob knob, uint64_t value) {
+        char buf[32];
+
+        if (knob == KSM_KNOB_ADVISOR_MODE)
+                snprintf(buf, sizeof(buf), "%s", value == KSM_ADVISOR_SCAN_TIME ? "scan-time" : "none");
+        else
+                snprintf(buf, sizeof(buf), "%" PRIu64, value);
+        return write_string_file_at(ksm_fd, knob_names[knob], buf);
+}
+
+int ksm_sysfs_apply(int ksm_fd, const KsmTargets *t, const KsmKnobs *cur, bool dry_run, KsmApplyResult *ret) {
+        KsmApplyResult res = {};
+        bool stopping = (t->set & (1u << KSM_KNOB_RUN)) && t->value[KSM_KNOB_RUN] != 1;
+        KsmKnob order[_KSM_KNOB_MAX];
+        size_t n = 0;
+        int first = 0;
+
+        if (stopping)
+                order[n++] = KSM_KNOB_RUN;
+        for (KsmKnob k = 0; k < _KSM_KNOB_MAX; k++)
+                if (!(stopping && k == KSM_KNOB_RUN))
+                        order[n++] = k;
+
+        for (size_t i = 0; i < n; i++) {
+                KsmKnob k = order[i];
+                int r;
+
+                if (!(t->set & (1u << k)) || ksm_knobs_get(cur, k) == t->value[k])
+                        continue;
+                res.written |= 1u << k;
+                if (dry_run)
+                        continue;
+                r = write_knob(ksm_fd, k, t->value[k]);
+                if (r < 0) {
+                        res.written &= ~(1u << k);
+                        res.failed |= 1u << k;
+                        res.error[k] = r;
+                        if (first == 0)
+                                first = r;
+                }
+        }
+        *ret = res;
+        return first;
+}

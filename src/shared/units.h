@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ksm-sysfs.h"
+
+/* The system's page size in bytes (sysconf), never assumed. */
+uint64_t page_size(void);
+
+/* Bytes KSM saves now: pages_sharing plus the zero pages it mapped. */
+uint64_t ksm_saved_bytes(const KsmKnobs *k, uint64_t page_size_bytes);
+
+/* Format bytes as "12.3 MiB" (1024-based, one decimal). Returns buf. */
+const char *format_bytes(uint64_t bytes, char *buf, size_t size);

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conf.h"
+#include "macro.h"
+
+typedef struct Warnings {
+        unsigned n;
+        char last[512];
+} Warnings;
+
+static void collect_warning(const char *msg, void *userdata) {
+        Warnings *w = userdata;
+        w->n++;
+        snprintf(w->last, sizeof(w->last), "%s", msg);
+}
+
+static int parse(const char *text, KsmConfig *c, char *err, Warnings *w) {
+        return conf_parse(text, "test.conf", c, collect_warning, w, err, 512);
+}
+
+/* Rows that parse: the text and one field to check. */
+typedef struct GoodRow {
+        const char *text;
+        size_t offset;          /* of an int64_t field */
+        int64_t want;
+} GoodRow;
+
+#define F(f) offsetof(KsmConfig, f)
+
+static const GoodRow good[] = {
+        { "KSM_MONITOR_INTERVAL=5\n", F(monitor_interval_s), 5 },
+        { "KSM_SLEEP_MSEC=20\n", F(sleep_msec), 20 },
+        { "KSM_NPAGES_BOOST=600\n", F(npages_boost), 600 },
+        { "KSM_NPAGES_DECAY=-100\n", F(npages_decay), -100 },
+        { "KSM_NPAGES_MIN=32\n", F(npages_min), 32 },
+        { "KSM_NPAGES_MAX=5000\n", F(npages_max), 5000 },
+        { "KSM_THRES_COEF=30\n", F(thres_coef_pct), 30 },
+        { "KSM_THRES_CONST=4096\n", F(thres_const_kib), 4096 },
+        /* shell quoting and export, as the old script's "source" accepted */
+        { "KSM_MONITOR_INTERVAL=\"10\"\n", F(monitor_interval_s), 10 },
+        { "KSM_MONITOR_INTERVAL='11'\n", F(monitor_interval_s), 11 },
+        { "export KSM_MONITOR_INTERVAL=12\n", F(monitor_interval_s), 12 },
+        { "export KSM_MONITOR_INTERVAL=\"13\"\n", F(monitor_interval_s), 13 },
+        { "KSM_MONITOR_INTERVAL=14 # every 14 s\n", F(monitor_interval_s), 14 },
+        { "KSM_MONITOR_INTERVAL=\"15\" # quoted, then a comment\n", F(monitor_interval_s), 15 },
+        { "KSM_MONITOR_INTERVAL=1\"6\"\n", F(monitor_interval_s), 16 },
+        { "# comment\n; comment\n\n   \nKSM_MONITOR_INTERVAL=17\n", F(monitor_interval_s), 17 },
+        { "   # indented comments are fine\nKSM_MONITOR_INTERVAL=18\n", F(monitor_interval_s), 18 },
+        { "KSM_MONITOR_INTERVAL=19\r\n", F(monitor_interval_s), 19 },
+        { "KSM_MONITOR_INTERVAL=1\nKSM_MONITOR_INTERVAL=20\n", F(monitor_interval_s), 20 },   /* last wins, as in sh */
+        { "\xEF\xBB\xBFKSM_MONITOR_INTERVAL=21\n", F(monitor_interval_s), 21 },
+        /* range edges */
+        { "KSM_MONITOR_INTERVAL=1\n", F(monitor_interval_s), 1 },
+        { "KSM_MONITOR_INTERVAL=86400\n", F(monitor_interval_s), 86400 },
+        { "KSM_THRES_COEF=0\n", F(thres_coef_pct), 0 },
+        { "KSM_THRES_COEF=100\n", F(thres_coef_pct), 100 },
+        { "KSM_NPAGES_DECAY=0\n", F(npages_decay), 0 },
+        { "KSM_THRES_CONST=1099511627776\n", F(thres_const_kib), INT64_C(1099511627776) },
+        { "KSM_NPAGES_MIN=1250\nKSM_NPAGES_MAX=1250\n", F(npages_min), 1250 },
+};
+
+static void test_good(void **state) {
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                KsmConfig c;
+                char err[512] = "";
+                Warnings w = {};
+                int r = parse(good[i].text, &c, err, &w);
+
+                if (r != 0)
+                        fail_msg("'%s': expected success, got %d: %s", good[i].text, r, err);
+                int64_t got = *(int64_t *) ((char *) &c + good[i].offset);
+                if (got != good[i].want)
+                        fail_msg("'%s': expected %jd, got %jd", good[i].text, (intmax_t) good[i].want, (intmax_t) got);
+                if (w.n != 0)
+                        fail_msg("'%s': unexpected warning %s", good[i].text, w.last);
+        }
+}
+
+typedef struct BadRow {
+        const char *text;
+        const char *want_err;   /* exact message */
+} BadRow;
+
+static const BadRow bad[] = {
+        { "KSM_MONITOR_INTERVAL=abc\n", "test.conf:1: KSM_MONITOR_INTERVAL=abc: not an integer" },
+        { "KSM_MONITOR_INTERVAL=\n", "test.conf:1: KSM_MONITOR_INTERVAL=: not an integer" },
+        { "KSM_MONITOR_INTERVAL=10s\n", "test.conf:1: KSM_MONITOR_INTERVAL=10s: not an integer" },
+        { "KSM_MONITOR_INTERVAL=1.5\n", "test.conf:1: KSM_MONITOR_INTERVAL=1.5: not an integer" },
+        { "\n\nKSM_MONITOR_INTERVAL=0\n", "test.conf:3: KSM_MONITOR_INTERVAL=0: out of range, must be 1..86400" },
+        { "KSM_MONITOR_INTERVAL=-1\n", "test.conf:1: KSM_MONITOR_INTERVAL=-1: out of range, must be 1..86400" },
+        { "KSM_MONITOR_INTERVAL=99999999999999999999\n",
+          "test.conf:1: KSM_MONITOR_INTERVAL=99999999999999999999: out of range, must be 1..86400" },
+        { "KSM_THRES_COEF=101\n", "test.conf:1: KSM_THRES_COEF=101: out of range, must be 0..100" },
+        { "KSM_NPAGES_DECAY=50\n", "test.conf:1: KSM_NPAGES_DECAY=50: out of range, must be -10000000..0" },
+        { "KSM_NPAGES_BOOST=-1\n", "test.conf:1: KSM_NPAGES_BOOST=-1: out of range, must be 0..10000000" },
+        { "KSM_SLEEP_MSEC=0\n", "test.conf:1: KSM_SLEEP_MSEC=0: out of range, must be 1..1000000" },
+        { "KSM_NPAGES_MIN=2000\n", "test.conf:1: KSM_NPAGES_MIN=2000 is greater than KSM_NPAGES_MAX=1250" },
+        { "KSM_NPAGES_MIN=100\n# x\nKSM_NPAGES_MAX=50\n",
+          "test.conf:3: KSM_NPAGES_MIN=100 is greater than KSM_NPAGES_MAX=50" },
+        { "KSM_MONITOR_INTERVAL=10\n  KSM_SLEEP_MSEC=20\n",
+          "test.conf:2: indented line (it would continue the previous value): remove the leading blanks" },
+        { "KSM_MONITOR_INTERVAL='10\n", "test.conf:1: KSM_MONITOR_INTERVAL='10: unterminated quote" },
+        { "KSM_MONITOR_INTERVAL=1 2\n", "test.conf:1: KSM_MONITOR_INTERVAL=1 2: unquoted space in value (quote it)" },
+        { "KSM_MONITOR_INTERVAL=$FOO\n", "test.conf:1: KSM_MONITOR_INTERVAL=$FOO: shell expansion is not supported" },
+        { "KSM_MONITOR_INTERVAL=`date`\n", "test.conf:1: KSM_MONITOR_INTERVAL=`date`: shell expansion is not supported" },
+        { "KSM_MONITOR_INTERVAL\n", "test.conf:1: expected KEY=value: KSM_MONITOR_INTERVAL" },
+        { "[main]\nKSM_MONITOR_INTERVAL=1\n", "test.conf:1: sections are not supported: [main]" },
+        { "1KEY=5\n", "test.conf:1: '1KEY': not a variable name" },
+        { "DEBUG=maybe\n", "test.conf:1: DEBUG=maybe: not a boolean (use 1 or 0)" },
+        { "KSM_GUEST_REGEX=(qemu\n", "test.conf:1: KSM_GUEST_REGEX=(qemu: bad regular expression: Unmatched ( or \\(" },
+        { "KSM_GUEST_REGEX=\n", "test.conf:1: KSM_GUEST_REGEX=: empty pattern" },
+};
+
+static void test_bad(void **state) {
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                KsmConfig c, before;
+                char err[512] = "";
+                Warnings w = {};
+                int r;
+
+                memset(&c, 0x5a, sizeof(c));
+                before = c;
+                r = parse(bad[i].text, &c, err, &w);
+                if (r != -EINVAL)
+                        fail_msg("'%s': expected -EINVAL, got %d", bad[i].text, r);
+                if (strcmp(err, bad[i].want_err) != 0)
+                        fail_msg("'%s': expected error\n  '%s'\ngot\n  '%s'", bad[i].text, bad[i].want_err, err);
+                if (memcmp(&c, &before, sizeof(c)) != 0)
+                        fail_msg("'%s': output written on failure", bad[i].text);
+        }
+}
+
+static void test_long_line(void **state) {
+        char text[400], err[512];
+        KsmConfig c;
+        Warnings w = {};
+
+        (void) state;
+        /* 199 characters is the longest line libinih keeps whole. */
+        snprintf(text, sizeof(text), "LOGFILE=/%0190d\n", 0);
+        assert_int_equal(strlen(text) - 1, 199);
+        assert_int_equal(parse(text, &c, err, &w), 0);
+        assert_int_equal(strlen(c.logfile), 191);
+
+        snprintf(text, sizeof(text), "# x\nLOGFILE=/%0191d\n", 0);
+        assert_int_equal(parse(text, &c, err, &w), -EINVAL);
+        assert_string_equal(err, "test.conf:2: line is 200 characters long, at most 199 are allowed");
+}
+
+static void test_defaults_and_old_file(void **state) {
+        KsmConfig c, d;
+        char err[512];
+        Warnings w = {};
+
+        (void) state;
+        conf_init_defaults(&d);
+        assert_int_equal(d.monitor_interval_s, 60);
+        assert_int_equal(d.sleep_msec, 10);
+        assert_int_equal(d.npages_boost, 300);
+        assert_int_equal(d.npages_decay, -50);
+        assert_int_equal(d.npages_min, 64);
+        assert_int_equal(d.npages_max, 1250);
+        assert_int_equal(d.thres_coef_pct, 20);
+        assert_int_equal(d.thres_const_kib, 2048);
+        assert_string_equal(d.guest_regex, "^qemu(-(kvm|system-.+)|:.{1,11})$");
+        assert_string_equal(d.logfile, "");
+        assert_false(d.debug);
+
+        /* The file the old Debian/Fedora package shipped: all commented out. */
+        assert_int_equal(conf_load(TEST_DATA "/ksmtuned.conf.debian-old", &c, collect_warning, &w, err, sizeof(err)), 0);
+        assert_memory_equal(&c, &d, sizeof(c));
+        assert_int_equal(w.n, 0);
+
+        assert_int_equal(parse("", &c, err, &w), 0);
+        assert_memory_equal(&c, &d, sizeof(c));
+}
+
+static void test_strings_and_bools(void **state) {
+        KsmConfig c;
+        char err[512];
+        Warnings w = {};
+
+        (void) state;
+        assert_int_equal(parse("LOGFILE=/var/log/ksmtuned\nDEBUG=1\n", &c, err, &w), 0);
+        assert_string_equal(c.logfile, "/var/log/ksmtuned");
+        assert_true(c.debug);
+        assert_int_equal(parse("LOGFILE=\"/var/log/my ksm\"\nDEBUG=0\n", &c, err, &w), 0);
+        assert_string_equal(c.logfile, "/var/log/my ksm");
+        assert_false(c.debug);
+        assert_int_equal(parse("DEBUG=yes\n", &c, err, &w), 0);
+        assert_true(c.debug);
+        assert_int_equal(parse("DEBUG=\n", &c, err, &w), 0);
+        assert_false(c.debug);
+        assert_int_equal(parse("KSM_GUEST_REGEX='^(qemu-.*|kvm)$'\n", &c, err, &w), 0);
+        assert_string_equal(c.guest_regex, "^(qemu-.*|kvm)$");
+        /* A bare trailing $ is literal in sh too. */
+        assert_int_equal(parse("KSM_GUEST_REGEX=^kvm$\n", &c, err, &w), 0);
+        assert_string_equal(c.guest_regex, "^kvm$");
+}
+
+static void test_unknown_key_warns(void **state) {
+        KsmConfig c;
+        char err[512];
+        Warnings w = {};
+
+        (void) state;
+        assert_int_equal(parse("# hello\nKSM_FOO=1\nKSM_MONITOR_INTERVAL=3\n", &c, err, &w), 0);
+        assert_int_equal(w.n, 1);
+        assert_string_equal(w.last, "test.conf:2: unknown key KSM_FOO, ignored");
+        assert_int_equal(c.monitor_interval_s, 3);
+}
+
+static void test_missing_file(void **state) {
+        KsmConfig c;
+        char err[512];
+
+        (void) state;
+        assert_int_equal(conf_load(TEST_DATA "/does-not-exist.conf", &c, NULL, NULL, err, sizeof(err)), -ENOENT);
+        assert_string_equal(err, TEST_DATA "/does-not-exist.conf: No such file or directory");
+}
+
+static void test_key_names_complete(void **state) {
+        size_t n = 0;
+
+        (void) state;
+        for (const char *const *k = conf_key_names; *k; k++, n++) {
+                char text[256], err[512];
+                KsmConfig c;
+                Warnings w = {};
+
+                /* Every listed key is known to the parser (no warning). */
+                snprintf(text, sizeof(text), "%s=%s\n", *k, strcmp(*k, "KSM_NPAGES_DECAY") == 0 ? "-1" :
+                         strcmp(*k, "DEBUG") == 0 ? "0" : strcmp(*k, "LOGFILE") == 0 ? "/x" :
+                         strcmp(*k, "KSM_GUEST_REGEX") == 0 ? "x" : "64");
+                if (parse(text, &c, err, &w) != 0 || w.n != 0)
+                        fail_msg("key %s not accepted: %s %s", *k, err, w.last);
+        }
+        assert_int_equal(n, 11);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_good),
+                cmocka_unit_test(test_bad),
+                cmocka_unit_test(test_long_line),
+                cmocka_unit_test(test_defaults_and_old_file),
+                cmocka_unit_test(test_strings_and_bools),
+                cmocka_unit_test(test_unknown_key_warns),
+                cmocka_unit_test(test_missing_file),
+                cmocka_unit_test(test_key_names_complete),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

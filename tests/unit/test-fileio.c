@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macro.h"
+
+static void test_parse_int64(void **state) {
+        static const struct { const char *s; int64_t min, max; int r; int64_t want; } rows[] = {
+                { "0", 0, 10, 0, 0 },
+                { " 10\n", 0, 10, 0, 10 },
+                { "+5", 0, 10, 0, 5 },
+                { "-5", -10, 10, 0, -5 },
+                { "11", 0, 10, -ERANGE, 0 },
+                { "-1", 0, 10, -ERANGE, 0 },
+                { "9223372036854775807", INT64_MIN, INT64_MAX, 0, INT64_MAX },
+                { "9223372036854775808", INT64_MIN, INT64_MAX, -ERANGE, 0 },
+                { "-9223372036854775808", INT64_MIN, INT64_MAX, 0, INT64_MIN },
+                { "", 0, 10, -EINVAL, 0 },
+                { "   ", 0, 10, -EINVAL, 0 },
+                { "x", 0, 10, -EINVAL, 0 },
+                { "1x", 0, 10, -EINVAL, 0 },
+                { "0x10", 0, 100, -EINVAL, 0 },
+                { "1 2", 0, 100, -EINVAL, 0 },
+                { "- 1", -10, 10, -EINVAL, 0 },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                int64_t v = 42;
+                int r = parse_int64(rows[i].s, rows[i].min, rows[i].max, &v);
+                if (r != rows[i].r || (r == 0 && v != rows[i].want) || (r < 0 && v != 42))
+                        fail_msg("'%s': expected %d/%jd, got %d/%jd", rows[i].s, rows[i].r,
+                                 (intmax_t) rows[i].want, r, (intmax_t) v);
+        }
+}
+
+static void test_parse_uint64(void **state) {
+        uint64_t v;
+
+        (void) state;
+        assert_int_equal(parse_uint64("18446744073709551615\n", &v), 0);
+        assert_true(v == UINT64_MAX);
+        assert_int_equal(parse_uint64("18446744073709551616", &v), -ERANGE);
+        assert_int_equal(parse_uint64("-1", &v), -EINVAL);
+        assert_int_equal(parse_uint64("", &v), -EINVAL);
+}
+
+static void test_files(void **state) {
+        char dir[] = "/tmp/test-fileio.XXXXXX";
+        _cleanup_free_ char *s = NULL;
+        uint64_t v;
+        size_t size;
+        int fd;
+
+        (void) state;
+        assert_non_null(mkdtemp(dir));
+        fd = open(dir, O_RDONLY | O_DIRECTORY);
+        assert_true(fd >= 0);
+        /* No O_CREAT: writing a missing knob must fail, not create it. */
+        assert_int_equal(write_string_file_at(fd, "knob", "5"), -ENOENT);
+        close(openat(fd, "knob", O_CREAT | O_WRONLY, 0644));
+        assert_int_equal(write_string_file_at(fd, "knob", "5\n"), 0);
+        assert_int_equal(read_u64_file_at(fd, "knob", &v), 0);
+        assert_int_equal(v, 5);
+        assert_int_equal(read_full_file_at(fd, "knob", 100, &s, &size), 0);
+        assert_int_equal(size, 2);
+        assert_int_equal(read_full_file_at(fd, "knob", 1, &s, &size), -EFBIG);
+        assert_int_equal(read_full_file_at(fd, "missing", 100, &s, &size), -ENOENT);
+        /* Real sysfs and procfs files report a size of 0 or 4096. */
+        free(s);
+        s = NULL;
+        assert_int_equal(read_full_file_at(AT_FDCWD, "/proc/self/status", 1 << 20, &s, &size), 0);
+        assert_true(size > 100 && strlen(s) == size);
+        unlinkat(fd, "knob", 0);
+        close(fd);
+        rmdir(dir);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_parse_int64),
+                cmocka_unit_test(test_parse_uint64),
+                cmocka_unit_test(test_files),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

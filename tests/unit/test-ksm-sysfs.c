@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "ksm-sysfs.h"
+#include "macro.h"
+
+static char tmpdir[] = "/tmp/test-ksm-sysfs.XXXXXX";
+
+static void put(int dir, const char *name, const char *content) {
+        int fd = openat(dir, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, content, strlen(content)), (ssize_t) strlen(content));
+        close(fd);
+}
+
+static char *get(int dir, const char *name) {
+        char *s = NULL;
+        assert_int_equal(read_full_file_at(dir, name, 4096, &s, NULL), 0);
+        return s;
+}
+
+/* A fake sys/kernel/mm/ksm with the basic files; returns the ksm dir fd. */
+static int make_tree(bool modern) {
+        char path[256];
+        int root, ksm;
+
+        strcpy(tmpdir, "/tmp/test-ksm-sysfs.XXXXXX");
+        assert_non_null(mkdtemp(tmpdir));
+        snprintf(path, sizeof(path), "%s/sys/kernel/mm/ksm", tmpdir);
+        for (char *p = path + strlen(tmpdir) + 1; (p = strchr(p, '/')); p++) {
+                *p = '\0';
+                mkdir(path, 0755);
+                *p = '/';
+        }
+        assert_int_equal(mkdir(path, 0755), 0);
+        root = open(tmpdir, O_RDONLY | O_DIRECTORY);
+        ksm = ksm_sysfs_open(root);
+        assert_true(ksm >= 0);
+        close(root);
+        put(ksm, "run", "0\n");
+        put(ksm, "pages_to_scan", "100\n");
+        put(ksm, "sleep_millisecs", "20\n");
+        put(ksm, "pages_shared", "5\n");
+        put(ksm, "pages_sharing", "50\n");
+        put(ksm, "pages_unshared", "7\n");
+        put(ksm, "pages_volatile", "8\n");
+        put(ksm, "full_scans", "3\n");
+        if (modern) {
+                put(ksm, "advisor_mode", "none [scan-time]\n");
+                put(ksm, "smart_scan", "1\n");
+                put(ksm, "use_zero_pages", "0\n");
+                put(ksm, "ksm_zero_pages", "9\n");
+                put(ksm, "general_profit", "-4096\n");
+                put(ksm, "pages_scanned", "123456789012\n");
+        }
+        return ksm;
+}
+
+static void remove_tree(void) {
+        char cmd[300];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+        assert_int_equal(system(cmd), 0);
+}
+
+static void test_read_old_kernel(void **state) {
+        KsmKnobs k;
+        int ksm = make_tree(false);
+
+        (void) state;
+        assert_int_equal(ksm_sysfs_read(ksm, &k), 0);
+        assert_int_equal(k.run, 0);
+        assert_int_equal(k.pages_to_scan, 100);
+        assert_int_equal(k.sleep_millisecs, 20);
+        assert_int_equal(k.pages_shared, 5);
+        assert_int_equal(k.pages_sharing, 50);
+        assert_int_equal(k.full_scans, 3);
+        assert_int_equal(k.features, 0);
+        assert_false(ksm_has(&k, KSM_FEATURE_ADVISOR));
+        close(ksm);
+        remove_tree();
+}
+
+static void test_read_modern_kernel(void **state) {
+        KsmKnobs k;
+        int ksm = make_tree(true);
+
+        (void) state;
+        assert_int_equal(ksm_sysfs_read(ksm, &k), 0);
+        assert_true(ksm_has(&k, KSM_FEATURE_ADVISOR));
+        assert_int_equal(k.advisor_mode, KSM_ADVISOR_SCAN_TIME);
+        assert_true(ksm_has(&k, KSM_FEATURE_SMART_SCAN));
+        assert_int_equal(k.smart_scan, 1);
+        assert_int_equal(k.ksm_zero_pages, 9);
+        assert_int_equal(k.general_profit, -4096);
+        assert_int_equal(k.pages_scanned, UINT64_C(123456789012));
+        assert_false(ksm_has(&k, KSM_FEATURE_MAX_KERNEL_PAGES));
+        close(ksm);
+        remove_tree();
+}
+
+static void test_read_errors(void **state) {
+        KsmKnobs k;
+        int ksm = make_tree(false);
+
+        (void) state;
+        put(ksm, "pages_sharing", "lots\n");
+        assert_int_equal(ksm_sysfs_read(ksm, &k), -EINVAL);
+        put(ksm, "pages_sharing", "1\n");
+        unlinkat(ksm, "run", 0);
+        assert_int_equal(ksm_sysfs_read(ksm, &k), -ENOENT);
+        close(ksm);
+        remove_tree();
+}
+
+static void test_advisor_parse(void **state) {
+        KsmAdvisorMode m;
+
+        (void) state;
+        assert_int_equal(ksm_advisor_mode_parse("[none] scan-time\n", &m), 0);
+        assert_int_equal(m, KSM_ADVISOR_NONE);
+        assert_int_equal(ksm_advisor_mode_parse("none [scan-time]\n", &m), 0);
+        assert_int_equal(m, KSM_ADVISOR_SCAN_TIME);
+        assert_int_equal(ksm_advisor_mode_parse("none scan-time\n", &m), -EINVAL);
+        assert_int_equal(ksm_advisor_mode_parse("[bogus] none\n", &m), -EINVAL);
+        assert_int_equal(ksm_advisor_mode_parse("", &m), -EINVAL);
+}
+
+static void test_apply_writes_only_changes(void **state) {
+        KsmKnobs cur;
+        KsmTargets t = {};
+        KsmApplyResult res;
+        int ksm = make_tree(false);
+        _cleanup_free_ char *run = NULL, *pages = NULL, *sleep_ms = NULL;
+
+        (void) state;
+        assert_int_equal(ksm_sysfs_read(ksm, &cur), 0);
+        ksm_targets_set(&t, KSM_KNOB_PAGES_TO_SCAN, 100);       /* unchanged */
+        ksm_targets_set(&t, KSM_KNOB_SLEEP_MILLISECS, 30);
+        ksm_targets_set(&t, KSM_KNOB_RUN, 1);
+
+        /* Dry run: reports, writes nothing. */
+        assert_int_equal(ksm_sysfs_apply(ksm, &t, &cur, true, &res), 0);
+        assert_int_equal(res.written, (1u << KSM_KNOB_SLEEP_MILLISECS) | (1u << KSM_KNOB_RUN));
+        run = get(ksm, "run");
+        assert_string_equal(run, "0\n");
+
+        /* Make pages_to_scan unwritable: a write there would fail the test. */
+        unlinkat(ksm, "pages_to_scan", 0);
+        assert_int_equal(mkdirat(ksm, "pages_to_scan", 0755), 0);
+        assert_int_equal(ksm_sysfs_apply(ksm, &t, &cur, false, &res), 0);
+        assert_int_equal(res.written, (1u << KSM_KNOB_SLEEP_MILLISECS) | (1u << KSM_KNOB_RUN));
+        assert_int_equal(res.failed, 0);
+        free(run);
+        run = get(ksm, "run");
+        sleep_ms = get(ksm, "sleep_millisecs");
+        assert_string_equal(run, "1\n");     /* sysfs-style: no O_TRUNC */
+        assert_string_equal(sleep_ms, "30\n");
+
+        /* A changed value behind our back is corrected; a failing knob is
+         * reported and the others still written. */
+        cur.pages_to_scan = 99;
+        cur.sleep_millisecs = 10;
+        cur.run = 1;
+        assert_int_equal(ksm_sysfs_apply(ksm, &t, &cur, false, &res), -EISDIR);
+        assert_int_equal(res.failed, 1u << KSM_KNOB_PAGES_TO_SCAN);
+        assert_int_equal(res.error[KSM_KNOB_PAGES_TO_SCAN], -EISDIR);
+        assert_int_equal(res.written, 1u << KSM_KNOB_SLEEP_MILLISECS);
+        (void) pages;
+        close(ksm);
+        remove_tree();
+}
+
+static void test_apply_advisor_mode(void **state) {
+        KsmKnobs cur;
+        KsmTargets t = {};
+        KsmApplyResult res;
+        int ksm = make_tree(true);
+        _cleanup_free_ char *mode = NULL;
+
+        (void) state;
+        assert_int_equal(ksm_sysfs_read(ksm, &cur), 0);
+        ksm_targets_set(&t, KSM_KNOB_ADVISOR_MODE, KSM_ADVISOR_NONE);
+        put(ksm, "advisor_mode", "");   /* to see exactly what is written */
+        assert_int_equal(ksm_sysfs_apply(ksm, &t, &cur, false, &res), 0);
+        mode = get(ksm, "advisor_mode");
+        assert_string_equal(mode, "none");
+        assert_string_equal(ksm_knob_name(KSM_KNOB_ADVISOR_MODE), "advisor_mode");
+        assert_null(ksm_knob_name(_KSM_KNOB_MAX));
+        close(ksm);
+        remove_tree();
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_read_old_kernel),
+                cmocka_unit_test(test_read_modern_kernel),
+                cmocka_unit_test(test_read_errors),
+                cmocka_unit_test(test_advisor_parse),
+                cmocka_unit_test(test_apply_writes_only_changes),
+                cmocka_unit_test(test_apply_advisor_mode),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
