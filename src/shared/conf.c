@@ -49,11 +49,9 @@ static const KeyDef keys[] = {
         STR_KEY("DEBUG", debug, KEY_BOOL),
 };
 
-const char *const conf_key_names[] = {
-        "KSM_MONITOR_INTERVAL", "KSM_SLEEP_MSEC", "KSM_NPAGES_BOOST", "KSM_NPAGES_DECAY",
-        "KSM_NPAGES_MIN", "KSM_NPAGES_MAX", "KSM_THRES_COEF", "KSM_THRES_CONST",
-        "KSM_GUEST_REGEX", "LOGFILE", "DEBUG", NULL,
-};
+const char *conf_key_name(size_t i) {
+        return i < ELEMENTSOF(keys) ? keys[i].name : NULL;
+}
 
 void conf_init_defaults(KsmConfig *c) {
         *c = (KsmConfig) {

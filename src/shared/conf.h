@@ -43,5 +43,5 @@ int conf_parse(const char *text, const char *filename, KsmConfig *ret,
 int conf_load(const char *path, KsmConfig *ret,
               ConfWarnFn warn, void *userdata, char *err, size_t err_size);
 
-/* Names of all keys, NULL-terminated (for docs checks and --help). */
-extern const char *const conf_key_names[];
+/* Name of the i-th known key, NULL past the last (for docs checks). */
+const char *conf_key_name(size_t i);

@@ -230,22 +230,28 @@ static void test_missing_file(void **state) {
 }
 
 static void test_key_names_complete(void **state) {
-        size_t n = 0;
+        static const struct { const char *key, *value; } samples[] = {
+                { "KSM_NPAGES_DECAY", "-1" }, { "DEBUG", "0" }, { "LOGFILE", "/x" }, { "KSM_GUEST_REGEX", "x" },
+        };
+        const char *k;
+        size_t n;
 
         (void) state;
-        for (const char *const *k = conf_key_names; *k; k++, n++) {
+        for (n = 0; (k = conf_key_name(n)); n++) {
+                const char *value = "64";
                 char text[256], err[512];
                 KsmConfig c;
                 Warnings w = {};
 
+                for (size_t i = 0; i < ELEMENTSOF(samples); i++)
+                        if (strcmp(samples[i].key, k) == 0)
+                                value = samples[i].value;
                 /* Every listed key is known to the parser (no warning). */
-                snprintf(text, sizeof(text), "%s=%s\n", *k, strcmp(*k, "KSM_NPAGES_DECAY") == 0 ? "-1" :
-                         strcmp(*k, "DEBUG") == 0 ? "0" : strcmp(*k, "LOGFILE") == 0 ? "/x" :
-                         strcmp(*k, "KSM_GUEST_REGEX") == 0 ? "x" : "64");
+                snprintf(text, sizeof(text), "%s=%s\n", k, value);
                 if (parse(text, &c, err, &w) != 0 || w.n != 0)
-                        fail_msg("key %s not accepted: %s %s", *k, err, w.last);
+                        fail_msg("key %s not accepted: %s %s", k, err, w.last);
         }
-        assert_int_equal(n, 11);
+        assert_true(n >= 11);
 }
 
 int main(void) {

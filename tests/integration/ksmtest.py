@@ -1,0 +1,254 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Shared helpers for ksmtuned's integration tests.
+
+Tests that write the real /sys/kernel/mm/ksm must do so inside `with
+real_ksm():`, which takes the project's lock, saves every writable knob and
+restores it (and run=0) on every exit path, including failure.
+"""
+import contextlib
+import fcntl
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+SKIP = 77       # automake's exit status for a skipped test
+KSM_DIR = "/sys/kernel/mm/ksm"
+LOCK_PATH = "/run/lock/ksmtuned-tests.lock"
+# Knobs a test may change, restored in this order (advisor first so that
+# pages_to_scan is writable again; run last and always 0).
+SAVED_KNOBS = ["advisor_mode", "advisor_target_scan_time", "advisor_max_cpu",
+               "advisor_min_pages_to_scan", "advisor_max_pages_to_scan",
+               "pages_to_scan", "sleep_millisecs", "smart_scan", "use_zero_pages",
+               "max_page_sharing", "stable_node_chains_prune_millisecs"]
+
+KSMTUNED = os.environ.get("KSMTUNED", "ksmtuned")
+KSMCTL = os.environ.get("KSMCTL", "ksmctl")
+FAKE_GUEST = os.environ.get("FAKE_GUEST", "fake-guest")
+TEST_DATA = os.environ.get("TEST_DATA", os.path.join(os.path.dirname(__file__), "..", "data"))
+# Extra command prefix for the programs under test (for example valgrind).
+WRAPPER = os.environ.get("KSMTUNED_TEST_WRAPPER", "").split()
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def check(cond, what, expected=None, got=None):
+    """Fail with 'what: expected X, got Y' unless cond holds."""
+    if not cond:
+        msg = what
+        if expected is not None or got is not None:
+            msg += f": expected {expected!r}, got {got!r}"
+        raise TestFailure(msg)
+
+
+def log(msg):
+    print(f"# {msg}", flush=True)
+
+
+def read_knob(name, root="/"):
+    with open(os.path.join(root, KSM_DIR.lstrip("/"), name)) as f:
+        value = f.read().strip()
+    if name == "advisor_mode":
+        return re.search(r"\[(.*?)\]", value).group(1)
+    return value
+
+
+def write_knob(name, value, root="/"):
+    with open(os.path.join(root, KSM_DIR.lstrip("/"), name), "w") as f:
+        f.write(str(value))
+
+
+@contextlib.contextmanager
+def ksm_lock():
+    os.makedirs(os.path.dirname(LOCK_PATH), exist_ok=True)
+    with open(LOCK_PATH, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def real_ksm():
+    """Exclusive use of the real KSM: lock, save, restore, run=0."""
+    if os.geteuid() != 0 or not os.access(os.path.join(KSM_DIR, "run"), os.W_OK):
+        log("needs root and a writable /sys/kernel/mm/ksm")
+        sys.exit(SKIP)
+    with ksm_lock():
+        saved = {}
+        for k in SAVED_KNOBS:
+            if os.path.exists(os.path.join(KSM_DIR, k)):
+                saved[k] = read_knob(k)
+        try:
+            write_knob("run", 0)
+            yield saved
+        finally:
+            errors = []
+            for action in [lambda: write_knob("run", 0)] + \
+                    [(lambda k=k, v=v: write_knob(k, v)) for k, v in saved.items()] + \
+                    [lambda: write_knob("run", 0)]:
+                try:
+                    action()
+                except OSError as e:
+                    errors.append(str(e))
+            if errors:
+                log("could not restore KSM: " + "; ".join(errors))
+
+
+def wait_for(pred, timeout, what, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise TestFailure(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+class FakeGuest:
+    """A guest-like process (tests/helpers/fake-guest)."""
+
+    def __init__(self, mib=64, shared=100, zero=0, volatile=0, name="qemu-system-x86", seed=1, extra=()):
+        args = [FAKE_GUEST, f"--mib={mib}", f"--shared={shared}", f"--zero={zero}",
+                f"--volatile={volatile}", f"--name={name}", f"--seed={seed}", *extra]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        m = re.match(r"ready pid=(\d+) pages=(\d+) shared=(\d+) zero=(\d+) volatile=(\d+) unique=(\d+)", line)
+        if not m:
+            self.stop()
+            raise TestFailure(f"fake-guest did not start: {line!r}")
+        self.pid, self.pages, self.shared, self.zero, self.volatile, self.unique = map(int, m.groups())
+
+    def ksm_stat(self):
+        """/proc/PID/ksm_stat as a dict of ints."""
+        out = {}
+        with open(f"/proc/{self.pid}/ksm_stat") as f:
+            for line in f:
+                k, _, v = line.partition(" ")
+                try:
+                    out[k] = int(v)
+                except ValueError:
+                    out[k] = v.strip()
+        return out
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def write_config(path, **keys):
+    with open(path, "w") as f:
+        f.write("# written by the test\n")
+        for k, v in keys.items():
+            f.write(f"{k}={v}\n")
+    return path
+
+
+class Daemon:
+    """ksmtuned in the foreground; stderr goes to a log file we can search."""
+
+    def __init__(self, tmpdir, config, args=(), env=None):
+        self.log_path = os.path.join(tmpdir, f"ksmtuned-{time.monotonic_ns()}.log")
+        self.log_file = open(self.log_path, "w")
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.proc = subprocess.Popen([*WRAPPER, KSMTUNED, "--foreground", "--config", config, *args],
+                                     stdout=self.log_file, stderr=subprocess.STDOUT, env=full_env)
+        self.offset = 0
+
+    def log_text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def wait_log(self, pattern, timeout=10, after=None):
+        """Wait for a log line matching pattern, after byte offset `after`
+        (default: after the last match). Returns the match."""
+        start = self.offset if after is None else after
+        rx = re.compile(pattern, re.M)
+
+        def find():
+            if self.proc.poll() is not None:
+                raise TestFailure(f"ksmtuned exited ({self.proc.returncode}) while waiting for /{pattern}/:\n"
+                                  + self.log_text()[-3000:])
+            text = self.log_text()
+            return rx.search(text, start)
+        m = wait_for(find, timeout, f"log line /{pattern}/")
+        self.offset = m.end()
+        return m
+
+    def mark(self):
+        """Byte offset of the end of the log now (search after it)."""
+        self.offset = len(self.log_text())
+        return self.offset
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, expect_status=0):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise TestFailure("ksmtuned did not exit on SIGTERM")
+        self.log_file.close()
+        if expect_status is not None:
+            check(self.proc.returncode == expect_status, "ksmtuned exit status", expect_status, self.proc.returncode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log_file.close()
+
+
+def run(*args, check_status=None, **kw):
+    """Run a command, capture text output; optionally check its exit status."""
+    p = subprocess.run(list(args), capture_output=True, text=True, **kw)
+    if check_status is not None and p.returncode != check_status:
+        raise TestFailure(f"{' '.join(map(str, args))}: expected exit {check_status}, got {p.returncode}\n"
+                          f"stdout: {p.stdout}\nstderr: {p.stderr}")
+    return p
+
+
+def main(tests):
+    """Run test functions (each gets a fresh temp dir); print one line each."""
+    failed = 0
+    for t in tests:
+        with tempfile.TemporaryDirectory(prefix="ksmtuned-test.") as tmp:
+            start = time.monotonic()
+            try:
+                t(tmp)
+                print(f"ok - {t.__name__} ({time.monotonic() - start:.1f} s)", flush=True)
+            except Exception:
+                failed += 1
+                print(f"not ok - {t.__name__}", flush=True)
+                traceback.print_exc(file=sys.stdout)
+    print(f"{len(tests) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
