@@ -10,17 +10,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bus-names.h"
+#include "bus.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
 
-#define PIDFILE "/run/ksmtuned.pid"
+#define PIDFILE KSMTUNED_PIDFILE
 
 typedef struct Args {
         ManagerOptions opts;
         bool foreground;
         bool once;
         bool test_config;
+        bool no_bus;
 } Args;
 
 static void help(void) {
@@ -33,15 +36,19 @@ static void help(void) {
                "  -r, --root DIR      read /proc/meminfo and /sys/kernel/mm/ksm under DIR\n"
                "  -t, --test-config   check the configuration file and exit\n"
                "  -d, --debug         log debug messages (as DEBUG=1)\n"
+               "      --no-bus        do not publish " KSM_BUS_NAME " on the system bus\n"
                "  -V, --version       print the version and exit\n"
                "  -h, --help          print this help and exit\n\n"
                "Signals: SIGUSR1 retunes now, SIGHUP reloads the configuration,\n"
-               "SIGTERM and SIGINT exit and leave KSM as it is.\n",
+               "SIGTERM and SIGINT exit and leave KSM as it is.\n"
+               "D-Bus: " KSM_BUS_NAME " on the system bus (methods Retune, Reload;\n"
+               "read-only properties), unless --no-bus; without a bus it keeps tuning.\n",
                program_invocation_short_name);
 }
 
 /* Returns 1 to go on, 0 to exit successfully, negative for a usage error. */
 static int parse_argv(int argc, char *argv[], Args *a) {
+        enum { ARG_NO_BUS = 0x100 };
         static const struct option options[] = {
                 { "config",      required_argument, NULL, 'c' },
                 { "foreground",  no_argument,       NULL, 'f' },
@@ -50,6 +57,7 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                 { "root",        required_argument, NULL, 'r' },
                 { "test-config", no_argument,       NULL, 't' },
                 { "debug",       no_argument,       NULL, 'd' },
+                { "no-bus",      no_argument,       NULL, ARG_NO_BUS },
                 { "version",     no_argument,       NULL, 'V' },
                 { "help",        no_argument,       NULL, 'h' },
                 {}
@@ -83,6 +91,9 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                         break;
                 case 'd':
                         a->opts.debug = true;
+                        break;
+                case ARG_NO_BUS:
+                        a->no_bus = true;
                         break;
                 case 'V':
                         printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
@@ -156,6 +167,7 @@ static int check_privileges(const Args *a) {
 int main(int argc, char *argv[]) {
         Args a = { .opts = { .config_path = KSMTUNED_CONF_DEFAULT, .root = "/" } };
         Manager *m = NULL;
+        Bus *bus = NULL;
         KsmConfig config;
         char err[512];
         int r, ret = 1;
@@ -195,10 +207,14 @@ int main(int argc, char *argv[]) {
 
         log_info("%s %s started (config %s%s)", PACKAGE_NAME, PACKAGE_VERSION, a.opts.config_path,
                  a.opts.dry_run ? ", dry run" : "");
+        /* After daemonize(): a bus connection must not cross fork(). */
+        if (!a.no_bus && bus_new(m, &bus) < 0)
+                goto out;
         ret = manager_run(m);
         if (!a.foreground)
                 (void) unlink(PIDFILE);
 out:
+        bus_free(bus);
         manager_free(m);
         log_close();
         return ret;

@@ -200,6 +200,18 @@ int manager_tick(Manager *m) {
         return 0;
 }
 
+uint64_t manager_knob_value(const Manager *m, KsmKnob knob) {
+        if (m->applied.written & (1u << knob))
+                return m->decision.targets.value[knob];
+        return ksm_knobs_get(&m->sample.ksm, knob);
+}
+
+const char *manager_policy_name(const Manager *m) {
+        (void) m;
+        /* The only policy so far; a config key will choose between several. */
+        return "compat";
+}
+
 void manager_status_line(const Manager *m, char *buf, size_t size) {
         const KsmKnobs *k = &m->sample.ksm;
         char saved[32];
@@ -210,11 +222,9 @@ void manager_status_line(const Manager *m, char *buf, size_t size) {
                 return;
         }
         /* Show what the knobs are after this tick's writes. */
-        run = (m->applied.written & (1u << KSM_KNOB_RUN)) ? m->decision.targets.value[KSM_KNOB_RUN] : k->run;
-        pages = (m->applied.written & (1u << KSM_KNOB_PAGES_TO_SCAN)) ?
-                m->decision.targets.value[KSM_KNOB_PAGES_TO_SCAN] : k->pages_to_scan;
-        sleep_ms = (m->applied.written & (1u << KSM_KNOB_SLEEP_MILLISECS)) ?
-                m->decision.targets.value[KSM_KNOB_SLEEP_MILLISECS] : k->sleep_millisecs;
+        run = manager_knob_value(m, KSM_KNOB_RUN);
+        pages = manager_knob_value(m, KSM_KNOB_PAGES_TO_SCAN);
+        sleep_ms = manager_knob_value(m, KSM_KNOB_SLEEP_MILLISECS);
         format_bytes(ksm_saved_bytes(k, page_size()), saved, sizeof(saved));
         if (run == 1)
                 snprintf(buf, size, "KSM running: %" PRIu64 " pages every %" PRIu64 " ms, %s saved%s",
@@ -236,9 +246,15 @@ static void arm_timer(Manager *m) {
 
 /* Every tick, whatever caused it, starts a new full interval, as the old
  * script's "sleep & wait" did after SIGUSR1. */
-static void tick_and_rearm(Manager *m) {
-        (void) manager_tick(m);
+int manager_retune(Manager *m) {
+        int r = manager_tick(m);
+
         arm_timer(m);
+        return r;
+}
+
+static void tick_and_rearm(Manager *m) {
+        (void) manager_retune(m);
 }
 
 int manager_reload(Manager *m, char *err, size_t err_size) {
@@ -278,17 +294,22 @@ static int on_sigusr1(sd_event_source *s, const struct signalfd_siginfo *si, voi
         return 0;
 }
 
-static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        Manager *m = userdata;
-        char err[512];
+int manager_reload_notify(Manager *m, char *err, size_t err_size) {
         int r;
 
-        (void) s, (void) si;
         (void) sd_notify(false, "RELOADING=1");
-        r = manager_reload(m, err, sizeof(err));
+        r = manager_reload(m, err, err_size);
         if (r < 0)
                 log_error("Reload failed, keeping the old configuration: %s", err);
         (void) sd_notify(false, "READY=1");
+        return r;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        char err[512];
+
+        (void) s, (void) si;
+        (void) manager_reload_notify(userdata, err, sizeof(err));
         return 0;
 }
 

@@ -63,6 +63,21 @@ int manager_tick(Manager *m);
  * invalid. Writes the reason to err. Returns 0 or negative errno. */
 int manager_reload(Manager *m, char *err, size_t err_size);
 
+/* manager_reload() for SIGHUP and the bus: tells the service manager
+ * (RELOADING=1, READY=1) and logs a failure. Returns as manager_reload(). */
+int manager_reload_notify(Manager *m, char *err, size_t err_size);
+
+/* Tick now and start a new monitor interval (SIGUSR1, the bus's Retune).
+ * Returns as manager_tick(). */
+int manager_retune(Manager *m);
+
+/* A writable knob as it is after the last tick's writes (or would be, with
+ * --dry-run); the value read before the tick when it was not written. */
+uint64_t manager_knob_value(const Manager *m, KsmKnob knob);
+
+/* Name of the policy in force ("compat"), for the bus and ksmctl status. */
+const char *manager_policy_name(const Manager *m);
+
 /* Install timers and signal handlers, tick once, notify READY=1 and run the
  * loop until SIGTERM/SIGINT. Returns the exit status. */
 int manager_run(Manager *m);

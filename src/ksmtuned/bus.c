@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "bus-names.h"
+#include "bus.h"
+#include "ksm-sysfs.h"
+#include "log.h"
+#include "macro.h"
+
+static int bus_connect(Bus *b);
+
+static void bus_drop(Bus *b) {
+        if (!b->bus)
+                return;
+        (void) sd_bus_detach_event(b->bus);
+        b->bus = sd_bus_flush_close_unref(b->bus);
+}
+
+static void arm_retry(Bus *b) {
+        int r;
+
+        r = sd_event_source_set_time_relative(b->retry_timer, BUS_RETRY_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(b->retry_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_error_errno(r, "Cannot arm the bus reconnect timer, staying off the bus: %m");
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Bus *b = userdata;
+
+        (void) s, (void) usec;
+        /* The dead connection is dropped here, not in its own callback. */
+        bus_drop(b);
+        if (bus_connect(b) < 0)
+                arm_retry(b);
+        return 0;
+}
+
+/* sd-bus synthesizes this local signal when the connection goes away
+ * (dbus-daemon restarted or killed). Tuning goes on; reconnect later. */
+static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+
+        (void) msg, (void) error;
+        log_warning("Lost the system bus connection, tuning goes on; reconnecting every %u s",
+                    (unsigned) (BUS_RETRY_USEC / 1000000));
+        b->lost = true;
+        b->warned = true;
+        arm_retry(b);
+        return 0;
+}
+
+static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        (void) userdata, (void) error;
+        if (e) {
+                /* Usually a missing or wrong bus policy file, or a second ksmtuned. */
+                log_error("Cannot own the bus name " KSM_BUS_NAME ": %s", e->message ?: e->name);
+                return 0;
+        }
+        log_debug("Acquired the bus name " KSM_BUS_NAME);
+        return 0;
+}
+
+static int bus_connect(Bus *b) {
+        sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                goto fail;
+        (void) sd_bus_set_description(bus, "system-bus");
+        /* The default for a non-default bus already, but we rely on it. */
+        r = sd_bus_set_exit_on_disconnect(bus, false);
+        if (r < 0)
+                goto fail;
+        r = sd_bus_add_object_vtable(bus, NULL, KSM_BUS_PATH, KSM_BUS_INTERFACE, bus_tuner_vtable, b);
+        if (r < 0)
+                goto fail;
+        if (b->has_general_profit) {
+                r = sd_bus_add_object_vtable(bus, NULL, KSM_BUS_PATH, KSM_BUS_INTERFACE, bus_tuner_profit_vtable, b);
+                if (r < 0)
+                        goto fail;
+        }
+        r = sd_bus_match_signal_async(bus, NULL, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
+                                      "org.freedesktop.DBus.Local", "Disconnected", on_disconnected, NULL, b);
+        if (r < 0)
+                goto fail;
+        r = sd_bus_request_name_async(bus, NULL, KSM_BUS_NAME, 0, on_name_acquired, b);
+        if (r < 0)
+                goto fail;
+        r = sd_bus_attach_event(bus, b->manager->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                goto fail;
+
+        b->bus = bus;
+        if (b->lost || b->warned)
+                log_info("Connected to the system bus again, as " KSM_BUS_NAME);
+        else
+                log_debug("Connected to the system bus");
+        b->lost = b->warned = false;
+        return 0;
+fail:
+        sd_bus_flush_close_unref(bus);
+        if (!b->warned)
+                log_notice("System bus not available (%s), continuing without D-Bus; retrying every %u s",
+                           strerror(-r), (unsigned) (BUS_RETRY_USEC / 1000000));
+        else
+                log_debug_errno(r, "System bus still not available: %m");
+        b->warned = true;
+        return r;
+}
+
+static void bus_on_change(Manager *m, void *userdata) {
+        Bus *b = userdata;
+        const char *names[32];
+        BusProps p;
+        size_t n;
+        int r;
+
+        bus_props_collect(m, &p);
+        n = bus_props_changed(bus_tuner_vtable, &b->props, &p, names, ELEMENTSOF(names) - 2);
+        if (b->has_general_profit)
+                n += bus_props_changed(bus_tuner_profit_vtable, &b->props, &p, names + n, 1);
+        b->props = p;
+        if (n == 0 || !b->bus)
+                return;
+        names[n] = NULL;
+        r = sd_bus_emit_properties_changed_strv(b->bus, KSM_BUS_PATH, KSM_BUS_INTERFACE, (char **) names);
+        if (r < 0)
+                log_debug_errno(r, "Cannot emit PropertiesChanged: %m");
+}
+
+int bus_new(Manager *m, Bus **ret) {
+        KsmKnobs k;
+        Bus *b;
+        int r;
+
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return log_error_errno(ENOMEM, "Out of memory");
+        b->manager = m;
+        /* Kernel features do not come and go: decide the vtables once. */
+        b->has_general_profit = ksm_sysfs_read(m->ksm_fd, &k) >= 0 && ksm_has(&k, KSM_FEATURE_GENERAL_PROFIT);
+        bus_props_collect(m, &b->props);
+
+        r = sd_event_add_time_relative(m->event, &b->retry_timer, CLOCK_MONOTONIC, BUS_RETRY_USEC, 0, on_retry, b);
+        if (r < 0) {
+                log_error_errno(r, "Cannot create the bus reconnect timer: %m");
+                bus_free(b);
+                return r;
+        }
+        (void) sd_event_source_set_description(b->retry_timer, "bus-retry");
+        (void) sd_event_source_set_enabled(b->retry_timer, SD_EVENT_OFF);
+
+        if (bus_connect(b) < 0)
+                arm_retry(b);
+        m->on_change = bus_on_change;
+        m->on_change_userdata = b;
+        *ret = b;
+        return 0;
+}
+
+Bus *bus_free(Bus *b) {
+        if (!b)
+                return NULL;
+        if (b->manager->on_change_userdata == b) {
+                b->manager->on_change = NULL;
+                b->manager->on_change_userdata = NULL;
+        }
+        bus_drop(b);
+        sd_event_source_unref(b->retry_timer);
+        free(b);
+        return NULL;
+}
