@@ -74,7 +74,9 @@ int write_string_file_at(int dirfd, const char *path, const char *s) {
         size_t len = strlen(s);
         ssize_t k;
 
-        fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_TRUNC as the shell's "echo 1 > run" does: sysfs ignores it and
+         * plain files (fixture trees) then hold exactly what was written. */
+        fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return negative_errno();
         /* sysfs takes a value in one write(); a short write is an error. */

@@ -12,7 +12,8 @@ int read_full_file_at(int dirfd, const char *path, size_t max_size, char **ret, 
  * (-EINVAL when the content is not a number). */
 int read_u64_file_at(int dirfd, const char *path, uint64_t *ret);
 
-/* Write a string to an existing file at dirfd/path, no O_CREAT, in one write().
+/* Write a string to an existing file at dirfd/path (truncating, never
+ * creating) in one write().
  * Returns 0 or negative errno from open() or write(). */
 int write_string_file_at(int dirfd, const char *path, const char *s);
 

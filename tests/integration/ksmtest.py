@@ -193,7 +193,10 @@ class Daemon:
                                   + self.log_text()[-3000:])
             text = self.log_text()
             return rx.search(text, start)
-        m = wait_for(find, timeout, f"log line /{pattern}/")
+        try:
+            m = wait_for(find, timeout, f"log line /{pattern}/")
+        except TestFailure as e:
+            raise TestFailure(f"{e}; the log ends with:\n{self.log_text()[-3000:]}") from None
         self.offset = m.end()
         return m
 

@@ -1,0 +1,68 @@
+#!/bin/sh
+# Build ksmtuned twice (plain, and with ASan+UBSan) and run the whole test
+# suite in both, then "make distcheck". Needs root: the integration tests use
+# this machine's real KSM (under a lock, restoring every knob they touch), a
+# private dbus-daemon and a private libvirtd.
+#
+# The last line is "N passed, M failed", counting test programs.
+set -u
+cd "$(dirname "$0")/.."
+top=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+passed=0
+failed=0
+
+note() { printf '=== %s\n' "$*"; }
+
+# Add the PASS/FAIL counts of one build's test-suite.log.
+count() {
+	log=$1/test-suite.log
+	if [ ! -f "$log" ]; then
+		failed=$((failed + 1))
+		return
+	fi
+	p=$(sed -n 's/^# PASS: *//p' "$log")
+	f=$(sed -n 's/^# FAIL: *//p' "$log")
+	e=$(sed -n 's/^# ERROR: *//p' "$log")
+	x=$(sed -n 's/^# XPASS: *//p' "$log")
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0} + ${e:-0} + ${x:-0}))
+}
+
+# build DIR CONFIGURE-ARGS...: configure, build and run "make check" in DIR.
+build() {
+	dir=$1
+	shift
+	note "build $dir ($*)"
+	mkdir -p "$dir"
+	if ! (cd "$dir" && "$top/configure" -q "$@" && make -s -j"$jobs"); then
+		echo "build in $dir failed"
+		failed=$((failed + 1))
+		return
+	fi
+	note "make check in $dir"
+	(cd "$dir" && make -s -j"$jobs" check) || true
+	# Show what failed, in full.
+	for t in $(sed -n 's/^FAIL: //p; s/^ERROR: //p' "$dir/test-suite.log" 2>/dev/null); do
+		note "log of failed $t"
+		cat "$dir/$t.log" 2>/dev/null | tail -n 80
+	done
+	count "$dir"
+}
+
+scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+./autogen.sh >/dev/null 2>&1 || { echo "autogen.sh failed"; echo "0 passed, 1 failed"; exit 1; }
+
+build build
+build build-asan --enable-sanitizers
+
+note "make distcheck"
+if (cd build && make -s -j"$jobs" distcheck >distcheck.log 2>&1); then
+	passed=$((passed + 1))
+else
+	tail -n 60 build/distcheck.log
+	failed=$((failed + 1))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
