@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include "json.h"
@@ -152,6 +153,15 @@ void json_int(JsonWriter *w, int64_t v) {
 void json_bool(JsonWriter *w, bool v) {
         json_prefix(w);
         fputs(v ? "true" : "false", w->f);
+}
+
+void json_fixed(JsonWriter *w, double v, int decimals) {
+        if (!isfinite(v)) {
+                json_null(w);
+                return;
+        }
+        json_prefix(w);
+        fprintf(w->f, "%.*f", decimals, v);
 }
 
 void json_null(JsonWriter *w) {

@@ -35,6 +35,8 @@ void json_string_len(JsonWriter *w, const char *s, size_t len);
 void json_uint(JsonWriter *w, uint64_t v);
 void json_int(JsonWriter *w, int64_t v);
 void json_bool(JsonWriter *w, bool v);
+/* A number with a fixed count of decimals; NaN and infinities as null. */
+void json_fixed(JsonWriter *w, double v, int decimals);
 void json_null(JsonWriter *w);
 
 /* Write len bytes of s as a quoted JSON string: '"', '\\' and control

@@ -94,10 +94,15 @@ static void test_writer(void **state) {
         json_string(&w, "q\"");
         json_key(&w, "f");
         json_bool(&w, false);
+        json_key(&w, "r");
+        json_fixed(&w, 255.75, 2);
+        json_key(&w, "n");
+        json_fixed(&w, 0.0 / 0.0, 2);
         json_object_end(&w);
         fclose(f);
         assert_string_equal(buf, "{\"a\":18446744073709551615,\"b\":-9223372036854775808,"
-                                 "\"list\":[{\"x\":true},{},[],null],\"s\\n\":null,\"t\":\"q\\\"\",\"f\":false}");
+                                 "\"list\":[{\"x\":true},{},[],null],\"s\\n\":null,\"t\":\"q\\\"\",\"f\":false,"
+                                 "\"r\":255.75,\"n\":null}");
         free(buf);
 }
 
