@@ -11,6 +11,7 @@
 #include "ksmctl.h"
 #include "status.h"
 #include "units.h"
+#include "utf8.h"
 
 #define TOP_DEFAULT 10
 
@@ -131,13 +132,26 @@ static void print_daemon(const Status *s) {
         }
 }
 
-/* Names may hold anything a process chose: keep the table printable. */
+/* Names may hold any bytes a process chose: keep the table printable and
+ * aligned. Valid UTF-8 passes (one column per character, near enough),
+ * control characters and invalid bytes become '?'. */
 static void print_name(const char *name, int width) {
-        int n = 0;
+        size_t len = strlen(name), i = 0;
+        int cols = 0;
 
-        for (const unsigned char *p = (const unsigned char *) name; *p && n < width; p++, n++)
-                putchar(*p < 0x20 || *p == 0x7f ? '?' : *p);
-        printf("%*s", width - n, "");
+        while (i < len && cols < width) {
+                size_t n = utf8_sequence_len(name + i, len - i);
+
+                if (n == 0 || (n == 1 && ((unsigned char) name[i] < 0x20 || name[i] == 0x7f))) {
+                        putchar('?');
+                        i++;
+                } else {
+                        fwrite(name + i, 1, n, stdout);
+                        i += n;
+                }
+                cols++;
+        }
+        printf("%*s", width - cols, "");
 }
 
 static void print_procs(const Status *s, size_t top) {

@@ -6,39 +6,7 @@
 #include <string.h>
 
 #include "json.h"
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when the byte
- * at s does not start one. Rejects overlong forms, surrogates and code points
- * above U+10FFFF, as RFC 3629 does. */
-static size_t utf8_valid_len(const unsigned char *s, size_t n) {
-        unsigned char lo = 0x80, hi = 0xBF;
-        size_t len;
-
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xC2 && s[0] <= 0xDF)
-                len = 2;
-        else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-                len = 3;
-                if (s[0] == 0xE0)
-                        lo = 0xA0;              /* overlong */
-                else if (s[0] == 0xED)
-                        hi = 0x9F;              /* surrogates */
-        } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-                len = 4;
-                if (s[0] == 0xF0)
-                        lo = 0x90;              /* overlong */
-                else if (s[0] == 0xF4)
-                        hi = 0x8F;              /* above U+10FFFF */
-        } else
-                return 0;
-        if (n < len || s[1] < lo || s[1] > hi)
-                return 0;
-        for (size_t i = 2; i < len; i++)
-                if (s[i] < 0x80 || s[i] > 0xBF)
-                        return 0;
-        return len;
-}
+#include "utf8.h"
 
 void json_write_escaped(FILE *f, const char *str, size_t len) {
         const unsigned char *s = (const unsigned char *) str;
@@ -63,7 +31,7 @@ void json_write_escaped(FILE *f, const char *str, size_t len) {
                         i++;
                         continue;
                 }
-                n = utf8_valid_len(s + i, len - i);
+                n = utf8_sequence_len(str + i, len - i);
                 if (n == 0) {
                         fprintf(f, "\\u%04x", c);
                         i++;
