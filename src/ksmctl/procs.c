@@ -96,7 +96,8 @@ int procs_scan(int root_fd, uint64_t page_size_bytes, size_t top, ProcList *ret)
                 };
         }
         closedir(d);
-        qsort(l.procs, l.n, sizeof(ProcEntry), cmp_saved);
+        if (l.n > 1)
+                qsort(l.procs, l.n, sizeof(ProcEntry), cmp_saved);
         l.n_saving = l.n;
         if (l.n > top)
                 l.n = top;

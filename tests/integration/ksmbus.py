@@ -101,10 +101,11 @@ class PrivateBus:
             pass
 
         def gone():
+            # --fork made it init's child: a zombie until init reaps it.
             try:
-                os.kill(self.pid, 0)
-                return False
-            except ProcessLookupError:
+                with open(f"/proc/{self.pid}/stat") as f:
+                    return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+            except FileNotFoundError:
                 return True
         wait_for(gone, 10, "dbus-daemon to exit")
         self.pid = None

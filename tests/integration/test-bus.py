@@ -78,6 +78,7 @@ def test_introspect_and_properties(tmp):
         if has_profit:
             check(isinstance(bus.get_property("GeneralProfit"), int), "GeneralProfit readable")
         check("not available" not in d.log_text(), "no bus complaint", got=d.log_text())
+        d.stop()
 
 
 def test_retune_ticks_and_emits(tmp):
@@ -107,6 +108,7 @@ def test_retune_ticks_and_emits(tmp):
             mon_out.close()
         with open(os.path.join(tmp, "monitor.txt")) as f:
             text = f.read()
+        d.stop()
         check("Member=PropertiesChanged" in text and "LastTickUSec" in text,
               "PropertiesChanged with LastTickUSec was emitted", got=text[-2000:])
         # Only what changed: Version is constant, Policy did not change.
@@ -141,6 +143,7 @@ def test_reload_reports_bad_line(tmp):
         d.wait_log(r"Reloaded ")
         check(bus.get_property("ThresholdKiB") == max(total * 30 // 100, 2048), "the new config is in force",
               total * 30 // 100, bus.get_property("ThresholdKiB"))
+        d.stop()
 
 
 def test_policy_denies_others(tmp):
@@ -167,6 +170,7 @@ def test_policy_denies_others(tmp):
               "properties readable by others")
         p = bus.busctl("introspect", BUS_NAME, BUS_PATH, user=NOBODY)
         check(p.returncode == 0, "introspection open to others", got=p.stderr)
+        d.stop()
 
 
 def test_daemon_checks_uid_itself(tmp):
@@ -182,6 +186,7 @@ def test_daemon_checks_uid_itself(tmp):
                   f"{method}: the daemon's own AccessDenied", got=p.stderr)
         check("requested over D-Bus" not in d.log_text(), "nothing was done", got=d.log_text())
         expect_status(ksmctl("retune", env=bus.env), 0, "root may still retune")
+        d.stop()
 
 
 def cpu_ticks(pid):
@@ -211,6 +216,7 @@ def test_bus_restart(tmp):
         p = ksmctl("retune", env=bus.env)
         expect_status(p, 0, "retune over the new bus")
         check(p.stdout.startswith("Retuned over D-Bus: "), "retune used the bus", got=p.stdout)
+        d.stop()
 
 
 def write_pidfile(tmp, pid):
@@ -255,6 +261,7 @@ def test_no_bus_then_bus(tmp):
             p = ksmctl("retune", env=env)
             expect_status(p, 0, "retune once the bus is there")
             check(p.stdout.startswith("Retuned over D-Bus: "), "retune used the bus", got=p.stdout)
+            d.stop()
 
 
 def test_fallback_when_not_on_bus(tmp):
