@@ -100,7 +100,7 @@ static int bus_connect(Bus *b) {
 
         b->bus = bus;
         if (b->lost || b->warned)
-                log_info("Connected to the system bus again, as " KSM_BUS_NAME);
+                log_info("Connected to the system bus again");
         else
                 log_debug("Connected to the system bus");
         b->lost = b->warned = false;

@@ -81,6 +81,31 @@ def test_introspect_and_properties(tmp):
         d.stop()
 
 
+def test_general_profit_left_out_without_kernel_support(tmp):
+    # A kernel without general_profit (before 6.7): the property is not published.
+    root = os.path.join(tmp, "root")
+    ksm = os.path.join(root, "sys/kernel/mm/ksm")
+    os.makedirs(ksm)
+    os.makedirs(os.path.join(root, "proc"))
+    for name in ("run", "pages_to_scan", "sleep_millisecs", "pages_shared", "pages_sharing", "full_scans"):
+        with open(os.path.join(ksm, name), "w") as f:
+            f.write("0\n")
+    with open(os.path.join(root, "proc/meminfo"), "w") as f:
+        f.write("MemTotal: 16777216 kB\nMemFree: 8388608 kB\nBuffers: 0 kB\nCached: 0 kB\n")
+    conf = config(tmp)
+    with PrivateBus(tmp) as bus, Daemon(tmp, conf, ["--dry-run", "--debug", "--root", root], env=bus.env) as d:
+        on_bus(bus, d)
+        p = bus.busctl("introspect", BUS_NAME, BUS_PATH)
+        check(p.returncode == 0 and ".PagesSharing" in p.stdout, "introspection works", got=p.stdout + p.stderr)
+        check(".GeneralProfit" not in p.stdout, "GeneralProfit left out", got=p.stdout)
+        check(bus.get_property("MemTotalKiB") == 16777216, "read under --root", 16777216,
+              bus.get_property("MemTotalKiB"))
+        p = bus.busctl("call", BUS_NAME, BUS_PATH, "org.freedesktop.DBus.Properties", "GetAll", "s", BUS_INTERFACE)
+        check(p.returncode == 0 and '"GeneralProfit"' not in p.stdout and '"LastReason"' in p.stdout,
+              "GetAll works without it", got=p.stdout + p.stderr)
+        d.stop()
+
+
 def test_retune_ticks_and_emits(tmp):
     conf = config(tmp)
     with PrivateBus(tmp) as bus, Daemon(tmp, conf, ["--dry-run", "--debug"], env=bus.env) as d:
@@ -345,7 +370,8 @@ def test_properties_follow_real_ksm(tmp):
         d.stop()
 
 
-main([test_introspect_and_properties, test_retune_ticks_and_emits, test_reload_reports_bad_line,
+main([test_introspect_and_properties, test_general_profit_left_out_without_kernel_support,
+      test_retune_ticks_and_emits, test_reload_reports_bad_line,
       test_policy_denies_others, test_daemon_checks_uid_itself, test_bus_restart, test_no_bus_then_bus,
       test_fallback_when_not_on_bus, test_no_daemon, test_lookup_by_process_name,
       test_properties_follow_real_ksm])
