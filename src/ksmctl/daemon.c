@@ -82,7 +82,8 @@ static int pid_from_file(const char *path, bool check_comm) {
 
 /* Processes named ksmtuned. Returns how many (pids in ret, at most max) or negative errno. */
 static int pids_by_name(pid_t *ret, size_t max) {
-        enum pids_item items[] = { PIDS_ID_PID, PIDS_CMD };
+        enum { ITEM_PID, ITEM_CMD, ITEM_STATE };
+        enum pids_item items[] = { [ITEM_PID] = PIDS_ID_PID, [ITEM_CMD] = PIDS_CMD, [ITEM_STATE] = PIDS_STATE };
         struct pids_info *info = NULL;
         struct pids_fetch *f;
         size_t n = 0;
@@ -101,11 +102,13 @@ static int pids_by_name(pid_t *ret, size_t max) {
         for (int i = 0; i < f->counts->total; i++) {
                 struct pids_result *h = f->stacks[i]->head;
 
-                if (h[0].result.s_int != getpid() && h[1].result.str && strcmp(h[1].result.str, DAEMON_COMM) == 0) {
-                        if (n < max)
-                                ret[n] = h[0].result.s_int;
-                        n++;
-                }
+                /* A zombie has exited already: signalling it does nothing. */
+                if (h[ITEM_PID].result.s_int == getpid() || h[ITEM_STATE].result.s_ch == 'Z' ||
+                    !h[ITEM_CMD].result.str || strcmp(h[ITEM_CMD].result.str, DAEMON_COMM) != 0)
+                        continue;
+                if (n < max)
+                        ret[n] = h[ITEM_PID].result.s_int;
+                n++;
         }
         procps_pids_unref(&info);
         return (int) n;
@@ -173,7 +176,7 @@ static int signal_daemon(Ctl *c, int sig, const char *why_not_bus, const char *w
         if (find_daemon(c, &pid, why, sizeof(why)) <= 0)
                 return ctl_fail(0, "Cannot reach ksmtuned: %s, and %s.", why_not_bus, why);
         if (kill(pid, sig) < 0)
-                return ctl_fail(errno, "Cannot send %s to ksmtuned (pid %d): %m", sigabbrev_np(sig), (int) pid);
+                return ctl_fail(errno, "Cannot send SIG%s to ksmtuned (pid %d): %m", sigabbrev_np(sig), (int) pid);
         printf("Sent SIG%s to ksmtuned (pid %d) because %s: %s\n", sigabbrev_np(sig), (int) pid, why_not_bus, what);
         return CTL_EXIT_OK;
 }
@@ -341,7 +344,7 @@ void daemon_query(Ctl *c, DaemonInfo *ret) {
                 return;
         }
         if (r < 0) {
-                /* Keep the defaults of fields half read. */
+                /* Forget what was half read. */
                 d = (DaemonInfo) {};
                 snprintf(d.why_not_bus, sizeof(d.why_not_bus), "its bus properties cannot be parsed (%s)",
                          strerror(-r));
