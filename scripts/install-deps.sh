@@ -35,13 +35,13 @@ for p in $packages; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
 		missing="$missing $p"
 done
-if [ -z "$missing" ]; then
+if [ -n "$missing" ]; then
+	apt-get $apt_opts update
+	# shellcheck disable=SC2086
+	apt-get $apt_opts install --no-install-recommends $missing
+else
 	echo "install-deps.sh: all packages present"
-	exit 0
 fi
-apt-get $apt_opts update
-# shellcheck disable=SC2086
-apt-get $apt_opts install --no-install-recommends $missing
 
 # libvirtd refuses to start without this user even when qemu.conf says root.
 if ! getent passwd libvirt-qemu >/dev/null; then
