@@ -318,7 +318,9 @@ int manager_run(Manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "Cannot watch signal %d: %m", sigs[i]), 1;
         }
-        r = sd_event_add_time_relative(m->event, &m->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, m);
+        /* Created unarmed (at infinity, which only the absolute call takes:
+         * the relative one returns -EOVERFLOW); tick_and_rearm() arms it. */
+        r = sd_event_add_time(m->event, &m->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the monitor timer: %m"), 1;
         (void) sd_event_source_set_description(m->timer, "monitor-timer");
