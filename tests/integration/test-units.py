@@ -237,8 +237,9 @@ def test_daemon_in_sandbox(tmp):
             daemon.send_signal(signal.SIGTERM)
             out, _ = daemon.communicate(timeout=15)
             check(daemon.returncode == 0, "exit status after SIGTERM", 0, f"{daemon.returncode}\n{out}")
-            check("Reloaded" in out and "Cannot" not in out, "the daemon's log: reloaded, no failure",
-                  "Reloaded, no 'Cannot'", out)
+            # (Not any "Cannot": without a system bus the daemon may say so.)
+            check("Reloaded" in out and not re.search(r"Cannot (write|open|read)", out),
+                  "the daemon's log: reloaded, no failed read or write", "Reloaded, no 'Cannot write/open/read'", out)
             ticks = re.findall(r"committed (\d+) KiB in (\d+) guest", out)
             check(len(ticks) == 2, "two tunings logged at debug", 2, out)
             for kib, n in ticks:
