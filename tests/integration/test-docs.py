@@ -227,6 +227,8 @@ def test_client_page(tmp):
     documented = man_options(text)
     check(set(helped) == set(documented), "ksmctl options in --help vs ksmctl(8) (only in help, only in page)",
           ([], []), (sorted(set(helped) - set(documented)), sorted(set(documented) - set(helped))))
+    for flag, arg in helped.items():
+        check(documented[flag] == arg, f"ksmctl(8): argument of {flag}", arg, documented[flag])
 
 
 def test_pages_lint_clean(tmp):
