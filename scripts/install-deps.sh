@@ -14,7 +14,8 @@ fi
 packages="build-essential autoconf automake libtool pkg-config
 	libsystemd-dev libinih-dev libproc2-dev libvirt-dev libcmocka-dev
 	dbus systemd libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
-	qemu-system-x86 mandoc gnuplot-nox python3 procps util-linux valgrind"
+	qemu-system-x86 mandoc gnuplot-nox python3 procps util-linux valgrind
+	libseccomp2"
 
 kernel_packages="linux-source-6.12 bc flex bison libelf-dev libssl-dev cpio
 	busybox-static ccache xz-utils"
@@ -35,13 +36,13 @@ for p in $packages; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
 		missing="$missing $p"
 done
-if [ -z "$missing" ]; then
+if [ -n "$missing" ]; then
+	apt-get $apt_opts update
+	# shellcheck disable=SC2086
+	apt-get $apt_opts install --no-install-recommends $missing
+else
 	echo "install-deps.sh: all packages present"
-	exit 0
 fi
-apt-get $apt_opts update
-# shellcheck disable=SC2086
-apt-get $apt_opts install --no-install-recommends $missing
 
 # libvirtd refuses to start without this user even when qemu.conf says root.
 if ! getent passwd libvirt-qemu >/dev/null; then

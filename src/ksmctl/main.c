@@ -80,10 +80,14 @@ void ctl_verb_help(const char *name) {
 
 static void help(void) {
         printf("Usage: %s [OPTION]... VERB [VERB-OPTION]...\n"
-               "Control Kernel Samepage Merging (KSM) and the ksmtuned daemon.\n\nVerbs:\n",
+               "Control Kernel Samepage Merging (KSM) and the ksmtuned daemon.\n\nCommands:\n",
                program_invocation_short_name);
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                printf("  %-8s %s\n", verbs[i].name, verbs[i].summary);
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                char head[64];
+
+                snprintf(head, sizeof(head), "%s %s", verbs[i].name, verbs[i].synopsis);
+                printf("  %-26s %s\n", head, verbs[i].summary);
+        }
         printf("\nOptions:\n%s"
                "  -V, --version      print the version and exit\n\n"
                "'%s VERB --help' describes a verb and its options.\n%s",

@@ -53,6 +53,32 @@ const char *conf_key_name(size_t i) {
         return i < ELEMENTSOF(keys) ? keys[i].name : NULL;
 }
 
+int conf_key_format(const KsmConfig *c, size_t i, char *buf, size_t size) {
+        char out[CONF_VALUE_MAX + 32];
+        const void *field;
+        int n = 0;
+
+        if (i >= ELEMENTSOF(keys))
+                return -ENOENT;
+        field = (const char *) c + keys[i].offset;
+        switch (keys[i].type) {
+        case KEY_INT:
+                n = snprintf(out, sizeof(out), "%" PRId64, *(const int64_t *) field);
+                break;
+        case KEY_BOOL:
+                n = snprintf(out, sizeof(out), "%d", *(const bool *) field ? 1 : 0);
+                break;
+        case KEY_STRING:
+        case KEY_REGEX:
+                n = snprintf(out, sizeof(out), "%s", (const char *) field);
+                break;
+        }
+        if (n < 0 || (size_t) n >= size)
+                return -ENOBUFS;
+        memcpy(buf, out, (size_t) n + 1);
+        return 0;
+}
+
 void conf_init_defaults(KsmConfig *c) {
         *c = (KsmConfig) {
                 .monitor_interval_s = 60,

@@ -5,7 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KSMTUNED_CONF_DEFAULT "/etc/ksmtuned.conf"
+/* configure's sysconfdir: "/etc" in a distribution build, "/usr/local/etc"
+ * by default, so that a local install never reads the packaged file. */
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define KSMTUNED_CONF_DEFAULT SYSCONFDIR "/ksmtuned.conf"
 
 /* libinih (as Debian builds it) cuts lines at 199 characters, so no value is longer. */
 #define CONF_LINE_MAX 199
@@ -45,3 +50,8 @@ int conf_load(const char *path, KsmConfig *ret,
 
 /* Name of the i-th known key, NULL past the last (for docs checks). */
 const char *conf_key_name(size_t i);
+
+/* The value of the i-th key in c as text, unquoted: integers in decimal,
+ * booleans as 0 or 1, strings as they are. Returns 0, -ENOENT past the last
+ * key, or -ENOBUFS when it does not fit in size bytes (buf untouched). */
+int conf_key_format(const KsmConfig *c, size_t i, char *buf, size_t size);

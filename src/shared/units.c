@@ -8,8 +8,8 @@
 #include "units.h"
 
 uint64_t page_size(void) {
-        long r = sysconf(_SC_PAGESIZE);
-        return r > 0 ? (uint64_t) r : 4096;
+        /* POSIX requires _SC_PAGESIZE to be supported: it cannot fail. */
+        return (uint64_t) sysconf(_SC_PAGESIZE);
 }
 
 uint64_t ksm_saved_bytes(const KsmKnobs *k, uint64_t page_size_bytes) {

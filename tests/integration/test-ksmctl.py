@@ -94,6 +94,8 @@ def expect_status(p, status, what):
 def test_help_and_usage(tmp):
     p = ksmctl("--help")
     expect_status(p, 0, "--help")
+    check(re.search(r"^  stop \[--unmerge \[--force\]\] +stop KSM", p.stdout, re.M), "--help shows verb options",
+          got=p.stdout)
     for verb in ("start", "stop", "retune", "reload", "status"):
         check(re.search(rf"^  {verb} ", p.stdout, re.M), f"--help lists {verb}", got=p.stdout)
         v = ksmctl(verb, "--help")

@@ -254,6 +254,57 @@ static void test_key_names_complete(void **state) {
         assert_true(n >= 11);
 }
 
+/* Each key's text form, for the defaults and for values read from a file. */
+static void test_key_format(void **state) {
+        static const struct { const char *text, *key, *want; } rows[] = {
+                { "", "KSM_MONITOR_INTERVAL", "60" },
+                { "", "KSM_NPAGES_DECAY", "-50" },
+                { "", "KSM_THRES_CONST", "2048" },
+                { "", "KSM_GUEST_REGEX", "^qemu(-(kvm|system-.+)|:.{1,11})$" },
+                { "", "LOGFILE", "" },
+                { "", "DEBUG", "0" },
+                { "DEBUG=yes\n", "DEBUG", "1" },
+                { "LOGFILE='/var/log/a b'\n", "LOGFILE", "/var/log/a b" },
+                { "KSM_THRES_CONST=1099511627776\n", "KSM_THRES_CONST", "1099511627776" },
+        };
+
+        (void) state;
+        for (size_t r = 0; r < ELEMENTSOF(rows); r++) {
+                char err[512], buf[CONF_VALUE_MAX];
+                KsmConfig c;
+                Warnings w = {};
+                const char *k;
+                size_t i;
+
+                assert_int_equal(parse(rows[r].text, &c, err, &w), 0);
+                for (i = 0; (k = conf_key_name(i)) && strcmp(k, rows[r].key) != 0; i++)
+                        ;
+                assert_non_null(k);
+                assert_int_equal(conf_key_format(&c, i, buf, sizeof(buf)), 0);
+                if (strcmp(buf, rows[r].want) != 0)
+                        fail_msg("row %zu: %s: expected '%s', got '%s'", r, rows[r].key, rows[r].want, buf);
+        }
+}
+
+/* Past the last key, and a buffer too small, which stays untouched. */
+static void test_key_format_errors(void **state) {
+        KsmConfig c;
+        char buf[3] = "xy";
+        size_t n, interval = SIZE_MAX;
+
+        (void) state;
+        conf_init_defaults(&c);
+        for (n = 0; conf_key_name(n); n++)
+                if (strcmp(conf_key_name(n), "KSM_MONITOR_INTERVAL") == 0)
+                        interval = n;
+        assert_int_not_equal(interval, SIZE_MAX);
+        assert_int_equal(conf_key_format(&c, n, buf, sizeof(buf)), -ENOENT);
+        assert_int_equal(conf_key_format(&c, interval, buf, 2), -ENOBUFS);     /* "60" needs 3 */
+        assert_string_equal(buf, "xy");
+        assert_int_equal(conf_key_format(&c, interval, buf, 3), 0);
+        assert_string_equal(buf, "60");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_good),
@@ -264,6 +315,8 @@ int main(void) {
                 cmocka_unit_test(test_unknown_key_warns),
                 cmocka_unit_test(test_missing_file),
                 cmocka_unit_test(test_key_names_complete),
+                cmocka_unit_test(test_key_format),
+                cmocka_unit_test(test_key_format_errors),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

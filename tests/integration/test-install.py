@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""make install and make uninstall with DESTDIR, from the build directory.
+
+The installed files must be exactly those of tests/data/install-files.txt,
+and the configuration file must follow its rules: installed when absent,
+never overwritten, removed on uninstall only while unchanged.
+"""
+import filecmp
+import os
+import stat
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ksmtest  # noqa: E402
+from ksmtest import check, log, run  # noqa: E402
+
+SRCDIR = os.environ.get("abs_top_srcdir", os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILDDIR = os.environ.get("abs_top_builddir")
+# Exported by Makefile.am, already expanded by make.
+DIRS = ["prefix", "sbindir", "sysconfdir", "datadir", "mandir", "systemdsystemunitdir"]
+
+
+def expected_files():
+    paths = set()
+    with open(os.path.join(SRCDIR, "tests", "data", "install-files.txt")) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("@systemdsystemunitdir@") and os.environ["systemdsystemunitdir"] in ("", "no"):
+                continue
+            for d in DIRS:
+                line = line.replace(f"@{d}@", os.environ[d])
+            check("@" not in line, "install-files.txt uses only known @placeholders@", DIRS, line)
+            paths.add(os.path.normpath(line))
+    return paths
+
+
+def installed_files(destdir):
+    """Absolute paths (without destdir) of every non-directory under destdir."""
+    out = set()
+    for root, dirs, files in os.walk(destdir):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            out.add("/" + os.path.relpath(os.path.join(root, name), destdir))
+    return out
+
+
+def make(*args):
+    # Not the parent make's jobserver or flags: a plain sub-make of our own.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    return run("make", "-s", "-C", BUILDDIR, *args, env=env, check_status=0)
+
+
+def test_install_and_uninstall(tmp):
+    dest = os.path.join(tmp, "root")
+    want = expected_files()
+    conf = dest + os.environ["sysconfdir"] + "/ksmtuned.conf"
+    shipped = os.path.join(SRCDIR, "etc", "ksmtuned.conf")
+
+    make("install", f"DESTDIR={dest}")
+    got = installed_files(dest)
+    check(got == want, "installed files (missing, unexpected)", ([], []),
+          (sorted(want - got), sorted(got - want)))
+    for path in got:
+        mode = stat.S_IMODE(os.lstat(dest + path).st_mode)
+        if path.startswith(os.environ["sbindir"] + "/"):
+            check(mode == 0o755, f"{path} mode", "0755", oct(mode))
+        else:
+            check(mode == 0o644, f"{path} mode", "0644", oct(mode))
+    check(filecmp.cmp(conf, shipped, shallow=False), "the installed ksmtuned.conf is etc/ksmtuned.conf")
+
+    # An admin's edit survives a reinstall and an uninstall.
+    with open(conf, "a") as f:
+        f.write("KSM_NPAGES_MAX=2000\n")
+    edited = open(conf).read()
+    make("install", f"DESTDIR={dest}")
+    check(open(conf).read() == edited, "a second make install keeps the edited ksmtuned.conf")
+    make("uninstall", f"DESTDIR={dest}")
+    left = installed_files(dest)
+    check(left == {os.environ["sysconfdir"] + "/ksmtuned.conf"}, "make uninstall leaves only the edited config",
+          [os.environ["sysconfdir"] + "/ksmtuned.conf"], sorted(left))
+    check(open(conf).read() == edited, "make uninstall keeps the edited ksmtuned.conf unchanged")
+
+    # Unchanged, it goes with the rest.
+    with open(shipped) as src, open(conf, "w") as dst:
+        dst.write(src.read())
+    make("uninstall", f"DESTDIR={dest}")
+    check(installed_files(dest) == set(), "make uninstall removes an unchanged config", [], sorted(installed_files(dest)))
+    log(f"{len(want)} files installed and removed")
+
+
+if __name__ == "__main__":
+    missing = [v for v in ["abs_top_builddir"] + DIRS if v not in os.environ]
+    if missing:
+        log(f"run from make check (needs {', '.join(missing)} from Makefile.am)")
+        sys.exit(ksmtest.SKIP)
+    ksmtest.main([test_install_and_uninstall])
