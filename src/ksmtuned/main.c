@@ -16,7 +16,7 @@
 
 #define PIDFILE "/run/ksmtuned.pid"
 
-#if HAVE_LIBVIRT
+#ifdef HAVE_LIBVIRT
 #define LIBVIRT_HELP_NOTE ""
 #else
 #define LIBVIRT_HELP_NOTE " (not in this build)"

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
-#if HAVE_LIBVIRT
+#ifdef HAVE_LIBVIRT
 #include "libvirt.h"
 #endif
 #include "log.h"
@@ -103,7 +103,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         sd_event_source_unref(m->timer);
         sd_event_source_unref(m->soon_timer);
-#if HAVE_LIBVIRT
+#ifdef HAVE_LIBVIRT
         libvirt_watcher_free(m->libvirt);
 #endif
         sd_event_unref(m->event);
@@ -124,7 +124,7 @@ static int collect(Manager *m, KsmSample *ret) {
         r = meminfo_read(m->root_fd, &s.mem);
         if (r < 0)
                 return log_error_errno(r, "Cannot read %s/proc/meminfo: %m", m->opts.root);
-#if HAVE_LIBVIRT
+#ifdef HAVE_LIBVIRT
         /* Guests libvirt runs count whatever their process name ("kvm",
          * "/usr/libexec/qemu-kvm"); the scan counts each pid once. */
         if (m->libvirt) {
@@ -136,6 +136,9 @@ static int collect(Manager *m, KsmSample *ret) {
         r = guest_scanner_scan(m->scanner, extra, n_extra, &m->guests);
         if (r < 0)
                 return log_error_errno(r, "Cannot scan processes: %m");
+        for (size_t i = 0; i < m->guests.n; i++)
+                log_debug("Guest pid %d (%s): %" PRIu64 " KiB", (int) m->guests.procs[i].pid,
+                          m->guests.procs[i].comm, m->guests.procs[i].rss_kib);
         s.committed_kib = m->guests.rss_kib;
         s.n_guests = (unsigned) m->guests.n;
         r = ksm_sysfs_read(m->ksm_fd, &s.ksm);
@@ -260,7 +263,7 @@ static void tick_and_rearm(Manager *m) {
         arm_timer(m);
 }
 
-#if HAVE_LIBVIRT
+#ifdef HAVE_LIBVIRT
 static void on_libvirt_change(void *userdata) {
         manager_retune_soon(userdata);
 }
@@ -269,7 +272,7 @@ static void on_libvirt_change(void *userdata) {
 void manager_libvirt_start(Manager *m) {
         if (strcmp(m->libvirt_uri, m->config.libvirt_uri) == 0 && (m->libvirt || !m->config.libvirt_uri[0]))
                 return;
-#if HAVE_LIBVIRT
+#ifdef HAVE_LIBVIRT
         m->libvirt = libvirt_watcher_free(m->libvirt);
         snprintf(m->libvirt_uri, sizeof(m->libvirt_uri), "%s", m->config.libvirt_uri);
         if (!m->config.libvirt_uri[0]) {

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#if HAVE_LIBVIRT
+#ifdef HAVE_LIBVIRT
 #include <libvirt/libvirt.h>
 #endif
 
@@ -97,7 +97,7 @@ int libvirt_pidfile_read_at(int root_fd, const char *dir, const char *name, pid_
         return 0;
 }
 
-#if HAVE_LIBVIRT
+#ifdef HAVE_LIBVIRT
 bool libvirt_event_wants_tick(int event) {
         /* Committed memory is the RSS of qemu processes: it changes when one
          * starts (boot, restore, incoming migration) or ends (shutdown,

@@ -41,7 +41,7 @@ int libvirt_pidfile_parse(const char *text, pid_t *ret);
  * cannot be a file name or bad content, or negative errno from reading. */
 int libvirt_pidfile_read_at(int root_fd, const char *dir, const char *name, pid_t *ret);
 
-#if HAVE_LIBVIRT
+#ifdef HAVE_LIBVIRT
 /* Whether a lifecycle event (VIR_DOMAIN_EVENT_*) can change the guests'
  * committed memory: a qemu process appeared or went away. */
 bool libvirt_event_wants_tick(int event);
