@@ -61,8 +61,9 @@ def test_domain_xml(name, mib=16):
 
 
 class Libvirtd:
-    def __init__(self, tmpdir, start=True):
-        """start=False: take the lock on entry but leave libvirtd stopped."""
+    def __init__(self, tmpdir, start=True, hooks=None):
+        """start=False: take the lock on entry but leave libvirtd stopped.
+        hooks: {"qemu": "script text"} installed as /etc/libvirt/hooks/NAME."""
         self.start_on_enter = start
         self.dir = os.path.join(tmpdir, "etc-libvirt")
         os.makedirs(self.dir, exist_ok=True)
@@ -72,6 +73,12 @@ class Libvirtd:
             f.write(f'log_outputs = "3:file:{self.log_path}"\n')
         with open(os.path.join(self.dir, "qemu.conf"), "w") as f:
             f.write(QEMU_CONF)
+        for hook, text in (hooks or {}).items():
+            path = os.path.join(self.dir, "hooks", hook)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(text)
+            os.chmod(path, 0o755)
         self.proc = None
         self.guests = []        # (uri, name) of domains to destroy at the end
         self.lock = None

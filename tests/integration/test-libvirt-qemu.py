@@ -14,6 +14,8 @@ from ksmtest import KSMTUNED, SKIP, Daemon, check, log, main, run, wait_for, wri
 from libvirtd import QEMU_PID_DIR, QEMU_URI, Libvirtd, process_alive, read_pidfile, require_libvirtd, vm_rss_kib
 
 QEMU = shutil.which("qemu-system-x86_64")
+HOOK = os.path.join(os.environ.get("abs_top_srcdir", os.path.join(os.path.dirname(__file__), "..", "..")),
+                    "libvirt", "qemu-hook")
 
 GUEST_XML = """<domain type='qemu'>
   <name>{name}</name>
@@ -59,8 +61,16 @@ def test_guest_with_foreign_name_counted(tmp):
     with open(xml2, "w") as f:
         f.write(GUEST_XML.format(name=name2, emulator=QEMU))
     conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_LIBVIRT_URI=QEMU_URI)
+    # The shipped hook, called by libvirtd itself; libvirt gives hooks a clean
+    # environment, so a wrapper points it at a fake ksmctl.
+    hook_calls, ksmctl_calls = os.path.join(tmp, "hook-calls"), os.path.join(tmp, "ksmctl-calls")
+    fake_ksmctl = os.path.join(tmp, "fake-ksmctl")
+    with open(fake_ksmctl, "w") as f:
+        f.write(f'#!/bin/sh\necho "$*" >> {ksmctl_calls}\n')
+    os.chmod(fake_ksmctl, 0o755)
+    hooks = {"qemu": f'#!/bin/sh\necho "$1 $2 $3" >> {hook_calls}\nKSMCTL={fake_ksmctl} exec {HOOK} "$@"\n'}
 
-    with Libvirtd(tmp) as lv, Daemon(tmp, conf, ["--debug", "--dry-run"]) as d:
+    with Libvirtd(tmp, hooks=hooks) as lv, Daemon(tmp, conf, ["--debug", "--dry-run"]) as d:
         d.wait_log(r"Connected to libvirt at qemu:///system, watching domain events", timeout=30)
         d.wait_log(r"^<7>Tick 1:")
         mark = d.mark()
@@ -111,6 +121,22 @@ def test_guest_with_foreign_name_counted(tmp):
         d.wait_log(r"^<7>Tick \d+:", timeout=3)
         check(guest_lines(d.log_text()[mark:], pid) == [], "destroyed guest no longer counted")
         check(not process_alive(pid), "qemu gone after destroy")
+
+        # libvirtd ran the hook for every operation of both guests; ksmctl
+        # was called for started, stopped and release only.
+        def lines(path):
+            try:
+                with open(path) as f:
+                    return f.read().splitlines()
+            except FileNotFoundError:
+                return []
+        want_ops = [(n, op) for n in (name, name2) for op in ("started", "stopped", "release")]
+        wait_for(lambda: set(want_ops) <= {tuple(l.split()[:2]) for l in lines(hook_calls)}, 5,
+                 "libvirtd to run the hook")
+        wait_for(lambda: len(lines(ksmctl_calls)) == len(want_ops), 5, "ksmctl calls from the hook")
+        log(f"hook calls: {lines(hook_calls)}")
+        check(lines(ksmctl_calls) == ["retune"] * len(want_ops), "ksmctl retune per started/stopped/release",
+              ["retune"] * len(want_ops), lines(ksmctl_calls))
         d.stop()
 
 
