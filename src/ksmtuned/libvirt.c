@@ -208,6 +208,8 @@ static int conn_connect(LibvirtConn *c, bool notify) {
                 return r;
         }
         log_info("Connected to libvirt at %s, watching domain events", c->uri);
+        /* Constant across reconnections unless watches or timeouts leak. */
+        log_debug("libvirt event sources in use: %u", libvirt_event_count());
         c->failure_logged = false;
         c->backoff_ms = RETRY_FIRST_MS;
         /* Guests may have come and gone while we were away. */

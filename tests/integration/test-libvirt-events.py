@@ -108,6 +108,7 @@ def test_burst_coalesces(tmp):
 def test_libvirtd_restart(tmp):
     with Libvirtd(tmp) as lv, start_daemon(tmp) as d:
         d.wait_log(r"Connected to libvirt at test\+unix:///default")
+        sources = d.wait_log(r"libvirt event sources in use: (\d+)").group(1)
         d.wait_log(r"^<7>Tick 1:")
         lost_at = d.mark()
         lv.stop()
@@ -121,6 +122,9 @@ def test_libvirtd_restart(tmp):
 
         lv.start()
         d.wait_log(r"^<6>Connected to libvirt at test\+unix:///default", timeout=15)
+        again = d.wait_log(r"libvirt event sources in use: (\d+)").group(1)
+        log(f"libvirt event sources: {sources} before the restart, {again} after")
+        check(again == sources, "libvirt's watches and timeouts of the lost connection released", sources, again)
         outage = d.log_text()[lost_at:d.offset]
         loud = [l for l in outage.splitlines() if re.match(r"<[0-5]>", l)]
         check(len(loud) == 1, "one warning for the whole outage", 1, loud)
