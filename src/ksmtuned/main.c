@@ -16,6 +16,12 @@
 
 #define PIDFILE "/run/ksmtuned.pid"
 
+#ifdef HAVE_LIBVIRT
+#define LIBVIRT_HELP_NOTE ""
+#else
+#define LIBVIRT_HELP_NOTE " (not in this build)"
+#endif
+
 typedef struct Args {
         ManagerOptions opts;
         bool foreground;
@@ -36,8 +42,10 @@ static void help(void) {
                "  -V, --version       print the version and exit\n"
                "  -h, --help          print this help and exit\n\n"
                "Signals: SIGUSR1 retunes now, SIGHUP reloads the configuration,\n"
-               "SIGTERM and SIGINT exit and leave KSM as it is.\n",
-               program_invocation_short_name);
+               "SIGTERM and SIGINT exit and leave KSM as it is.\n"
+               "Guests that libvirt starts or stops (KSM_LIBVIRT_URI) cause a retune within a second%s.\n",
+               program_invocation_short_name,
+               LIBVIRT_HELP_NOTE);
 }
 
 /* Returns 1 to go on, 0 to exit successfully, negative for a usage error. */
@@ -184,6 +192,7 @@ int main(int argc, char *argv[]) {
                 return 1;
 
         if (a.once) {
+                manager_libvirt_start(m);
                 r = manager_tick(m);
                 if (r >= 0)
                         print_decision(m);

@@ -9,6 +9,10 @@
 #include "guests.h"
 #include "policy.h"
 
+/* Guest events within this window after the first one share one tick:
+ * twenty domains started together cause one retune, not twenty. */
+#define MANAGER_SOON_MS 250
+
 typedef struct ManagerOptions {
         const char *config_path;
         bool config_path_explicit;      /* --config given: a missing file is an error */
@@ -17,9 +21,17 @@ typedef struct ManagerOptions {
         bool debug;                     /* --debug: overrides DEBUG=0 */
 } ManagerOptions;
 
+typedef struct LibvirtWatcher LibvirtWatcher;
+
 typedef struct Manager {
         sd_event *event;
         sd_event_source *timer;
+        sd_event_source *soon_timer;    /* coalesces bursts of guest events into one tick */
+        unsigned n_soon;                /* requests since it was armed */
+
+        LibvirtWatcher *libvirt;        /* NULL: KSM_LIBVIRT_URI empty, or libvirt unavailable */
+        char libvirt_uri[CONF_VALUE_MAX];       /* the list libvirt was started with */
+        bool libvirt_notice_logged;     /* built without libvirt: said so once */
 
         ManagerOptions opts;
         KsmConfig config;
@@ -66,6 +78,16 @@ int manager_reload(Manager *m, char *err, size_t err_size);
 /* Install timers and signal handlers, tick once, notify READY=1 and run the
  * loop until SIGTERM/SIGINT. Returns the exit status. */
 int manager_run(Manager *m);
+
+/* Connect to libvirt per KSM_LIBVIRT_URI (nothing when empty) and watch
+ * domain events; failures are logged and tuning goes on without. Call
+ * after daemonizing and before the first tick; again after a reload to
+ * follow a changed list. */
+void manager_libvirt_start(Manager *m);
+
+/* Ask for a tick soon: the first request arms a short timer
+ * (MANAGER_SOON_MS), later ones until it fires join the same tick. */
+void manager_retune_soon(Manager *m);
 
 /* One line for STATUS= and logs: state, rate, memory saved. */
 void manager_status_line(const Manager *m, char *buf, size_t size);
