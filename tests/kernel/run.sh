@@ -16,6 +16,7 @@
 #   KSMTUNED_KERNEL_IMAGE    boot this bzImage instead of building one
 #   KSMTUNED_GUEST_BIN       a built ksmtuned to run once in the guest
 #   KSMTUNED_GUEST_CONF      its config file (default: a generated one)
+#   KSMTUNED_KERNEL_APPEND   extra kernel command line arguments
 #   KSMTUNED_KERNEL_VERBOSE  1: copy the whole serial console to stdout
 #
 # Exit status: 0 all passed, 1 a test failed (or panic, hang, no result),
@@ -34,6 +35,7 @@ image=${KSMTUNED_KERNEL_IMAGE:-}
 guest_bin=${KSMTUNED_GUEST_BIN:-}
 guest_conf=${KSMTUNED_GUEST_CONF:-}
 verbose=${KSMTUNED_KERNEL_VERBOSE:-0}
+extra_append=${KSMTUNED_KERNEL_APPEND:-}
 
 src=$cache/linux
 log() { printf 'kernel-test: %s\n' "$*" >&2; }
@@ -176,6 +178,9 @@ default_guest_conf() {
 # given image, from the tarball alone.
 build_gen_init_cpio() {
 	local c=$src/usr/gen_init_cpio.c
+	if [ ! -f "$c" ] && [ -x "$cache/gen_init_cpio" ]; then
+		return
+	fi
 	if [ ! -f "$c" ]; then
 		mkdir -p "$cache/gen"
 		tar -xf "$tarball" -C "$cache/gen" --strip-components=2 --wildcards \
@@ -240,26 +245,27 @@ boot() {
 		only=" ktest.only=$(IFS=,; echo "$*")"
 	fi
 	# panic=-1 with -no-reboot: a panic ends qemu at once with status 0
-	append="console=ttyS0 panic=-1 oops=panic loglevel=4$only"
+	append="console=ttyS0 panic=-1 oops=panic loglevel=4$only${extra_append:+ $extra_append}"
 	log "boot: qemu-system-x86_64 -accel tcg (timeout ${timeout_s}s, console: $cache/console.log)"
 	phase_start
-	set +e
+	# In the background so that a signal to this script stops the VM too
+	# (timeout(1) puts itself and qemu in their own process group).
+	timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg \
+		-cpu max -smp 2,sockets=2 -m 512M \
+		-nographic -no-reboot -kernel "$image" -initrd "$cache/initramfs.cpio" \
+		-append "$append" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		</dev/null >"$cache/console.log" 2>&1 &
+	vm_pid=$!
+	trap 'kill -TERM "$vm_pid" 2>/dev/null; exit 2' INT TERM HUP
 	if [ "$verbose" = 1 ]; then
-		timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg \
-			-cpu max -smp 2,sockets=2 -m 512M \
-			-nographic -no-reboot -kernel "$image" -initrd "$cache/initramfs.cpio" \
-			-append "$append" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-			</dev/null 2>&1 | tee "$cache/console.log"
-		rc=${PIPESTATUS[0]}
-	else
-		timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg \
-			-cpu max -smp 2,sockets=2 -m 512M \
-			-nographic -no-reboot -kernel "$image" -initrd "$cache/initramfs.cpio" \
-			-append "$append" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-			</dev/null >"$cache/console.log" 2>&1
-		rc=$?
+		tail -n +1 -f --pid="$vm_pid" "$cache/console.log" &
 	fi
+	set +e
+	wait "$vm_pid"
+	rc=$?
 	set -e
+	trap - INT TERM HUP
+	wait	# for tail
 	phase_end boot+tests
 	qemu_rc=$rc
 }
