@@ -245,7 +245,8 @@ boot() {
 		only=" ktest.only=$(IFS=,; echo "$*")"
 	fi
 	# panic=-1 with -no-reboot: a panic ends qemu at once with status 0
-	append="console=ttyS0 panic=-1 oops=panic loglevel=4$only${extra_append:+ $extra_append}"
+	# ktest.run=1 lets ksm-test run: it rewrites the global KSM settings
+	append="console=ttyS0 panic=-1 oops=panic loglevel=4 ktest.run=1$only${extra_append:+ $extra_append}"
 	log "boot: qemu-system-x86_64 -accel tcg (timeout ${timeout_s}s, console: $cache/console.log)"
 	phase_start
 	# In the background so that a signal to this script stops the VM too

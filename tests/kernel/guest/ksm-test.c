@@ -8,7 +8,8 @@
  *   KTEST FAIL <name>: <what was expected, what came>
  *
  * Usage: ksm-test [name...]   (no name: all tests, in order)
- * Exit status: 0 if every test passed, 1 otherwise.
+ * Exit status: 0 if every test passed, 1 otherwise, 2 when not started in
+ * the test VM (ktest.run=1 on the kernel command line).
  */
 #define _GNU_SOURCE
 
@@ -740,11 +741,29 @@ static int run_one(const char *name, int (*fn)(void))
 	return 0;
 }
 
+/* Only in the test VM: these tests rewrite the global KSM settings. */
+static int in_test_vm(void)
+{
+	char cmdline[4096] = "";
+	FILE *f = fopen(PROC_DIR "/cmdline", "re");
+
+	if (f) {
+		if (!fgets(cmdline, sizeof(cmdline), f))
+			cmdline[0] = '\0';
+		fclose(f);
+	}
+	return strstr(cmdline, "ktest.run=1") != NULL;
+}
+
 int main(int argc, char **argv)
 {
 	int failed = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!in_test_vm()) {
+		fprintf(stderr, "ksm-test: not in the test VM (no ktest.run=1 on the kernel command line): refusing to touch KSM\n");
+		return 2;
+	}
 	for (int a = 1; a < argc; a++) {
 		size_t i;
 
