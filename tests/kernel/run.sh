@@ -48,7 +48,7 @@ phase_end() { timings+=("$1 $((SECONDS - phase_t0))s"); }
 
 check_tools() {
 	local t
-	for t in gcc make tar patch qemu-system-x86_64 timeout sha256sum ldd; do
+	for t in gcc make tar patch qemu-system-x86_64 timeout sha256sum ldd flock; do
 		command -v "$t" >/dev/null || die "missing tool: $t (scripts/install-deps.sh --kernel)"
 	done
 	[ -x /bin/busybox ] || die "missing /bin/busybox (package busybox-static)"
@@ -309,6 +309,12 @@ main() {
 	local status=0
 	check_tools
 	mkdir -p "$cache"
+	# One run per cache directory at a time
+	exec 9>"$cache/lock"
+	if ! flock -n 9; then
+		log "waiting for another run.sh using $cache"
+		flock 9
+	fi
 	if [ -z "$image" ]; then
 		prepare_source
 		configure
