@@ -23,6 +23,13 @@
 #define USEC_PER_SEC UINT64_C(1000000)
 #define USEC_PER_MSEC UINT64_C(1000)
 
+static uint64_t now_monotonic_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
 static uint64_t now_realtime_usec(void) {
         struct timespec ts;
 
@@ -80,7 +87,12 @@ int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret)
                                 o->root, o->root[strlen(o->root) - 1] == '/' ? "" : "/");
                 goto fail;
         }
+        snprintf(m->proc_dir, sizeof(m->proc_dir), "%s/proc", strcmp(o->root, "/") == 0 ? "" : o->root);
+        snprintf(m->ksm_dir, sizeof(m->ksm_dir), "%s/" KSM_SYSFS_DIR, strcmp(o->root, "/") == 0 ? "" : o->root);
+        m->scan_watch.fd = -1;
         r = guest_scanner_new(m->config.guest_regex, &m->scanner);
+        if (r >= 0)
+                r = guest_scanner_set_merge_any(m->scanner, m->config.merge_any_regex);
         if (r < 0) {
                 log_error_errno(r, "Cannot set up the process scanner: %m");
                 goto fail;
@@ -103,6 +115,8 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         sd_event_source_unref(m->timer);
         sd_event_source_unref(m->soon_timer);
+        scan_watch_stop(&m->scan_watch);
+        merge_any_tracker_clear(&m->merge_any);
 #ifdef HAVE_LIBVIRT
         libvirt_watcher_free(m->libvirt);
 #endif
@@ -197,6 +211,9 @@ int manager_tick(Manager *m) {
 
         /* Write failures are in m->applied, logged below and retried next tick. */
         (void) ksm_sysfs_apply(m->ksm_fd, &d.targets, &s.ksm, m->opts.dry_run, &m->applied);
+        if (!m->opts.dry_run && merge_any_update(&m->merge_any, m->proc_dir, &m->guests) < 0)
+                log_warning("Out of memory while opting processes into KSM");
+        scan_watch_tick(&m->scan_watch, s.ksm.full_scans, now_monotonic_usec());
 
         m->sample = s;
         m->decision = d;
@@ -238,7 +255,11 @@ void manager_status_line(const Manager *m, char *buf, size_t size) {
         sleep_ms = (m->applied.written & (1u << KSM_KNOB_SLEEP_MILLISECS)) ?
                 m->decision.targets.value[KSM_KNOB_SLEEP_MILLISECS] : k->sleep_millisecs;
         format_bytes(ksm_saved_bytes(k, page_size()), saved, sizeof(saved));
-        if (run == 1)
+        if (run == 1 && m->scan_watch.scan_interval_usec)
+                snprintf(buf, size, "KSM running: %" PRIu64 " pages every %" PRIu64 " ms, full scan every %.1f s, %s saved%s",
+                         pages, sleep_ms, (double) m->scan_watch.scan_interval_usec / USEC_PER_SEC, saved,
+                         m->opts.dry_run ? " (dry run)" : "");
+        else if (run == 1)
                 snprintf(buf, size, "KSM running: %" PRIu64 " pages every %" PRIu64 " ms, %s saved%s",
                          pages, sleep_ms, saved, m->opts.dry_run ? " (dry run)" : "");
         else
@@ -332,9 +353,13 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
         r = manager_load_config(&m->opts, &c, err, err_size);
         if (r < 0)
                 return r;
-        if (strcmp(c.guest_regex, m->config.guest_regex) != 0) {
+        if (strcmp(c.guest_regex, m->config.guest_regex) != 0 ||
+            strcmp(c.merge_any_regex, m->config.merge_any_regex) != 0) {
                 r = guest_scanner_new(c.guest_regex, &scanner);
+                if (r >= 0)
+                        r = guest_scanner_set_merge_any(scanner, c.merge_any_regex);
                 if (r < 0) {
+                        guest_scanner_free(scanner);
                         snprintf(err, err_size, "cannot set up the process scanner: %s", strerror(-r));
                         return r;
                 }
@@ -407,6 +432,8 @@ int manager_run(Manager *m) {
                 return log_error_errno(r, "Cannot create the monitor timer: %m"), 1;
         (void) sd_event_source_set_description(m->timer, "monitor-timer");
         /* WATCHDOG=1 at half of WATCHDOG_USEC, when the service manager asks. */
+        if (scan_watch_start(&m->scan_watch, m->event, m->ksm_dir) == 0)
+                log_debug("No full-scan notification in this kernel: full scans are counted at each tick");
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
                 log_warning_errno(r, "Cannot set up the watchdog: %m");

@@ -7,6 +7,8 @@
 
 #include "conf.h"
 #include "guests.h"
+#include "merge-any.h"
+#include "scan-watch.h"
 #include "policy.h"
 
 /* Guest events within this window after the first one share one tick:
@@ -39,6 +41,10 @@ typedef struct Manager {
 
         int root_fd;
         int ksm_fd;
+        char proc_dir[4096];            /* root + "/proc", for path-based helpers */
+        char ksm_dir[4096];             /* root + "/sys/kernel/mm/ksm" */
+        MergeAnyTracker merge_any;
+        ScanWatch scan_watch;
         GuestScanner *scanner;
         GuestList guests;
 

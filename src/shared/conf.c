@@ -22,6 +22,7 @@ typedef enum KeyType {
         KEY_STRING,
         KEY_BOOL,
         KEY_REGEX,
+        KEY_REGEX_OR_EMPTY,     /* empty turns the feature off */
         KEY_URI_LIST,
 } KeyType;
 
@@ -49,6 +50,7 @@ static const KeyDef keys[] = {
         STR_KEY("KSM_GUEST_REGEX", guest_regex, KEY_REGEX),
         STR_KEY("LOGFILE", logfile, KEY_STRING),
         STR_KEY("KSM_LIBVIRT_URI", libvirt_uri, KEY_URI_LIST),
+        STR_KEY("KSM_MERGE_ANY_REGEX", merge_any_regex, KEY_REGEX_OR_EMPTY),
         STR_KEY("DEBUG", debug, KEY_BOOL),
 };
 
@@ -73,6 +75,7 @@ int conf_key_format(const KsmConfig *c, size_t i, char *buf, size_t size) {
                 break;
         case KEY_STRING:
         case KEY_REGEX:
+        case KEY_REGEX_OR_EMPTY:
         case KEY_URI_LIST:
                 n = snprintf(out, sizeof(out), "%s", (const char *) field);
                 break;
@@ -248,15 +251,18 @@ static int set_key(ParseContext *ctx, const KeyDef *k, unsigned line, const char
                 snprintf(field, CONF_VALUE_MAX, "%s", value);
                 break;
         }
-        case KEY_REGEX: {
+        case KEY_REGEX:
+        case KEY_REGEX_OR_EMPTY: {
                 char why[128];
                 regex_t re;
 
-                if (!*value)
+                if (!*value && k->type == KEY_REGEX)
                         return fail(ctx, line, "%s=%s: empty pattern", k->name, raw);
-                if (guest_regex_compile(value, &re, why, sizeof(why)) < 0)
-                        return fail(ctx, line, "%s=%s: bad regular expression: %s", k->name, raw, why);
-                regfree(&re);
+                if (*value) {
+                        if (guest_regex_compile(value, &re, why, sizeof(why)) < 0)
+                                return fail(ctx, line, "%s=%s: bad regular expression: %s", k->name, raw, why);
+                        regfree(&re);
+                }
         }
                 /* fall through */
         case KEY_STRING:

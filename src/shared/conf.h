@@ -28,6 +28,7 @@ typedef struct KsmConfig {
         int64_t thres_coef_pct;         /* KSM_THRES_COEF, percent of MemTotal */
         int64_t thres_const_kib;        /* KSM_THRES_CONST, KiB */
         char guest_regex[CONF_VALUE_MAX];       /* KSM_GUEST_REGEX */
+        char merge_any_regex[CONF_VALUE_MAX];   /* KSM_MERGE_ANY_REGEX, "" for none */
         char logfile[CONF_VALUE_MAX];   /* LOGFILE, "" for none */
         char libvirt_uri[CONF_VALUE_MAX];       /* KSM_LIBVIRT_URI, blank-separated, "" for none */
         bool debug;                     /* DEBUG */

@@ -147,6 +147,8 @@ build_guest_programs() {
 	# shellcheck disable=SC2086
 	gcc $cflags -o "$cache/guest/ktest-exit" "$here/guest/ktest-exit.c" ||
 		die "cannot build ktest-exit"
+	gcc $cflags -o "$cache/guest/ksm-victim" "$here/guest/ksm-victim.c" ||
+		die "cannot build ksm-victim"
 }
 
 # Copy a dynamically linked program with its libraries and loader.
@@ -201,7 +203,7 @@ build_initramfs() {
 	install -m 0755 /bin/busybox "$root/bin/busybox"
 	ln -s busybox "$root/bin/sh"
 	install -m 0755 "$here/guest/init" "$root/init"
-	install -m 0755 "$cache/guest/ksm-test" "$cache/guest/ktest-exit" "$root/bin/"
+	install -m 0755 "$cache/guest/ksm-test" "$cache/guest/ktest-exit" "$cache/guest/ksm-victim" "$root/bin/"
 	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' \
 		>"$root/etc/passwd"
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"

@@ -118,6 +118,7 @@ static const BadRow bad[] = {
         { "DEBUG=maybe\n", "test.conf:1: DEBUG=maybe: not a boolean (use 1 or 0)" },
         { "KSM_GUEST_REGEX=(qemu\n", "test.conf:1: KSM_GUEST_REGEX=(qemu: bad regular expression: Unmatched ( or \\(" },
         { "KSM_GUEST_REGEX=\n", "test.conf:1: KSM_GUEST_REGEX=: empty pattern" },
+        { "KSM_MERGE_ANY_REGEX=a(\n", "test.conf:1: KSM_MERGE_ANY_REGEX=a(: bad regular expression: Unmatched ( or \\(" },
         { "KSM_LIBVIRT_URI=\"a:// b:// c:// d:// e:// f:// g:// h:// i://\"\n",
           "test.conf:1: KSM_LIBVIRT_URI=\"a:// b:// c:// d:// e:// f:// g:// h:// i://\": more than 8 URIs" },
         { "\nKSM_LIBVIRT_URI='qemu:///system lxc:///system qemu:///system'\n",
@@ -210,6 +211,11 @@ static void test_strings_and_bools(void **state) {
         assert_false(c.debug);
         assert_int_equal(parse("KSM_GUEST_REGEX='^(qemu-.*|kvm)$'\n", &c, err, &w), 0);
         assert_string_equal(c.guest_regex, "^(qemu-.*|kvm)$");
+        assert_string_equal(c.merge_any_regex, "");
+        assert_int_equal(parse("KSM_MERGE_ANY_REGEX='^(java|node)$'\n", &c, err, &w), 0);
+        assert_string_equal(c.merge_any_regex, "^(java|node)$");
+        assert_int_equal(parse("KSM_MERGE_ANY_REGEX=\n", &c, err, &w), 0);
+        assert_string_equal(c.merge_any_regex, "");
         /* A bare trailing $ is literal in sh too. */
         assert_int_equal(parse("KSM_GUEST_REGEX=^kvm$\n", &c, err, &w), 0);
         assert_string_equal(c.guest_regex, "^kvm$");
