@@ -7,7 +7,9 @@
 #   tests/kernel/ci-should-run.sh --hash    print the hash of the inputs
 #
 # The inputs are kernel-patches/, tests/kernel/ and the helper that the
-# guest tests compile in (src/shared/ksm-merge-any.[ch]), as files in the
+# guest tests compile in (src/shared/ksm-merge-any.[ch]) and the daemon's
+# code that the guest runs against the patches (src/ksmtuned/merge-any.[ch],
+# scan-watch.[ch]), as files in the
 # working tree: uncommitted edits count.  The stamp file is
 # $KSMTUNED_KERNEL_CI_STAMP (default /var/cache/ksmtuned-ci/kernel-pass.sha256).
 # Exit status 2 on usage or I/O errors.
@@ -21,7 +23,9 @@ inputs_hash() {
 	(
 		cd "$top" &&
 		find kernel-patches tests/kernel src/shared/ksm-merge-any.c \
-			src/shared/ksm-merge-any.h -type f ! -name '*~' 2>/dev/null |
+			src/shared/ksm-merge-any.h src/ksmtuned/merge-any.c \
+			src/ksmtuned/merge-any.h src/ksmtuned/scan-watch.c \
+			src/ksmtuned/scan-watch.h -type f ! -name '*~' 2>/dev/null |
 		LC_ALL=C sort |
 		while IFS= read -r f; do
 			sha256sum "$f"
