@@ -50,7 +50,7 @@ build() {
 	count "$dir"
 }
 
-scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+scripts/install-deps.sh --kernel || { echo "0 passed, 1 failed"; exit 1; }
 ./autogen.sh >/dev/null 2>&1 || { echo "autogen.sh failed"; echo "0 passed, 1 failed"; exit 1; }
 
 build build
@@ -62,6 +62,21 @@ if (cd build && make -s -j"$jobs" distcheck >distcheck.log 2>&1); then
 else
 	tail -n 60 build/distcheck.log
 	failed=$((failed + 1))
+fi
+
+# The kernel pipeline (kernel-patches/ on a qemu-booted kernel) takes 5 to 10
+# minutes cold: run it when its inputs changed since its last pass on this
+# machine (tests/kernel/ci-should-run.sh), always with KSMTUNED_KERNEL_TESTS=1.
+if [ "${KSMTUNED_KERNEL_TESTS:-}" = 1 ] || tests/kernel/ci-should-run.sh; then
+	note "make check-kernel"
+	if (cd build && make -s check-kernel >check-kernel.log 2>&1); then
+		sed -n 's/^KTEST RESULT /kernel pipeline guest tests: /p' build/check-kernel.log | tail -n 1
+		passed=$((passed + 1))
+		tests/kernel/ci-should-run.sh --record
+	else
+		tail -n 80 build/check-kernel.log
+		failed=$((failed + 1))
+	fi
 fi
 
 echo "$passed passed, $failed failed"

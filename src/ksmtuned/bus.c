@@ -107,9 +107,10 @@ static int bus_connect(Bus *b) {
         return 0;
 fail:
         sd_bus_flush_close_unref(bus);
+        /* The bus is optional (containers, early boot): say it once, not loudly. */
         if (!b->warned)
-                log_notice("System bus not available (%s), continuing without D-Bus; retrying every %u s",
-                           strerror(-r), (unsigned) (BUS_RETRY_USEC / 1000000));
+                log_info("System bus not available (%s), continuing without D-Bus; retrying every %u s",
+                         strerror(-r), (unsigned) (BUS_RETRY_USEC / 1000000));
         else
                 log_debug_errno(r, "System bus still not available: %m");
         b->warned = true;

@@ -18,6 +18,12 @@
 
 #define PIDFILE KSMTUNED_PIDFILE
 
+#ifdef HAVE_LIBVIRT
+#define LIBVIRT_HELP_NOTE ""
+#else
+#define LIBVIRT_HELP_NOTE " (not in this build)"
+#endif
+
 typedef struct Args {
         ManagerOptions opts;
         bool foreground;
@@ -42,8 +48,10 @@ static void help(void) {
                "Signals: SIGUSR1 retunes now, SIGHUP reloads the configuration,\n"
                "SIGTERM and SIGINT exit and leave KSM as it is.\n"
                "D-Bus: " KSM_BUS_NAME " on the system bus (methods Retune, Reload;\n"
-               "read-only properties), unless --no-bus; without a bus it keeps tuning.\n",
-               program_invocation_short_name);
+               "read-only properties), unless --no-bus; without a bus it keeps tuning.\n"
+               "Guests that libvirt starts or stops (KSM_LIBVIRT_URI) cause a retune within a second%s.\n",
+               program_invocation_short_name,
+               LIBVIRT_HELP_NOTE);
 }
 
 /* Returns 1 to go on, 0 to exit successfully, negative for a usage error. */
@@ -196,6 +204,7 @@ int main(int argc, char *argv[]) {
                 return 1;
 
         if (a.once) {
+                manager_libvirt_start(m);
                 r = manager_tick(m);
                 if (r >= 0)
                         print_decision(m);

@@ -12,12 +12,23 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#ifdef HAVE_LIBVIRT
+#include "libvirt.h"
+#endif
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
 #include "units.h"
 
 #define USEC_PER_SEC UINT64_C(1000000)
+#define USEC_PER_MSEC UINT64_C(1000)
+
+static uint64_t now_monotonic_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
 
 static uint64_t now_realtime_usec(void) {
         struct timespec ts;
@@ -76,7 +87,12 @@ int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret)
                                 o->root, o->root[strlen(o->root) - 1] == '/' ? "" : "/");
                 goto fail;
         }
+        snprintf(m->proc_dir, sizeof(m->proc_dir), "%s/proc", strcmp(o->root, "/") == 0 ? "" : o->root);
+        snprintf(m->ksm_dir, sizeof(m->ksm_dir), "%s/" KSM_SYSFS_DIR, strcmp(o->root, "/") == 0 ? "" : o->root);
+        m->scan_watch.fd = -1;
         r = guest_scanner_new(m->config.guest_regex, &m->scanner);
+        if (r >= 0)
+                r = guest_scanner_set_merge_any(m->scanner, m->config.merge_any_regex);
         if (r < 0) {
                 log_error_errno(r, "Cannot set up the process scanner: %m");
                 goto fail;
@@ -98,6 +114,12 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         sd_event_source_unref(m->timer);
+        sd_event_source_unref(m->soon_timer);
+        scan_watch_stop(&m->scan_watch);
+        merge_any_tracker_clear(&m->merge_any);
+#ifdef HAVE_LIBVIRT
+        libvirt_watcher_free(m->libvirt);
+#endif
         sd_event_unref(m->event);
         guest_scanner_free(m->scanner);
         guest_list_clear(&m->guests);
@@ -109,14 +131,28 @@ Manager *manager_free(Manager *m) {
 
 static int collect(Manager *m, KsmSample *ret) {
         KsmSample s = {};
+        _cleanup_free_ pid_t *extra = NULL;
+        size_t n_extra = 0;
         int r;
 
         r = meminfo_read(m->root_fd, &s.mem);
         if (r < 0)
                 return log_error_errno(r, "Cannot read %s/proc/meminfo: %m", m->opts.root);
-        r = guest_scanner_scan(m->scanner, NULL, 0, &m->guests);
+#ifdef HAVE_LIBVIRT
+        /* Guests libvirt runs count whatever their process name ("kvm",
+         * "/usr/libexec/qemu-kvm"); the scan counts each pid once. */
+        if (m->libvirt) {
+                r = libvirt_watcher_get_pids(m->libvirt, &extra, &n_extra);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot collect guest pids from libvirt: %m");
+        }
+#endif
+        r = guest_scanner_scan(m->scanner, extra, n_extra, &m->guests);
         if (r < 0)
                 return log_error_errno(r, "Cannot scan processes: %m");
+        for (size_t i = 0; i < m->guests.n; i++)
+                log_debug("Guest pid %d (%s): %" PRIu64 " KiB", (int) m->guests.procs[i].pid,
+                          m->guests.procs[i].comm, m->guests.procs[i].rss_kib);
         s.committed_kib = m->guests.rss_kib;
         s.n_guests = (unsigned) m->guests.n;
         r = ksm_sysfs_read(m->ksm_fd, &s.ksm);
@@ -175,6 +211,9 @@ int manager_tick(Manager *m) {
 
         /* Write failures are in m->applied, logged below and retried next tick. */
         (void) ksm_sysfs_apply(m->ksm_fd, &d.targets, &s.ksm, m->opts.dry_run, &m->applied);
+        if (!m->opts.dry_run && merge_any_update(&m->merge_any, m->proc_dir, &m->guests) < 0)
+                log_warning("Out of memory while opting processes into KSM");
+        scan_watch_tick(&m->scan_watch, s.ksm.full_scans, now_monotonic_usec());
 
         m->sample = s;
         m->decision = d;
@@ -226,7 +265,11 @@ void manager_status_line(const Manager *m, char *buf, size_t size) {
         pages = manager_knob_value(m, KSM_KNOB_PAGES_TO_SCAN);
         sleep_ms = manager_knob_value(m, KSM_KNOB_SLEEP_MILLISECS);
         format_bytes(ksm_saved_bytes(k, page_size()), saved, sizeof(saved));
-        if (run == 1)
+        if (run == 1 && m->scan_watch.scan_interval_usec)
+                snprintf(buf, size, "KSM running: %" PRIu64 " pages every %" PRIu64 " ms, full scan every %.1f s, %s saved%s",
+                         pages, sleep_ms, (double) m->scan_watch.scan_interval_usec / USEC_PER_SEC, saved,
+                         m->opts.dry_run ? " (dry run)" : "");
+        else if (run == 1)
                 snprintf(buf, size, "KSM running: %" PRIu64 " pages every %" PRIu64 " ms, %s saved%s",
                          pages, sleep_ms, saved, m->opts.dry_run ? " (dry run)" : "");
         else
@@ -257,6 +300,67 @@ static void tick_and_rearm(Manager *m) {
         (void) manager_retune(m);
 }
 
+#ifdef HAVE_LIBVIRT
+static void on_libvirt_change(void *userdata) {
+        manager_retune_soon(userdata);
+}
+#endif
+
+void manager_libvirt_start(Manager *m) {
+        if (strcmp(m->libvirt_uri, m->config.libvirt_uri) == 0 && (m->libvirt || !m->config.libvirt_uri[0]))
+                return;
+#ifdef HAVE_LIBVIRT
+        m->libvirt = libvirt_watcher_free(m->libvirt);
+        snprintf(m->libvirt_uri, sizeof(m->libvirt_uri), "%s", m->config.libvirt_uri);
+        if (!m->config.libvirt_uri[0]) {
+                log_debug("KSM_LIBVIRT_URI is empty: not connecting to libvirt");
+                return;
+        }
+        /* Failures are logged; guests are then found by process name only. */
+        (void) libvirt_watcher_new(m->event, m->config.libvirt_uri, m->root_fd, on_libvirt_change, m, &m->libvirt);
+#else
+        snprintf(m->libvirt_uri, sizeof(m->libvirt_uri), "%s", m->config.libvirt_uri);
+        if (m->config.libvirt_uri[0] && !m->libvirt_notice_logged) {
+                log_notice("KSM_LIBVIRT_URI=\"%s\" is ignored: this ksmtuned is built without libvirt support",
+                           m->config.libvirt_uri);
+                m->libvirt_notice_logged = true;
+        }
+#endif
+}
+
+static int on_soon(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        (void) s, (void) usec;
+        log_debug("Retuning after %u guest event(s)", m->n_soon);
+        m->n_soon = 0;
+        tick_and_rearm(m);
+        return 0;
+}
+
+void manager_retune_soon(Manager *m) {
+        int r;
+
+        if (m->n_soon++ > 0)
+                return;
+        if (!m->soon_timer) {
+                r = sd_event_add_time_relative(m->event, &m->soon_timer, CLOCK_MONOTONIC,
+                                               MANAGER_SOON_MS * USEC_PER_MSEC, 0, on_soon, m);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(m->soon_timer, "retune-soon");
+        } else {
+                r = sd_event_source_set_time_relative(m->soon_timer, MANAGER_SOON_MS * USEC_PER_MSEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->soon_timer, SD_EVENT_ONESHOT);
+        }
+        if (r < 0) {
+                /* Better a tick now than a lost one. */
+                log_warning_errno(r, "Cannot arm the retune timer, retuning now: %m");
+                m->n_soon = 0;
+                tick_and_rearm(m);
+        }
+}
+
 int manager_reload(Manager *m, char *err, size_t err_size) {
         KsmConfig c;
         GuestScanner *scanner = NULL;
@@ -265,9 +369,13 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
         r = manager_load_config(&m->opts, &c, err, err_size);
         if (r < 0)
                 return r;
-        if (strcmp(c.guest_regex, m->config.guest_regex) != 0) {
+        if (strcmp(c.guest_regex, m->config.guest_regex) != 0 ||
+            strcmp(c.merge_any_regex, m->config.merge_any_regex) != 0) {
                 r = guest_scanner_new(c.guest_regex, &scanner);
+                if (r >= 0)
+                        r = guest_scanner_set_merge_any(scanner, c.merge_any_regex);
                 if (r < 0) {
+                        guest_scanner_free(scanner);
                         snprintf(err, err_size, "cannot set up the process scanner: %s", strerror(-r));
                         return r;
                 }
@@ -277,6 +385,7 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
         m->config = c;
         apply_log_settings(m);
         log_info("Reloaded %s", m->opts.config_path);
+        manager_libvirt_start(m);
         tick_and_rearm(m);
         return 0;
 }
@@ -344,10 +453,13 @@ int manager_run(Manager *m) {
                 return log_error_errno(r, "Cannot create the monitor timer: %m"), 1;
         (void) sd_event_source_set_description(m->timer, "monitor-timer");
         /* WATCHDOG=1 at half of WATCHDOG_USEC, when the service manager asks. */
+        if (scan_watch_start(&m->scan_watch, m->event, m->ksm_dir) == 0)
+                log_debug("No full-scan notification in this kernel: full scans are counted at each tick");
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
                 log_warning_errno(r, "Cannot set up the watchdog: %m");
 
+        manager_libvirt_start(m);
         tick_and_rearm(m);
         (void) sd_notify(false, "READY=1");
 

@@ -7,7 +7,13 @@
 
 #include "conf.h"
 #include "guests.h"
+#include "merge-any.h"
+#include "scan-watch.h"
 #include "policy.h"
+
+/* Guest events within this window after the first one share one tick:
+ * twenty domains started together cause one retune, not twenty. */
+#define MANAGER_SOON_MS 250
 
 typedef struct ManagerOptions {
         const char *config_path;
@@ -17,9 +23,17 @@ typedef struct ManagerOptions {
         bool debug;                     /* --debug: overrides DEBUG=0 */
 } ManagerOptions;
 
+typedef struct LibvirtWatcher LibvirtWatcher;
+
 typedef struct Manager {
         sd_event *event;
         sd_event_source *timer;
+        sd_event_source *soon_timer;    /* coalesces bursts of guest events into one tick */
+        unsigned n_soon;                /* requests since it was armed */
+
+        LibvirtWatcher *libvirt;        /* NULL: KSM_LIBVIRT_URI empty, or libvirt unavailable */
+        char libvirt_uri[CONF_VALUE_MAX];       /* the list libvirt was started with */
+        bool libvirt_notice_logged;     /* built without libvirt: said so once */
 
         ManagerOptions opts;
         KsmConfig config;
@@ -27,6 +41,10 @@ typedef struct Manager {
 
         int root_fd;
         int ksm_fd;
+        char proc_dir[4096];            /* root + "/proc", for path-based helpers */
+        char ksm_dir[4096];             /* root + "/sys/kernel/mm/ksm" */
+        MergeAnyTracker merge_any;
+        ScanWatch scan_watch;
         GuestScanner *scanner;
         GuestList guests;
 
@@ -81,6 +99,16 @@ const char *manager_policy_name(const Manager *m);
 /* Install timers and signal handlers, tick once, notify READY=1 and run the
  * loop until SIGTERM/SIGINT. Returns the exit status. */
 int manager_run(Manager *m);
+
+/* Connect to libvirt per KSM_LIBVIRT_URI (nothing when empty) and watch
+ * domain events; failures are logged and tuning goes on without. Call
+ * after daemonizing and before the first tick; again after a reload to
+ * follow a changed list. */
+void manager_libvirt_start(Manager *m);
+
+/* Ask for a tick soon: the first request arms a short timer
+ * (MANAGER_SOON_MS), later ones until it fires join the same tick. */
+void manager_retune_soon(Manager *m);
 
 /* One line for STATUS= and logs: state, rate, memory saved. */
 void manager_status_line(const Manager *m, char *buf, size_t size);

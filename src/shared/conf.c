@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "fileio.h"
 #include "guests.h"
+#include "libvirt-util.h"
 #include "macro.h"
 
 typedef enum KeyType {
@@ -21,6 +22,8 @@ typedef enum KeyType {
         KEY_STRING,
         KEY_BOOL,
         KEY_REGEX,
+        KEY_REGEX_OR_EMPTY,     /* empty turns the feature off */
+        KEY_URI_LIST,
 } KeyType;
 
 typedef struct KeyDef {
@@ -46,6 +49,8 @@ static const KeyDef keys[] = {
         INT_KEY("KSM_THRES_CONST", thres_const_kib, 0, INT64_C(1) << 40),
         STR_KEY("KSM_GUEST_REGEX", guest_regex, KEY_REGEX),
         STR_KEY("LOGFILE", logfile, KEY_STRING),
+        STR_KEY("KSM_LIBVIRT_URI", libvirt_uri, KEY_URI_LIST),
+        STR_KEY("KSM_MERGE_ANY_REGEX", merge_any_regex, KEY_REGEX_OR_EMPTY),
         STR_KEY("DEBUG", debug, KEY_BOOL),
 };
 
@@ -70,6 +75,8 @@ int conf_key_format(const KsmConfig *c, size_t i, char *buf, size_t size) {
                 break;
         case KEY_STRING:
         case KEY_REGEX:
+        case KEY_REGEX_OR_EMPTY:
+        case KEY_URI_LIST:
                 n = snprintf(out, sizeof(out), "%s", (const char *) field);
                 break;
         }
@@ -90,6 +97,7 @@ void conf_init_defaults(KsmConfig *c) {
                 .thres_coef_pct = 20,
                 .thres_const_kib = 2048,
                 .guest_regex = GUEST_REGEX_DEFAULT,
+                .libvirt_uri = LIBVIRT_URI_DEFAULT,
         };
 }
 
@@ -229,15 +237,32 @@ static int set_key(ParseContext *ctx, const KeyDef *k, unsigned line, const char
                 if (parse_bool(value, field) < 0)
                         return fail(ctx, line, "%s=%s: not a boolean (use 1 or 0)", k->name, raw);
                 break;
-        case KEY_REGEX: {
+        case KEY_URI_LIST: {
+                LibvirtUriList l;
+                char dup[CONF_VALUE_MAX];
+
+                r = libvirt_uri_list_split(value, &l, dup, sizeof(dup));
+                if (r == -E2BIG)
+                        return fail(ctx, line, "%s=%s: more than %d URIs", k->name, raw, LIBVIRT_URIS_MAX);
+                if (r == -EEXIST)
+                        return fail(ctx, line, "%s=%s: %s is listed twice", k->name, raw, dup);
+                if (r < 0)
+                        return fail(ctx, line, "%s=%s: %s", k->name, raw, strerror(-r));
+                snprintf(field, CONF_VALUE_MAX, "%s", value);
+                break;
+        }
+        case KEY_REGEX:
+        case KEY_REGEX_OR_EMPTY: {
                 char why[128];
                 regex_t re;
 
-                if (!*value)
+                if (!*value && k->type == KEY_REGEX)
                         return fail(ctx, line, "%s=%s: empty pattern", k->name, raw);
-                if (guest_regex_compile(value, &re, why, sizeof(why)) < 0)
-                        return fail(ctx, line, "%s=%s: bad regular expression: %s", k->name, raw, why);
-                regfree(&re);
+                if (*value) {
+                        if (guest_regex_compile(value, &re, why, sizeof(why)) < 0)
+                                return fail(ctx, line, "%s=%s: bad regular expression: %s", k->name, raw, why);
+                        regfree(&re);
+                }
         }
                 /* fall through */
         case KEY_STRING:

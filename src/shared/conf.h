@@ -11,6 +11,7 @@
 #define SYSCONFDIR "/etc"
 #endif
 #define KSMTUNED_CONF_DEFAULT SYSCONFDIR "/ksmtuned.conf"
+#define LIBVIRT_URI_DEFAULT "qemu:///system"
 
 /* libinih (as Debian builds it) cuts lines at 199 characters, so no value is longer. */
 #define CONF_LINE_MAX 199
@@ -27,7 +28,9 @@ typedef struct KsmConfig {
         int64_t thres_coef_pct;         /* KSM_THRES_COEF, percent of MemTotal */
         int64_t thres_const_kib;        /* KSM_THRES_CONST, KiB */
         char guest_regex[CONF_VALUE_MAX];       /* KSM_GUEST_REGEX */
+        char merge_any_regex[CONF_VALUE_MAX];   /* KSM_MERGE_ANY_REGEX, "" for none */
         char logfile[CONF_VALUE_MAX];   /* LOGFILE, "" for none */
+        char libvirt_uri[CONF_VALUE_MAX];       /* KSM_LIBVIRT_URI, blank-separated, "" for none */
         bool debug;                     /* DEBUG */
 } KsmConfig;
 

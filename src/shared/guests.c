@@ -11,16 +11,19 @@
 
 /* Our own index into the item list: the PIDS_VAL macro changed arity
  * between procps releases, so read stack->head[i] directly. */
-enum { ITEM_PID, ITEM_CMD, ITEM_RSS, _ITEM_MAX };
+enum { ITEM_PID, ITEM_CMD, ITEM_RSS, ITEM_START, _ITEM_MAX };
 
 static enum pids_item items[_ITEM_MAX] = {
         [ITEM_PID] = PIDS_ID_PID,
         [ITEM_CMD] = PIDS_CMD,
         [ITEM_RSS] = PIDS_MEM_RES,
+        [ITEM_START] = PIDS_TICS_BEGAN,
 };
 
 struct GuestScanner {
         regex_t re;
+        regex_t merge_re;
+        bool has_merge_re;
         struct pids_info *info;
 };
 
@@ -65,11 +68,44 @@ GuestScanner *guest_scanner_free(GuestScanner *s) {
                 return NULL;
         procps_pids_unref(&s->info);
         regfree(&s->re);
+        if (s->has_merge_re)
+                regfree(&s->merge_re);
         free(s);
         return NULL;
 }
 
+int guest_scanner_set_merge_any(GuestScanner *s, const char *pattern) {
+        regex_t re;
+        int r;
+
+        if (pattern && *pattern) {
+                r = guest_regex_compile(pattern, &re, NULL, 0);
+                if (r < 0)
+                        return r;
+        }
+        if (s->has_merge_re)
+                regfree(&s->merge_re);
+        s->has_merge_re = pattern && *pattern;
+        if (s->has_merge_re)
+                s->merge_re = re;
+        return 0;
+}
+
+/* Append to a growing array of GuestProc. */
+static GuestProc *append(GuestProc **array, size_t *n, size_t *alloc) {
+        if (*n == *alloc) {
+                size_t na = *alloc ? *alloc * 2 : 16;
+                GuestProc *p = realloc(*array, na * sizeof(GuestProc));
+                if (!p)
+                        return NULL;
+                *array = p;
+                *alloc = na;
+        }
+        return &(*array)[(*n)++];
+}
+
 void guest_list_clear(GuestList *l) {
+        free(l->merge_any);
         free(l->procs);
         *l = (GuestList) {};
 }
@@ -91,7 +127,7 @@ int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, Gues
         _cleanup_free_ pid_t *sorted = NULL;
         GuestList l = {};
         struct pids_fetch *f;
-        size_t alloc = 0;
+        size_t alloc = 0, alloc_merge = 0;
 
         if (n_extra > 0) {
                 sorted = malloc(n_extra * sizeof(pid_t));
@@ -109,31 +145,39 @@ int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, Gues
 
         for (int i = 0; i < f->counts->total; i++) {
                 struct pids_result *h = f->stacks[i]->head;
-                pid_t pid = h[ITEM_PID].result.s_int;
+                GuestProc p = {
+                        .pid = h[ITEM_PID].result.s_int,
+                        .rss_kib = h[ITEM_RSS].result.ul_int,
+                        .start_tics = h[ITEM_START].result.ull_int,
+                };
                 const char *comm = h[ITEM_CMD].result.str ?: "";
+                GuestProc *g;
 
-                if (!guest_regex_match(&s->re, comm) &&
-                    !(sorted && bsearch(&pid, sorted, n_extra, sizeof(pid_t), cmp_pid)))
-                        continue;
-                if (l.n == alloc) {
-                        size_t na = alloc ? alloc * 2 : 16;
-                        GuestProc *p = realloc(l.procs, na * sizeof(GuestProc));
-                        if (!p) {
-                                guest_list_clear(&l);
-                                return -ENOMEM;
-                        }
-                        l.procs = p;
-                        alloc = na;
+                snprintf(p.comm, sizeof(p.comm), "%s", comm);
+                if (s->has_merge_re && guest_regex_match(&s->merge_re, comm)) {
+                        g = append(&l.merge_any, &l.n_merge_any, &alloc_merge);
+                        if (!g)
+                                goto oom;
+                        *g = p;
                 }
-                GuestProc *g = &l.procs[l.n++];
-                *g = (GuestProc) { .pid = pid, .rss_kib = h[ITEM_RSS].result.ul_int };
-                snprintf(g->comm, sizeof(g->comm), "%s", comm);
-                l.rss_kib += g->rss_kib;
+                if (!guest_regex_match(&s->re, comm) &&
+                    !(sorted && bsearch(&p.pid, sorted, n_extra, sizeof(pid_t), cmp_pid)))
+                        continue;
+                g = append(&l.procs, &l.n, &alloc);
+                if (!g)
+                        goto oom;
+                *g = p;
+                l.rss_kib += p.rss_kib;
         }
         if (l.n > 1)
                 qsort(l.procs, l.n, sizeof(GuestProc), cmp_proc);
+        if (l.n_merge_any > 1)
+                qsort(l.merge_any, l.n_merge_any, sizeof(GuestProc), cmp_proc);
 
         guest_list_clear(ret);
         *ret = l;
         return 0;
+oom:
+        guest_list_clear(&l);
+        return -ENOMEM;
 }

@@ -13,6 +13,7 @@
 
 typedef struct GuestProc {
         pid_t pid;
+        uint64_t start_tics;            /* start time since boot, clock ticks: tells reused pids apart */
         uint64_t rss_kib;
         char comm[16];
 } GuestProc;
@@ -21,6 +22,8 @@ typedef struct GuestList {
         GuestProc *procs;               /* sorted by pid */
         size_t n;
         uint64_t rss_kib;               /* sum over procs */
+        GuestProc *merge_any;           /* processes matching the merge-any pattern, sorted by pid */
+        size_t n_merge_any;
 } GuestList;
 
 typedef struct GuestScanner GuestScanner;
@@ -36,6 +39,10 @@ bool guest_regex_match(const regex_t *re, const char *comm);
  * pattern, -ENOMEM. */
 int guest_scanner_new(const char *pattern, GuestScanner **ret);
 GuestScanner *guest_scanner_free(GuestScanner *s);
+
+/* Also collect the processes whose name matches pattern (NULL or "" for
+ * none) into GuestList.merge_any at each scan. Returns 0, -EINVAL, -ENOMEM. */
+int guest_scanner_set_merge_any(GuestScanner *s, const char *pattern);
 
 /* Find guests: processes whose name matches, plus the pids in extra (for
  * example from libvirt) whatever their name, each counted once. Returns 0 or

@@ -6,7 +6,7 @@ import os
 import signal
 import socket
 
-from ksmtest import Daemon, check, main, write_config
+from ksmtest import Daemon, FakeGuest, check, main, write_config
 
 GIB = 1048576                  # KiB
 TOTAL = 16 * GIB               # thres = 3355443 KiB, sleep = 10 ms
@@ -227,5 +227,55 @@ def test_dry_run_writes_nothing(tmp):
         d.stop()
 
 
-main([test_sequence_of_states, test_failing_write_logged_once, test_advisor_leaves_pages_to_scan,
+def test_merge_any_opt_in(tmp):
+    """KSM_MERGE_ANY_REGEX: processes are opted in through the kernel
+    interface of kernel-patches/ 0001 (here a fixture /proc), each once."""
+    fx = Fixture(tmp)
+    proc = os.path.join(fx.root, "proc")
+
+    def knob(pid, value=None):
+        path = os.path.join(proc, str(pid), "ksm_merge_any")
+        if value is not None:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(f"{value}\n")
+        with open(path) as f:
+            return f.read().strip()
+
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600,
+                        KSM_GUEST_REGEX=f"'{NOMATCH}'", KSM_MERGE_ANY_REGEX="'^ksm-victim$'")
+    with FakeGuest(mib=4, name="ksm-victim", extra=["--no-madvise"]) as v1, \
+            FakeGuest(mib=4, name="ksm-other", extra=["--no-madvise"]) as other:
+        # No kernel support yet: one notice, however many ticks.
+        with Daemon(tmp, conf, ["--root", fx.root, "--debug"]) as d:
+            d.wait_log(r"Tick 1:")
+            tick(d)
+            n = d.log_text().count("has no ")
+            check(n == 1, "missing kernel interface noted once", 1, n)
+            d.stop()
+
+        knob("self", 0)
+        knob(v1.pid, 0)
+        knob(other.pid, 0)
+        with Daemon(tmp, conf, ["--root", fx.root, "--debug"]) as d:
+            d.wait_log(r"Tick 1:")
+            check(knob(v1.pid) == "1", "matching process opted in", "1", knob(v1.pid))
+            check(knob(other.pid) == "0", "other process left alone", "0", knob(other.pid))
+            check(f"Opted ksm-victim[{v1.pid}] into KSM" in d.log_text(), "opt-in logged", got=d.log_text())
+            # Each process once: the daemon does not write again, even if
+            # the process turned it off itself.
+            knob(v1.pid, 0)
+            tick(d)
+            check(knob(v1.pid) == "0", "an opted-in process is not written twice", "0", knob(v1.pid))
+            # A new process is picked up at the next tick.
+            with FakeGuest(mib=4, name="ksm-victim", extra=["--no-madvise"]) as v2:
+                knob(v2.pid, 0)
+                tick(d)
+                check(knob(v2.pid) == "1", "new process opted in at the next tick", "1", knob(v2.pid))
+            n = d.log_text().count("Opted ")
+            check(n == 2, "two opt-ins in all", 2, n)
+            d.stop()
+
+
+main([test_merge_any_opt_in, test_sequence_of_states, test_failing_write_logged_once, test_advisor_leaves_pages_to_scan,
       test_reload, test_dry_run_writes_nothing])

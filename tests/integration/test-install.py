@@ -18,7 +18,7 @@ from ksmtest import check, log, run  # noqa: E402
 SRCDIR = os.environ.get("abs_top_srcdir", os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILDDIR = os.environ.get("abs_top_builddir")
 # Exported by Makefile.am, already expanded by make.
-DIRS = ["prefix", "sbindir", "sysconfdir", "datadir", "mandir", "systemdsystemunitdir"]
+DIRS = ["prefix", "sbindir", "sysconfdir", "datadir", "pkgdatadir", "mandir", "systemdsystemunitdir"]
 
 
 def expected_files():
@@ -64,7 +64,8 @@ def test_install_and_uninstall(tmp):
           (sorted(want - got), sorted(got - want)))
     for path in got:
         mode = stat.S_IMODE(os.lstat(dest + path).st_mode)
-        if path.startswith(os.environ["sbindir"] + "/"):
+        # Programs, and the libvirt hook that libvirtd executes.
+        if path.startswith(os.environ["sbindir"] + "/") or path.endswith("/libvirt-hook-qemu"):
             check(mode == 0o755, f"{path} mode", "0755", oct(mode))
         else:
             check(mode == 0o644, f"{path} mode", "0644", oct(mode))

@@ -118,6 +118,13 @@ static const BadRow bad[] = {
         { "DEBUG=maybe\n", "test.conf:1: DEBUG=maybe: not a boolean (use 1 or 0)" },
         { "KSM_GUEST_REGEX=(qemu\n", "test.conf:1: KSM_GUEST_REGEX=(qemu: bad regular expression: Unmatched ( or \\(" },
         { "KSM_GUEST_REGEX=\n", "test.conf:1: KSM_GUEST_REGEX=: empty pattern" },
+        { "KSM_MERGE_ANY_REGEX=a(\n", "test.conf:1: KSM_MERGE_ANY_REGEX=a(: bad regular expression: Unmatched ( or \\(" },
+        { "KSM_LIBVIRT_URI=\"a:// b:// c:// d:// e:// f:// g:// h:// i://\"\n",
+          "test.conf:1: KSM_LIBVIRT_URI=\"a:// b:// c:// d:// e:// f:// g:// h:// i://\": more than 8 URIs" },
+        { "\nKSM_LIBVIRT_URI='qemu:///system lxc:///system qemu:///system'\n",
+          "test.conf:2: KSM_LIBVIRT_URI='qemu:///system lxc:///system qemu:///system': qemu:///system is listed twice" },
+        { "KSM_LIBVIRT_URI=qemu:///system lxc:///system\n",
+          "test.conf:1: KSM_LIBVIRT_URI=qemu:///system lxc:///system: unquoted space in value (quote it)" },
 };
 
 static void test_bad(void **state) {
@@ -174,6 +181,7 @@ static void test_defaults_and_old_file(void **state) {
         assert_int_equal(d.thres_const_kib, 2048);
         assert_string_equal(d.guest_regex, "^qemu(-(kvm|system-.+)|:.{1,11})$");
         assert_string_equal(d.logfile, "");
+        assert_string_equal(d.libvirt_uri, "qemu:///system");
         assert_false(d.debug);
 
         /* The file the old Debian/Fedora package shipped: all commented out. */
@@ -203,9 +211,37 @@ static void test_strings_and_bools(void **state) {
         assert_false(c.debug);
         assert_int_equal(parse("KSM_GUEST_REGEX='^(qemu-.*|kvm)$'\n", &c, err, &w), 0);
         assert_string_equal(c.guest_regex, "^(qemu-.*|kvm)$");
+        assert_string_equal(c.merge_any_regex, "");
+        assert_int_equal(parse("KSM_MERGE_ANY_REGEX='^(java|node)$'\n", &c, err, &w), 0);
+        assert_string_equal(c.merge_any_regex, "^(java|node)$");
+        assert_int_equal(parse("KSM_MERGE_ANY_REGEX=\n", &c, err, &w), 0);
+        assert_string_equal(c.merge_any_regex, "");
         /* A bare trailing $ is literal in sh too. */
         assert_int_equal(parse("KSM_GUEST_REGEX=^kvm$\n", &c, err, &w), 0);
         assert_string_equal(c.guest_regex, "^kvm$");
+}
+
+static void test_libvirt_uri(void **state) {
+        static const struct { const char *text, *want; } rows[] = {
+                { "", "qemu:///system" },
+                { "KSM_LIBVIRT_URI=\n", "" },
+                { "KSM_LIBVIRT_URI=\"\"\n", "" },
+                { "KSM_LIBVIRT_URI=test+unix:///default\n", "test+unix:///default" },
+                { "KSM_LIBVIRT_URI=\"qemu:///system lxc:///system\"\n", "qemu:///system lxc:///system" },
+                { "KSM_LIBVIRT_URI='a:// b:// c:// d:// e:// f:// g:// h://'\n", "a:// b:// c:// d:// e:// f:// g:// h://" },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                KsmConfig c;
+                char err[512] = "";
+                Warnings w = {};
+
+                if (parse(rows[i].text, &c, err, &w) != 0)
+                        fail_msg("'%s': expected success, got %s", rows[i].text, err);
+                if (strcmp(c.libvirt_uri, rows[i].want) != 0)
+                        fail_msg("'%s': expected '%s', got '%s'", rows[i].text, rows[i].want, c.libvirt_uri);
+        }
 }
 
 static void test_unknown_key_warns(void **state) {
@@ -251,7 +287,7 @@ static void test_key_names_complete(void **state) {
                 if (parse(text, &c, err, &w) != 0 || w.n != 0)
                         fail_msg("key %s not accepted: %s %s", k, err, w.last);
         }
-        assert_true(n >= 11);
+        assert_true(n >= 12);
 }
 
 /* Each key's text form, for the defaults and for values read from a file. */
@@ -312,6 +348,7 @@ int main(void) {
                 cmocka_unit_test(test_long_line),
                 cmocka_unit_test(test_defaults_and_old_file),
                 cmocka_unit_test(test_strings_and_bools),
+                cmocka_unit_test(test_libvirt_uri),
                 cmocka_unit_test(test_unknown_key_warns),
                 cmocka_unit_test(test_missing_file),
                 cmocka_unit_test(test_key_names_complete),

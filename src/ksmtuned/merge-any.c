@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ksm-merge-any.h"
+#include "log.h"
+#include "merge-any.h"
+
+void merge_any_tracker_clear(MergeAnyTracker *t) {
+        free(t->done);
+        t->done = NULL;
+        t->n_done = 0;
+}
+
+/* The same process: same pid and same start time (pids are reused). */
+static bool was_done(const MergeAnyTracker *t, const GuestProc *p) {
+        size_t lo = 0, hi = t->n_done;
+
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+
+                if (t->done[mid].pid < p->pid)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < t->n_done && t->done[lo].pid == p->pid && t->done[lo].start_tics == p->start_tics;
+}
+
+/* Returns true when the process is handled for good (opted in, already on,
+ * refused); false to try again next tick. */
+static bool opt_in(MergeAnyTracker *t, const char *proc_dir, const GuestProc *p, int *opted) {
+        int on = 0, r;
+
+        r = ksm_merge_any_get(proc_dir, p->pid, &on);
+        if (r == 0 && on) {
+                log_debug("%s[%d] already merges all its memory", p->comm, (int) p->pid);
+                return true;
+        }
+        if (r == 0)
+                r = ksm_merge_any_set(proc_dir, p->pid, 1);
+        if (r == -ESRCH || r == -ENOENT)        /* exited meanwhile */
+                return true;
+        if (r == -EINTR || r == -ENOMEM) {
+                log_debug_errno(r, "Cannot opt %s[%d] into KSM now, retrying: %m", p->comm, (int) p->pid);
+                return false;
+        }
+        if (r < 0) {
+                log_warning_errno(r, "Cannot opt %s[%d] into KSM via %s/%d/ksm_merge_any: %m",
+                                  p->comm, (int) p->pid, proc_dir, (int) p->pid);
+                return true;
+        }
+        log_info("Opted %s[%d] into KSM: all its anonymous memory may now be merged", p->comm, (int) p->pid);
+        t->n_opted++;
+        (*opted)++;
+        return true;
+}
+
+int merge_any_update(MergeAnyTracker *t, const char *proc_dir, const GuestList *l) {
+        GuestProc *done;
+        size_t n = 0;
+        int opted = 0, r;
+
+        if (l->n_merge_any == 0) {
+                merge_any_tracker_clear(t);
+                return 0;
+        }
+        r = ksm_merge_any_supported(proc_dir);
+        if (r <= 0) {
+                if (!t->unsupported_logged)
+                        log_notice("KSM_MERGE_ANY_REGEX is set, but this kernel has no %s/<pid>/ksm_merge_any "
+                                   "(see kernel-patches/): no process is opted in", proc_dir);
+                t->unsupported_logged = true;
+                return 0;
+        }
+        t->unsupported_logged = false;
+
+        /* The new list holds exactly the current candidates that are handled,
+         * so processes that exited drop out by themselves. */
+        done = calloc(l->n_merge_any, sizeof(GuestProc));
+        if (!done)
+                return -ENOMEM;
+        for (size_t i = 0; i < l->n_merge_any; i++) {
+                const GuestProc *p = &l->merge_any[i];
+
+                if (was_done(t, p) || opt_in(t, proc_dir, p, &opted))
+                        done[n++] = *p;
+        }
+        free(t->done);
+        t->done = done;
+        t->n_done = n;
+        return opted;
+}
