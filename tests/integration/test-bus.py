@@ -41,8 +41,10 @@ def mem_total_kib():
 
 
 def config(tmp, **keys):
-    # A long interval: ticks happen when the test asks for them.
-    return write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=600, **keys)
+    # Ticks happen when the test asks for them: a long interval, and no
+    # libvirt (a concurrent test's libvirtd would send guest events).
+    return write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=600, KSM_LIBVIRT_URI='""',
+                        **keys)
 
 
 def on_bus(bus, d):
@@ -149,13 +151,13 @@ def test_reload_reports_bad_line(tmp):
         thres = bus.get_property("ThresholdKiB")
         check(thres == max(total * 20 // 100, 2048), "threshold with COEF=20", total * 20 // 100, thres)
 
-        # Line 1 is the comment write_config adds; line 3 is broken.
+        # Line 1 is the comment write_config adds; line 4 is broken.
         config(tmp, KSM_THRES_COEF="abc")
         p = ksmctl("reload", env=bus.env)
         expect_status(p, 1, "ksmctl reload with a broken config")
-        check(re.search(r"keeps its old configuration: .*ksmtuned\.conf:3: KSM_THRES_COEF=abc", p.stderr),
+        check(re.search(r"keeps its old configuration: .*ksmtuned\.conf:4: KSM_THRES_COEF=abc", p.stderr),
               "the error names file, line and key", got=p.stderr)
-        d.wait_log(r"Reload failed, keeping the old configuration: .*:3:")
+        d.wait_log(r"Reload failed, keeping the old configuration: .*:4:")
         check(d.proc.poll() is None, "the daemon is still running")
         expect_status(ksmctl("retune", env=bus.env), 0, "retune after the failed reload")
         check(bus.get_property("ThresholdKiB") == thres, "the old config stays in force", thres,

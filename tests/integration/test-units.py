@@ -209,8 +209,11 @@ def test_daemon_in_sandbox(tmp):
             conf = os.path.join(work, "ksmtuned.conf")
             # THRES_COEF=100: free memory is always short, so KSM runs and
             # pages_to_scan grows by BOOST from 0 at each tuning.
+            # KSM_LIBVIRT_URI empty: a libvirtd of a concurrent test would
+            # otherwise send lifecycle events that add ticks.
             keys = dict(KSM_MONITOR_INTERVAL=3600, KSM_THRES_COEF=100, KSM_NPAGES_BOOST=123,
-                        KSM_NPAGES_MIN=64, KSM_NPAGES_MAX=1250, KSM_GUEST_REGEX=f"^{GUEST_NAME}$", DEBUG=1)
+                        KSM_NPAGES_MIN=64, KSM_NPAGES_MAX=1250, KSM_GUEST_REGEX=f"^{GUEST_NAME}$",
+                        KSM_LIBVIRT_URI='""', DEBUG=1)
             ksmtest.write_config(conf, **keys)
             notify = NotifySocket(os.path.join(work, "notify"))
             env = dict(os.environ, NOTIFY_SOCKET=notify.path, WATCHDOG_USEC="1000000")
