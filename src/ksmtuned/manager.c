@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "ksmd.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "psi.h"
 #include "units.h"
 
 #define USEC_PER_SEC UINT64_C(1000000)
@@ -23,6 +25,13 @@ static uint64_t now_realtime_usec(void) {
         struct timespec ts;
 
         clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static uint64_t now_monotonic_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
@@ -97,6 +106,9 @@ fail:
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        /* Every way out (SIGTERM, --once, errors) gives the advisor back. */
+        if (m->ksm_fd >= 0)
+                manager_restore_advisor(m);
         sd_event_source_unref(m->timer);
         sd_event_unref(m->event);
         guest_scanner_free(m->scanner);
@@ -107,23 +119,118 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
+/* Whether b has a pid that a lacks (both sorted by pid). */
+static bool guest_list_has_new(const GuestList *a, const GuestList *b) {
+        size_t i = 0;
+
+        for (size_t j = 0; j < b->n; j++) {
+                while (i < a->n && a->procs[i].pid < b->procs[j].pid)
+                        i++;
+                if (i == a->n || a->procs[i].pid != b->procs[j].pid)
+                        return true;
+        }
+        return false;
+}
+
+/* ksmd's CPU time, for the adaptive policy's budget; optional. */
+static void collect_ksmd(Manager *m, KsmSample *s) {
+        int r;
+
+        if (m->ksmd_pid == 0) {
+                r = ksmd_find_pid(m->root_fd, &m->ksmd_pid);
+                if (r < 0) {
+                        if (!m->ksmd_missing_logged)
+                                log_debug_errno(r, "Cannot find ksmd in %s/proc, its CPU time is unknown: %m", m->opts.root);
+                        m->ksmd_missing_logged = true;
+                        return;
+                }
+        }
+        r = ksmd_read_cpu_usec(m->root_fd, m->ksmd_pid, &s->ksmd_cpu_usec);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot read ksmd's CPU time from %s/proc/%d/stat: %m", m->opts.root, (int) m->ksmd_pid);
+                m->ksmd_pid = 0;        /* look again next time */
+                return;
+        }
+        s->has_ksmd_cpu = true;
+}
+
 static int collect(Manager *m, KsmSample *ret) {
-        KsmSample s = {};
+        KsmSample s = { .page_size_bytes = page_size() };
+        GuestList guests = {};
         int r;
 
         r = meminfo_read(m->root_fd, &s.mem);
         if (r < 0)
                 return log_error_errno(r, "Cannot read %s/proc/meminfo: %m", m->opts.root);
-        r = guest_scanner_scan(m->scanner, NULL, 0, &m->guests);
+        r = guest_scanner_scan(m->scanner, NULL, 0, &guests);
         if (r < 0)
                 return log_error_errno(r, "Cannot scan processes: %m");
-        s.committed_kib = m->guests.rss_kib;
-        s.n_guests = (unsigned) m->guests.n;
+        s.committed_kib = guests.rss_kib;
+        s.n_guests = (unsigned) guests.n;
+        s.guests_changed = m->guests_changed || guest_list_has_new(&m->guests, &guests);
+        guest_list_clear(&m->guests);
+        m->guests = guests;
         r = ksm_sysfs_read(m->ksm_fd, &s.ksm);
         if (r < 0)
                 return log_error_errno(r, "Cannot read %s/" KSM_SYSFS_DIR ": %m", m->opts.root);
+
+        r = psi_read_memory(m->root_fd, &s.psi);
+        if (r >= 0)
+                s.has_psi = true;
+        else if (r != -ENOENT && r != -EOPNOTSUPP && !m->psi_error_logged) {
+                log_warning_errno(r, "Cannot read %s/proc/pressure/memory, judging memory without it: %m", m->opts.root);
+                m->psi_error_logged = true;
+        }
+        collect_ksmd(m, &s);
+
+        /* Our own write of advisor_mode=none was undone: the admin wants the advisor. */
+        if (m->advisor_taken && s.ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME) {
+                log_notice("The kernel's KSM advisor was turned back on: leaving the scan rate to it");
+                m->advisor_taken = false;
+                m->advisor_is_admins = true;
+        }
+        s.advisor_is_admins = m->advisor_is_admins;
         *ret = s;
         return 0;
+}
+
+void manager_guests_changed(Manager *m) {
+        int r;
+
+        m->guests_changed = true;
+        if (!m->timer)
+                return;
+        /* Soon rather than now, so that a burst of events makes one tick. */
+        r = sd_event_source_set_time_relative(m->timer, 100 * 1000);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning_errno(r, "Cannot schedule a tick for changed guests: %m");
+}
+
+void manager_restore_advisor(Manager *m) {
+        int r;
+
+        if (!m->advisor_taken)
+                return;
+        m->advisor_taken = false;
+        r = write_string_file_at(m->ksm_fd, "advisor_mode", "scan-time");
+        if (r < 0)
+                log_error_errno(r, "Cannot restore %s/" KSM_SYSFS_DIR "/advisor_mode to scan-time: %m", m->opts.root);
+        else
+                log_info("Restored the kernel's KSM advisor (advisor_mode=scan-time)");
+}
+
+/* Note when our write turned the admin's advisor off, to give it back later. */
+static void track_advisor(Manager *m, const KsmSample *s, const KsmDecision *d) {
+        unsigned bit = 1u << KSM_KNOB_ADVISOR_MODE;
+
+        if (m->opts.dry_run || !(m->applied.written & bit) || d->targets.value[KSM_KNOB_ADVISOR_MODE] != KSM_ADVISOR_NONE)
+                return;
+        if (s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME && !m->advisor_taken) {
+                log_notice("Turned the kernel's KSM advisor off while the adaptive policy sets the scan rate; it is restored on exit");
+                m->advisor_taken = true;
+        }
 }
 
 static void log_apply(Manager *m, const KsmApplyResult *a) {
@@ -164,9 +271,12 @@ int manager_tick(Manager *m) {
         if (r < 0)
                 return r;
 
-        policy_compat_decide(&m->config, &s, &m->state, &d, &st);
+        if (m->config.policy != KSM_POLICY_ADAPTIVE)
+                manager_restore_advisor(m);
+        policy_decide(&m->config, &s, &m->state, now_monotonic_usec(), &d, &st);
+        m->guests_changed = false;
 
-        if (d.running && ksm_has(&s.ksm, KSM_FEATURE_ADVISOR) && s.ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME) {
+        if (d.running && !m->advisor_taken && ksm_has(&s.ksm, KSM_FEATURE_ADVISOR) && s.ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME) {
                 if (!m->advisor_logged)
                         log_notice("The kernel's KSM advisor is on (advisor_mode=scan-time): leaving pages_to_scan to it");
                 m->advisor_logged = true;
@@ -176,6 +286,7 @@ int manager_tick(Manager *m) {
         /* Write failures are in m->applied, logged below and retried next tick. */
         (void) ksm_sysfs_apply(m->ksm_fd, &d.targets, &s.ksm, m->opts.dry_run, &m->applied);
 
+        track_advisor(m, &s, &d);
         m->sample = s;
         m->decision = d;
         m->state = st;
@@ -194,7 +305,7 @@ int manager_tick(Manager *m) {
                   m->n_ticks, s.committed_kib, s.n_guests, d.free_kib, d.thres_kib);
 
         manager_status_line(m, status, sizeof(status));
-        (void) sd_notifyf(false, "STATUS=%s", status);
+        (void) sd_notifyf(false, "STATUS=%s (%s)", status, d.reason);
         if (m->on_change)
                 m->on_change(m, m->on_change_userdata);
         return 0;
@@ -216,7 +327,11 @@ void manager_status_line(const Manager *m, char *buf, size_t size) {
         sleep_ms = (m->applied.written & (1u << KSM_KNOB_SLEEP_MILLISECS)) ?
                 m->decision.targets.value[KSM_KNOB_SLEEP_MILLISECS] : k->sleep_millisecs;
         format_bytes(ksm_saved_bytes(k, page_size()), saved, sizeof(saved));
-        if (run == 1)
+        if (run == 1 && m->config.policy == KSM_POLICY_ADAPTIVE)
+                snprintf(buf, size, "KSM running (%s): %" PRIu64 " pages every %" PRIu64 " ms, %s saved%s",
+                         policy_adaptive_mode_name(m->state.adaptive.mode), pages, sleep_ms, saved,
+                         m->opts.dry_run ? " (dry run)" : "");
+        else if (run == 1)
                 snprintf(buf, size, "KSM running: %" PRIu64 " pages every %" PRIu64 " ms, %s saved%s",
                          pages, sleep_ms, saved, m->opts.dry_run ? " (dry run)" : "");
         else
@@ -226,6 +341,10 @@ void manager_status_line(const Manager *m, char *buf, size_t size) {
 static void arm_timer(Manager *m) {
         uint64_t usec = (uint64_t) m->config.monitor_interval_s * USEC_PER_SEC;
         int r;
+
+        /* A policy may look again sooner (adaptive, while bursting). */
+        if (m->have_tick && m->decision.next_tick_usec > 0 && m->decision.next_tick_usec < usec)
+                usec = m->decision.next_tick_usec;
 
         r = sd_event_source_set_time_relative(m->timer, usec);
         if (r >= 0)
@@ -296,7 +415,8 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         Manager *m = userdata;
 
         (void) s;
-        /* KSM is left as it is: merged pages stay merged, ksm.service owns run. */
+        /* KSM is left as it is: merged pages stay merged, ksm.service owns
+         * run. Only the advisor goes back to how the admin had it. */
         log_info("Received %s, exiting", strsignal((int) si->ssi_signo));
         (void) sd_notify(false, "STOPPING=1");
         return sd_event_exit(m->event, 0);
