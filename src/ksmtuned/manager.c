@@ -438,7 +438,8 @@ int manager_run(Manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "Cannot watch signal %d: %m", sigs[i]), 1;
         }
-        r = sd_event_add_time_relative(m->event, &m->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, m);
+        /* Absolute infinity: disabled until arm_timer() (relative UINT64_MAX overflows). */
+        r = sd_event_add_time(m->event, &m->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the monitor timer: %m"), 1;
         (void) sd_event_source_set_description(m->timer, "monitor-timer");

@@ -3,11 +3,12 @@
  * The adaptive policy: run KSM when memory is short and there is something
  * to merge, at a rate set by measurements rather than fixed steps.
  *
- * When: pressure is MemAvailable (or the old free figure without it) plus
- * what KSM already saves, compared with the compat threshold, or memory stall
- * time from PSI. Counting the savings back in means a successful merge does
- * not end the "need": the old script stopped as soon as merging worked,
- * ksmd forgot its progress and the next start began from scratch.
+ * When: pressure is MemAvailable (or the old free figure without it) less
+ * what KSM already saves, that is the memory there would be without KSM,
+ * compared with the compat threshold; or memory stall time from PSI.
+ * Judging without the savings means a successful merge does not end the
+ * "need": the old script's figures grew as merging worked, it stopped or
+ * slowed, and its next start began from scratch.
  *
  * How fast: ksmd only picks up a new process on its next pass, hashes a page
  * on one pass and merges it on the one after (a page is only compared once
@@ -101,7 +102,7 @@ static uint64_t saved_pages(const KsmKnobs *k) {
 typedef struct Measure {
         uint64_t page_kib;
         uint64_t avail_kib;             /* MemAvailable, or free + buffers + cached */
-        uint64_t judged_kib;            /* avail + what KSM saves */
+        uint64_t judged_kib;            /* avail less what KSM saves: avail without KSM */
         uint64_t thres_kib;
         bool mem_pressure, psi_pressure;
         uint64_t mergeable_pages;       /* the memory a pass covers */
@@ -134,7 +135,7 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmAdaptiveSta
         m->avail_kib = s->mem.has_mem_available ? s->mem.mem_available_kib :
                        s->mem.mem_free_kib + s->mem.buffers_kib + s->mem.cached_kib;
         m->saved = saved_pages(k);
-        m->judged_kib = m->avail_kib + m->saved * m->page_kib;
+        m->judged_kib = sub_sat(m->avail_kib, m->saved * m->page_kib);
         m->thres_kib = policy_compat_threshold_kib(c, s->mem.mem_total_kib);
         m->mem_pressure = m->judged_kib < m->thres_kib;
         m->psi_pressure = s->has_psi && c->psi_thres_pct > 0 &&
@@ -264,7 +265,7 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
         if (!pressure && !(p->mode != KSM_ADAPTIVE_STOPPED && gaining)) {
                 st->mode = KSM_ADAPTIVE_STOPPED;
                 snprintf(d.reason, sizeof(d.reason),
-                         "stop: available + saved %s >= threshold %s%s, nothing left to gain",
+                         "stop: available without KSM's savings %s >= threshold %s%s, nothing left to gain",
                          judged, thres, s->has_psi ? " and no memory stalls" : "");
                 goto stop;
         }
@@ -344,7 +345,7 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
         format_mib(unc, sizeof(unc), uncovered * m.page_kib);
         format_mib(merg, sizeof(merg), m.mergeable_pages * m.page_kib);
         if (m.mem_pressure)
-                snprintf(press, sizeof(press), "available + saved %s < %s", judged, thres);
+                snprintf(press, sizeof(press), "available without KSM's savings %s < %s", judged, thres);
         else if (m.psi_pressure)
                 snprintf(press, sizeof(press), "memory stalls %" PRIu32 ".%02" PRIu32 "%% >= %" PRId64 "%%",
                          s->psi.some_avg10_centipct / 100, s->psi.some_avg10_centipct % 100, c->psi_thres_pct);
