@@ -82,7 +82,7 @@ void conf_init_defaults(KsmConfig *c) {
                 /* An old /etc/ksmtuned.conf keeps the old behaviour. */
                 .policy = KSM_POLICY_COMPAT,
                 .cpu_budget_pct = 20,
-                .burst_secs = 10,
+                .burst_secs = 5,
                 .trickle_secs = 1800,
                 .psi_thres_pct = 10,
         };

@@ -196,7 +196,7 @@ static void test_defaults_and_old_file(void **state) {
         /* An old file keeps the old policy; adaptive's keys have defaults. */
         assert_int_equal(d.policy, KSM_POLICY_COMPAT);
         assert_int_equal(d.cpu_budget_pct, 20);
-        assert_int_equal(d.burst_secs, 10);
+        assert_int_equal(d.burst_secs, 5);
         assert_int_equal(d.trickle_secs, 1800);
         assert_int_equal(d.psi_thres_pct, 10);
 

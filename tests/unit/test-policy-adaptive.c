@@ -52,7 +52,7 @@ static const Row rows[] = {
           .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
           .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .mode = KSM_ADAPTIVE_STOPPED,
           .reason = "stop: available without KSM's savings 16384 MiB >= threshold 4915 MiB, nothing left to gain" },
-        { "pressure on the first look: burst at the CPU ceiling (3 passes in 30 s wanted 157286 pages/s)",
+        { "pressure on the first look: burst at the CPU ceiling (3 passes in 15 s wanted 314572 pages/s)",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
           .full_scans = 10, .scanned = 1000000, .advisor_on = true,
           .run = 1, .pages = 10000, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
@@ -153,8 +153,8 @@ static const Row rows[] = {
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
           .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
           .prev = PREV(.mode = KSM_ADAPTIVE_TRICKLE, .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12)),
-          .run = 1, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST, .pages = 4448, .sleep = 20,
-          .reason = "burst: guests changed; 5753 MiB of 6144 MiB not yet in this pass; 153953 pages/s (2.0 us/page" },
+          .run = 1, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST, .pages = 16028, .sleep = 20,
+          .reason = "burst: guests changed; 5753 MiB of 6144 MiB not yet in this pass; 307906 pages/s (2.0 us/page" },
         { "guest memory grew by more than 1/16: burst",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
           .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
@@ -303,7 +303,7 @@ static void test_measurements(void **state) {
         policy_decide(&c, &s, &prev, NOW, &d, &next);
         assert_int_equal(next.adaptive.cpu_credit_usec, SEC(12));
         assert_int_equal(next.adaptive.burst_until_full_scans, 10 + 3);
-        assert_int_equal(next.adaptive.burst_deadline_usec, NOW + SEC(30));
+        assert_int_equal(next.adaptive.burst_deadline_usec, NOW + SEC(15));
         assert_int_equal(next.adaptive.pass_start_scanned_pages, 1000000);
 
         /* Saving is capped at one window of budget. */
