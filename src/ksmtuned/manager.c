@@ -85,7 +85,7 @@ int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret)
                                 o->root, o->root[strlen(o->root) - 1] == '/' ? "" : "/");
                 goto fail;
         }
-        r = guest_scanner_new(m->config.guest_regex, &m->scanner);
+        r = guest_scanner_new(m->root_fd, m->config.guest_regex, &m->scanner);
         if (r < 0) {
                 log_error_errno(r, "Cannot set up the process scanner: %m");
                 goto fail;
@@ -369,7 +369,7 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
         if (r < 0)
                 return r;
         if (strcmp(c.guest_regex, m->config.guest_regex) != 0) {
-                r = guest_scanner_new(c.guest_regex, &scanner);
+                r = guest_scanner_new(m->root_fd, c.guest_regex, &scanner);
                 if (r < 0) {
                         snprintf(err, err_size, "cannot set up the process scanner: %s", strerror(-r));
                         return r;

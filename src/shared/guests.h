@@ -32,9 +32,10 @@ int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t 
 /* Whether a process name (comm, at most 15 characters) matches. */
 bool guest_regex_match(const regex_t *re, const char *comm);
 
-/* A scanner over the live /proc (libproc2). Returns 0, -EINVAL for a bad
- * pattern, -ENOMEM. */
-int guest_scanner_new(const char *pattern, GuestScanner **ret);
+/* A scanner over root_fd/proc. It remembers which processes are not guests
+ * and only looks at new, young (< 10 s) and guest processes again. Returns
+ * 0, -EINVAL for a bad pattern, -ENOMEM, or the errno of opening proc. */
+int guest_scanner_new(int root_fd, const char *pattern, GuestScanner **ret);
 GuestScanner *guest_scanner_free(GuestScanner *s);
 
 /* Find guests: processes whose name matches, plus the pids in extra (for
@@ -43,6 +44,10 @@ GuestScanner *guest_scanner_free(GuestScanner *s);
 int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, GuestList *ret);
 
 void guest_list_clear(GuestList *l);
+
+/* Parse /proc/PID/stat for the scan: name (at most 15 characters plus NUL),
+ * starttime (clock ticks after boot) and rss (pages). Returns 0 or -EBADMSG. */
+int guest_stat_parse(const char *text, char comm[16], uint64_t *ret_start_ticks, uint64_t *ret_rss_pages);
 
 /* Whether pid is in the (sorted) list. */
 bool guest_list_contains(const GuestList *l, pid_t pid);
