@@ -18,7 +18,8 @@
  * left (pages not yet covered by this pass plus the planned passes) over the
  * time left. After that a pass continues only as fast as it still saves
  * (savings per scanned page), down to a trickle of one pass per
- * KSM_TRICKLE_SECS once a whole pass saved nothing new. Every rate is capped
+ * KSM_TRICKLE_SECS as soon as scanning saves nothing new, or a whole pass
+ * saved nothing; a trickle that saves again speeds up. Every rate is capped
  * by ksmd's measured CPU cost per page against KSM_CPU_BUDGET, a token bucket
  * over a minute, so a burst may briefly use more than the budget.
  *
@@ -297,10 +298,11 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
                 st->mode = KSM_ADAPTIVE_TRICKLE;
                 rate = trickle;
                 why = "the last pass saved nothing new";
-        } else if (p->mode == KSM_ADAPTIVE_TRICKLE && !m.pass_ended) {
+        } else if (p->mode != KSM_ADAPTIVE_BURST && st->yield_ppm < YIELD_MIN_PPM) {
+                /* No need to finish a pass that saves nothing to know it. */
                 st->mode = KSM_ADAPTIVE_TRICKLE;
                 rate = trickle;
-                why = "waiting for a pass that saves";
+                why = "scanning saves nothing new";
         } else {
                 /* As fast as the pass still pays: full steady rate at 1 % of
                  * scanned pages saved, down to the trickle at nothing. */
@@ -308,7 +310,7 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
 
                 st->mode = KSM_ADAPTIVE_STEADY;
                 rate = max_u64(trickle, steady * min_u64(st->yield_ppm, YIELD_FULL_PPM) / YIELD_FULL_PPM);
-                why = st->yield_ppm >= YIELD_MIN_PPM ? "passes still save" : "this pass saves little so far";
+                why = "passes still save";
         }
         if (st->mode != KSM_ADAPTIVE_BURST)
                 st->burst_until_full_scans = 0;
