@@ -41,8 +41,17 @@ static void help(void) {
                "  -d, --debug         log debug messages (as DEBUG=1)\n"
                "  -V, --version       print the version and exit\n"
                "  -h, --help          print this help and exit\n\n"
+               "Policies (KSM_POLICY in the configuration file):\n"
+               "  compat     the classic ksmtuned decisions (the default)\n"
+               "  adaptive   run KSM while memory without its savings is below the\n"
+               "             threshold (KSM_THRES_COEF, KSM_THRES_CONST) or memory stalls\n"
+               "             reach KSM_PSI_THRES %%; scan each new guest within\n"
+               "             KSM_BURST_SECS per pass, slow to one pass per KSM_TRICKLE_SECS\n"
+               "             when scanning saves nothing, keep ksmd within KSM_CPU_BUDGET %%\n"
+               "             of a CPU (averaged over a minute)\n\n"
                "Signals: SIGUSR1 retunes now, SIGHUP reloads the configuration,\n"
-               "SIGTERM and SIGINT exit and leave KSM as it is.\n"
+               "SIGTERM and SIGINT exit and leave KSM as it is (adaptive gives the\n"
+               "kernel's advisor_mode back if it turned it off).\n"
                "Guests that libvirt starts or stops (KSM_LIBVIRT_URI) cause a retune within a second%s.\n",
                program_invocation_short_name,
                LIBVIRT_HELP_NOTE);
