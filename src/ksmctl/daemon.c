@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libproc2/pids.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -80,37 +80,45 @@ static int pid_from_file(const char *path, bool check_comm) {
         return (int) pid;
 }
 
-/* Processes named ksmtuned. Returns how many (pids in ret, at most max) or negative errno. */
+/* Whether /proc/PID/stat names a live (not zombie) process called name. */
+static bool stat_matches(const char *stat, const char *name) {
+        const char *open = strchr(stat, '('), *close = strrchr(stat, ')');
+
+        /* comm may itself hold ')' and spaces: it ends at the last ')'. */
+        if (!open || !close || close < open || close[1] != ' ')
+                return false;
+        if ((size_t) (close - open - 1) != strlen(name) || strncmp(open + 1, name, strlen(name)) != 0)
+                return false;
+        /* A zombie has exited already: signalling it does nothing. */
+        return close[2] != 'Z';
+}
+
+/* Processes named ksmtuned, from the live /proc. Returns how many (pids in
+ * ret, at most max) or negative errno. */
 static int pids_by_name(pid_t *ret, size_t max) {
-        enum { ITEM_PID, ITEM_CMD, ITEM_STATE };
-        enum pids_item items[] = { [ITEM_PID] = PIDS_ID_PID, [ITEM_CMD] = PIDS_CMD, [ITEM_STATE] = PIDS_STATE };
-        struct pids_info *info = NULL;
-        struct pids_fetch *f;
+        struct dirent *de;
         size_t n = 0;
-        int r;
+        DIR *d;
 
-        r = procps_pids_new(&info, items, ELEMENTSOF(items));
-        if (r < 0)
-                return r;
-        errno = 0;
-        f = procps_pids_reap(info, PIDS_FETCH_TASKS_ONLY);
-        if (!f) {
-                r = errno > 0 ? -errno : -EIO;
-                procps_pids_unref(&info);
-                return r;
-        }
-        for (int i = 0; i < f->counts->total; i++) {
-                struct pids_result *h = f->stacks[i]->head;
+        d = opendir("/proc");
+        if (!d)
+                return negative_errno();
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *stat = NULL;
+                char path[64];
+                int64_t pid;
 
-                /* A zombie has exited already: signalling it does nothing. */
-                if (h[ITEM_PID].result.s_int == getpid() || h[ITEM_STATE].result.s_ch == 'Z' ||
-                    !h[ITEM_CMD].result.str || strcmp(h[ITEM_CMD].result.str, DAEMON_COMM) != 0)
+                if (parse_int64(de->d_name, 1, INT32_MAX, &pid) < 0 || pid == getpid())
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+                /* Gone since the listing, or not ours to read: not a candidate. */
+                if (read_full_file_at(AT_FDCWD, path, 4096, &stat, NULL) < 0 || !stat_matches(stat, DAEMON_COMM))
                         continue;
                 if (n < max)
-                        ret[n] = h[ITEM_PID].result.s_int;
+                        ret[n] = (pid_t) pid;
                 n++;
         }
-        procps_pids_unref(&info);
+        closedir(d);
         return (int) n;
 }
 

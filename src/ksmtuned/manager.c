@@ -15,9 +15,11 @@
 #ifdef HAVE_LIBVIRT
 #include "libvirt.h"
 #endif
+#include "ksmd.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "psi.h"
 #include "units.h"
 
 #define USEC_PER_SEC UINT64_C(1000000)
@@ -90,7 +92,7 @@ int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret)
         snprintf(m->proc_dir, sizeof(m->proc_dir), "%s/proc", strcmp(o->root, "/") == 0 ? "" : o->root);
         snprintf(m->ksm_dir, sizeof(m->ksm_dir), "%s/" KSM_SYSFS_DIR, strcmp(o->root, "/") == 0 ? "" : o->root);
         m->scan_watch.fd = -1;
-        r = guest_scanner_new(m->config.guest_regex, &m->scanner);
+        r = guest_scanner_new(m->root_fd, m->config.guest_regex, &m->scanner);
         if (r >= 0)
                 r = guest_scanner_set_merge_any(m->scanner, m->config.merge_any_regex);
         if (r < 0) {
@@ -113,6 +115,9 @@ fail:
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        /* Every way out (SIGTERM, --once, errors) gives the advisor back. */
+        if (m->ksm_fd >= 0)
+                manager_restore_advisor(m);
         sd_event_source_unref(m->timer);
         sd_event_source_unref(m->soon_timer);
         scan_watch_stop(&m->scan_watch);
@@ -129,8 +134,44 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
+/* Whether b has a pid that a lacks (both sorted by pid). */
+static bool guest_list_has_new(const GuestList *a, const GuestList *b) {
+        size_t i = 0;
+
+        for (size_t j = 0; j < b->n; j++) {
+                while (i < a->n && a->procs[i].pid < b->procs[j].pid)
+                        i++;
+                if (i == a->n || a->procs[i].pid != b->procs[j].pid)
+                        return true;
+        }
+        return false;
+}
+
+/* ksmd's CPU time, for the adaptive policy's budget; optional. */
+static void collect_ksmd(Manager *m, KsmSample *s) {
+        int r;
+
+        if (m->ksmd_pid == 0) {
+                r = ksmd_find_pid(m->root_fd, &m->ksmd_pid);
+                if (r < 0) {
+                        if (!m->ksmd_missing_logged)
+                                log_debug_errno(r, "Cannot find ksmd in %s/proc, its CPU time is unknown: %m", m->opts.root);
+                        m->ksmd_missing_logged = true;
+                        return;
+                }
+        }
+        r = ksmd_read_cpu_usec(m->root_fd, m->ksmd_pid, &s->ksmd_cpu_usec);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot read ksmd's CPU time from %s/proc/%d/stat: %m", m->opts.root, (int) m->ksmd_pid);
+                m->ksmd_pid = 0;        /* look again next time */
+                return;
+        }
+        s->has_ksmd_cpu = true;
+}
+
 static int collect(Manager *m, KsmSample *ret) {
-        KsmSample s = {};
+        KsmSample s = { .page_size_bytes = page_size() };
+        GuestList guests = {};
         _cleanup_free_ pid_t *extra = NULL;
         size_t n_extra = 0;
         int r;
@@ -147,19 +188,69 @@ static int collect(Manager *m, KsmSample *ret) {
                         return log_error_errno(r, "Cannot collect guest pids from libvirt: %m");
         }
 #endif
-        r = guest_scanner_scan(m->scanner, extra, n_extra, &m->guests);
+        r = guest_scanner_scan(m->scanner, extra, n_extra, &guests);
         if (r < 0)
                 return log_error_errno(r, "Cannot scan processes: %m");
-        for (size_t i = 0; i < m->guests.n; i++)
-                log_debug("Guest pid %d (%s): %" PRIu64 " KiB", (int) m->guests.procs[i].pid,
-                          m->guests.procs[i].comm, m->guests.procs[i].rss_kib);
-        s.committed_kib = m->guests.rss_kib;
-        s.n_guests = (unsigned) m->guests.n;
+        for (size_t i = 0; i < guests.n; i++)
+                log_debug("Guest pid %d (%s): %" PRIu64 " KiB", (int) guests.procs[i].pid,
+                          guests.procs[i].comm, guests.procs[i].rss_kib);
+        s.committed_kib = guests.rss_kib;
+        s.n_guests = (unsigned) guests.n;
+        s.guests_changed = m->guests_changed || guest_list_has_new(&m->guests, &guests);
+        guest_list_clear(&m->guests);
+        m->guests = guests;
         r = ksm_sysfs_read(m->ksm_fd, &s.ksm);
         if (r < 0)
                 return log_error_errno(r, "Cannot read %s/" KSM_SYSFS_DIR ": %m", m->opts.root);
+
+        r = psi_read_memory(m->root_fd, &s.psi);
+        if (r >= 0)
+                s.has_psi = true;
+        else if (r != -ENOENT && r != -EOPNOTSUPP && !m->psi_error_logged) {
+                log_warning_errno(r, "Cannot read %s/proc/pressure/memory, judging memory without it: %m", m->opts.root);
+                m->psi_error_logged = true;
+        }
+        collect_ksmd(m, &s);
+
+        /* Our own write of advisor_mode=none was undone: the admin wants the advisor. */
+        if (m->advisor_taken && s.ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME) {
+                log_notice("The kernel's KSM advisor was turned back on: leaving the scan rate to it");
+                m->advisor_taken = false;
+                m->advisor_is_admins = true;
+        }
+        s.advisor_is_admins = m->advisor_is_admins;
         *ret = s;
         return 0;
+}
+
+void manager_guests_changed(Manager *m) {
+        m->guests_changed = true;
+        manager_retune_soon(m);
+}
+
+void manager_restore_advisor(Manager *m) {
+        int r;
+
+        if (!m->advisor_taken)
+                return;
+        m->advisor_taken = false;
+        r = write_string_file_at(m->ksm_fd, "advisor_mode", "scan-time");
+        if (r < 0)
+                log_error_errno(r, "Cannot restore %s/" KSM_SYSFS_DIR "/advisor_mode to scan-time: %m", m->opts.root);
+        else
+                log_info("Restored the kernel's KSM advisor (advisor_mode=scan-time)");
+}
+
+/* Note when our write turned the admin's advisor off, to give it back later. */
+static void track_advisor(Manager *m, const KsmSample *s, const KsmDecision *d) {
+        unsigned bit = 1u << KSM_KNOB_ADVISOR_MODE;
+
+        if (m->opts.dry_run || !(m->applied.written & bit) || d->targets.value[KSM_KNOB_ADVISOR_MODE] != KSM_ADVISOR_NONE)
+                return;
+        if (s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME && !m->advisor_taken) {
+                log_notice("Turned the kernel's KSM advisor off while the adaptive policy sets the scan rate; it is restored on exit");
+                m->advisor_taken = true;
+        }
 }
 
 static void log_apply(Manager *m, const KsmApplyResult *a) {
@@ -200,9 +291,12 @@ int manager_tick(Manager *m) {
         if (r < 0)
                 return r;
 
-        policy_compat_decide(&m->config, &s, &m->state, &d, &st);
+        if (m->config.policy != KSM_POLICY_ADAPTIVE)
+                manager_restore_advisor(m);
+        policy_decide(&m->config, &s, &m->state, now_monotonic_usec(), &d, &st);
+        m->guests_changed = false;
 
-        if (d.running && ksm_has(&s.ksm, KSM_FEATURE_ADVISOR) && s.ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME) {
+        if (d.running && !m->advisor_taken && ksm_has(&s.ksm, KSM_FEATURE_ADVISOR) && s.ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME) {
                 if (!m->advisor_logged)
                         log_notice("The kernel's KSM advisor is on (advisor_mode=scan-time): leaving pages_to_scan to it");
                 m->advisor_logged = true;
@@ -215,6 +309,7 @@ int manager_tick(Manager *m) {
                 log_warning("Out of memory while opting processes into KSM");
         scan_watch_tick(&m->scan_watch, s.ksm.full_scans, now_monotonic_usec());
 
+        track_advisor(m, &s, &d);
         m->sample = s;
         m->decision = d;
         m->state = st;
@@ -233,7 +328,7 @@ int manager_tick(Manager *m) {
                   m->n_ticks, s.committed_kib, s.n_guests, d.free_kib, d.thres_kib);
 
         manager_status_line(m, status, sizeof(status));
-        (void) sd_notifyf(false, "STATUS=%s", status);
+        (void) sd_notifyf(false, "STATUS=%s (%s)", status, d.reason);
         if (m->on_change)
                 m->on_change(m, m->on_change_userdata);
         return 0;
@@ -246,14 +341,12 @@ uint64_t manager_knob_value(const Manager *m, KsmKnob knob) {
 }
 
 const char *manager_policy_name(const Manager *m) {
-        (void) m;
-        /* The only policy so far; a config key will choose between several. */
-        return "compat";
+        return conf_policy_name(m->config.policy);
 }
 
 void manager_status_line(const Manager *m, char *buf, size_t size) {
         const KsmKnobs *k = &m->sample.ksm;
-        char saved[32];
+        char saved[32], scan[48] = "", mode[32] = "";
         uint64_t run, pages, sleep_ms;
 
         if (!m->have_tick) {
@@ -265,13 +358,15 @@ void manager_status_line(const Manager *m, char *buf, size_t size) {
         pages = manager_knob_value(m, KSM_KNOB_PAGES_TO_SCAN);
         sleep_ms = manager_knob_value(m, KSM_KNOB_SLEEP_MILLISECS);
         format_bytes(ksm_saved_bytes(k, page_size()), saved, sizeof(saved));
-        if (run == 1 && m->scan_watch.scan_interval_usec)
-                snprintf(buf, size, "KSM running: %" PRIu64 " pages every %" PRIu64 " ms, full scan every %.1f s, %s saved%s",
-                         pages, sleep_ms, (double) m->scan_watch.scan_interval_usec / USEC_PER_SEC, saved,
+        if (m->scan_watch.scan_interval_usec)
+                snprintf(scan, sizeof(scan), ", full scan every %.1f s",
+                         (double) m->scan_watch.scan_interval_usec / USEC_PER_SEC);
+        if (m->config.policy == KSM_POLICY_ADAPTIVE)
+                snprintf(mode, sizeof(mode), " (%s)", policy_adaptive_mode_name(m->state.adaptive.mode));
+        if (run == 1)
+                snprintf(buf, size, "KSM running%s: %" PRIu64 " pages every %" PRIu64 " ms%s, %s saved%s",
+                         mode, pages, sleep_ms, scan, saved,
                          m->opts.dry_run ? " (dry run)" : "");
-        else if (run == 1)
-                snprintf(buf, size, "KSM running: %" PRIu64 " pages every %" PRIu64 " ms, %s saved%s",
-                         pages, sleep_ms, saved, m->opts.dry_run ? " (dry run)" : "");
         else
                 snprintf(buf, size, "KSM stopped, %s saved%s", saved, m->opts.dry_run ? " (dry run)" : "");
 }
@@ -279,6 +374,10 @@ void manager_status_line(const Manager *m, char *buf, size_t size) {
 static void arm_timer(Manager *m) {
         uint64_t usec = (uint64_t) m->config.monitor_interval_s * USEC_PER_SEC;
         int r;
+
+        /* A policy may look again sooner (adaptive, while bursting). */
+        if (m->have_tick && m->decision.next_tick_usec > 0 && m->decision.next_tick_usec < usec)
+                usec = m->decision.next_tick_usec;
 
         r = sd_event_source_set_time_relative(m->timer, usec);
         if (r >= 0)
@@ -302,7 +401,8 @@ static void tick_and_rearm(Manager *m) {
 
 #ifdef HAVE_LIBVIRT
 static void on_libvirt_change(void *userdata) {
-        manager_retune_soon(userdata);
+        /* Guests started or stopped: adaptive plans passes for them. */
+        manager_guests_changed(userdata);
 }
 #endif
 
@@ -371,7 +471,7 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
                 return r;
         if (strcmp(c.guest_regex, m->config.guest_regex) != 0 ||
             strcmp(c.merge_any_regex, m->config.merge_any_regex) != 0) {
-                r = guest_scanner_new(c.guest_regex, &scanner);
+                r = guest_scanner_new(m->root_fd, c.guest_regex, &scanner);
                 if (r >= 0)
                         r = guest_scanner_set_merge_any(scanner, c.merge_any_regex);
                 if (r < 0) {
@@ -426,7 +526,8 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         Manager *m = userdata;
 
         (void) s;
-        /* KSM is left as it is: merged pages stay merged, ksm.service owns run. */
+        /* KSM is left as it is: merged pages stay merged, ksm.service owns
+         * run. Only the advisor goes back to how the admin had it. */
         log_info("Received %s, exiting", strsignal((int) si->ssi_signo));
         (void) sd_notify(false, "STOPPING=1");
         return sd_event_exit(m->event, 0);
@@ -448,6 +549,7 @@ int manager_run(Manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "Cannot watch signal %d: %m", sigs[i]), 1;
         }
+        /* Absolute infinity: disabled until arm_timer() (relative UINT64_MAX overflows). */
         r = sd_event_add_time(m->event, &m->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the monitor timer: %m"), 1;

@@ -59,6 +59,15 @@ typedef struct Manager {
         unsigned failed_logged;         /* 1 << KsmKnob whose write failure was logged */
         bool advisor_logged;
 
+        pid_t ksmd_pid;                 /* 0 until found */
+        bool ksmd_missing_logged;
+        bool psi_error_logged;
+        bool guests_changed;            /* set by manager_guests_changed(), cleared by the tick */
+        /* The adaptive policy turns the kernel's advisor off while it sets
+         * the rate; the admin's mode comes back on exit or a switch to compat. */
+        bool advisor_taken;
+        bool advisor_is_admins;         /* turned back on behind our back: leave it alone */
+
         /* Called after every tick and reload, when set (the bus uses it). */
         void (*on_change)(struct Manager *m, void *userdata);
         void *on_change_userdata;
@@ -93,7 +102,7 @@ int manager_retune(Manager *m);
  * --dry-run); the value read before the tick when it was not written. */
 uint64_t manager_knob_value(const Manager *m, KsmKnob knob);
 
-/* Name of the policy in force ("compat"), for the bus and ksmctl status. */
+/* Name of the policy in force (KSM_POLICY: "compat", "adaptive"), for the bus. */
 const char *manager_policy_name(const Manager *m);
 
 /* Install timers and signal handlers, tick once, notify READY=1 and run the
@@ -109,6 +118,13 @@ void manager_libvirt_start(Manager *m);
 /* Ask for a tick soon: the first request arms a short timer
  * (MANAGER_SOON_MS), later ones until it fires join the same tick. */
 void manager_retune_soon(Manager *m);
+/* Guests started or stopped (a libvirt event, say): the next tick, run
+ * shortly, plans passes for them even if the process scan shows no change. */
+void manager_guests_changed(Manager *m);
+
+/* Put the kernel's advisor back as the admin had it, if the adaptive policy
+ * turned it off. Logged; called on exit and when the policy changes. */
+void manager_restore_advisor(Manager *m);
 
 /* One line for STATUS= and logs: state, rate, memory saved. */
 void manager_status_line(const Manager *m, char *buf, size_t size);

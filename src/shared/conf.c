@@ -24,6 +24,7 @@ typedef enum KeyType {
         KEY_REGEX,
         KEY_REGEX_OR_EMPTY,     /* empty turns the feature off */
         KEY_URI_LIST,
+        KEY_POLICY,
 } KeyType;
 
 typedef struct KeyDef {
@@ -48,11 +49,25 @@ static const KeyDef keys[] = {
         INT_KEY("KSM_THRES_COEF", thres_coef_pct, 0, 100),
         INT_KEY("KSM_THRES_CONST", thres_const_kib, 0, INT64_C(1) << 40),
         STR_KEY("KSM_GUEST_REGEX", guest_regex, KEY_REGEX),
+        STR_KEY("KSM_POLICY", policy, KEY_POLICY),
+        INT_KEY("KSM_CPU_BUDGET", cpu_budget_pct, 1, 100),
+        INT_KEY("KSM_BURST_SECS", burst_secs, 1, 3600),
+        INT_KEY("KSM_TRICKLE_SECS", trickle_secs, 10, 604800),
+        INT_KEY("KSM_PSI_THRES", psi_thres_pct, 0, 100),
         STR_KEY("LOGFILE", logfile, KEY_STRING),
         STR_KEY("KSM_LIBVIRT_URI", libvirt_uri, KEY_URI_LIST),
         STR_KEY("KSM_MERGE_ANY_REGEX", merge_any_regex, KEY_REGEX_OR_EMPTY),
         STR_KEY("DEBUG", debug, KEY_BOOL),
 };
+
+static const char *const policy_names[_KSM_POLICY_MAX] = {
+        [KSM_POLICY_COMPAT] = "compat",
+        [KSM_POLICY_ADAPTIVE] = "adaptive",
+};
+
+const char *conf_policy_name(KsmPolicyKind kind) {
+        return kind >= 0 && kind < _KSM_POLICY_MAX ? policy_names[kind] : NULL;
+}
 
 const char *conf_key_name(size_t i) {
         return i < ELEMENTSOF(keys) ? keys[i].name : NULL;
@@ -79,6 +94,9 @@ int conf_key_format(const KsmConfig *c, size_t i, char *buf, size_t size) {
         case KEY_URI_LIST:
                 n = snprintf(out, sizeof(out), "%s", (const char *) field);
                 break;
+        case KEY_POLICY:
+                n = snprintf(out, sizeof(out), "%s", conf_policy_name(*(const KsmPolicyKind *) field));
+                break;
         }
         if (n < 0 || (size_t) n >= size)
                 return -ENOBUFS;
@@ -98,6 +116,12 @@ void conf_init_defaults(KsmConfig *c) {
                 .thres_const_kib = 2048,
                 .guest_regex = GUEST_REGEX_DEFAULT,
                 .libvirt_uri = LIBVIRT_URI_DEFAULT,
+                /* An old /etc/ksmtuned.conf keeps the old behaviour. */
+                .policy = KSM_POLICY_COMPAT,
+                .cpu_budget_pct = 20,
+                .burst_secs = 5,
+                .trickle_secs = 1800,
+                .psi_thres_pct = 10,
         };
 }
 
@@ -231,6 +255,16 @@ static int set_key(ParseContext *ctx, const KeyDef *k, unsigned line, const char
                 if (r < 0)
                         return fail(ctx, line, "%s=%s: not an integer", k->name, raw);
                 *(int64_t *) field = v;
+                break;
+        }
+        case KEY_POLICY: {
+                size_t i = 0;
+
+                while (i < _KSM_POLICY_MAX && strcmp(value, policy_names[i]) != 0)
+                        i++;
+                if (i == _KSM_POLICY_MAX)
+                        return fail(ctx, line, "%s=%s: unknown policy (use compat or adaptive)", k->name, raw);
+                *(KsmPolicyKind *) field = (KsmPolicyKind) i;
                 break;
         }
         case KEY_BOOL:

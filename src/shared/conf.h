@@ -17,6 +17,12 @@
 #define CONF_LINE_MAX 199
 #define CONF_VALUE_MAX (CONF_LINE_MAX + 1)
 
+typedef enum KsmPolicyKind {
+        KSM_POLICY_COMPAT,              /* the old script's decisions */
+        KSM_POLICY_ADAPTIVE,            /* measured: pressure, savings, ksmd's CPU */
+        _KSM_POLICY_MAX,
+} KsmPolicyKind;
+
 /* Every setting of /etc/ksmtuned.conf, with the old script's names and units. */
 typedef struct KsmConfig {
         int64_t monitor_interval_s;     /* KSM_MONITOR_INTERVAL */
@@ -29,6 +35,11 @@ typedef struct KsmConfig {
         int64_t thres_const_kib;        /* KSM_THRES_CONST, KiB */
         char guest_regex[CONF_VALUE_MAX];       /* KSM_GUEST_REGEX */
         char merge_any_regex[CONF_VALUE_MAX];   /* KSM_MERGE_ANY_REGEX, "" for none */
+        KsmPolicyKind policy;           /* KSM_POLICY */
+        int64_t cpu_budget_pct;         /* KSM_CPU_BUDGET, % of one CPU for ksmd, averaged over a minute */
+        int64_t burst_secs;             /* KSM_BURST_SECS, s per planned pass after guests appear */
+        int64_t trickle_secs;           /* KSM_TRICKLE_SECS, s per pass once passes save nothing */
+        int64_t psi_thres_pct;          /* KSM_PSI_THRES, % "some" memory stall (avg10), 0: ignore PSI */
         char logfile[CONF_VALUE_MAX];   /* LOGFILE, "" for none */
         char libvirt_uri[CONF_VALUE_MAX];       /* KSM_LIBVIRT_URI, blank-separated, "" for none */
         bool debug;                     /* DEBUG */
@@ -50,6 +61,9 @@ int conf_parse(const char *text, const char *filename, KsmConfig *ret,
  * errno from reading it (err filled too). */
 int conf_load(const char *path, KsmConfig *ret,
               ConfWarnFn warn, void *userdata, char *err, size_t err_size);
+
+/* "compat" or "adaptive"; NULL for an unknown kind. */
+const char *conf_policy_name(KsmPolicyKind kind);
 
 /* Name of the i-th known key, NULL past the last (for docs checks). */
 const char *conf_key_name(size_t i);

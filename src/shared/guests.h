@@ -13,7 +13,7 @@
 
 typedef struct GuestProc {
         pid_t pid;
-        uint64_t start_tics;            /* start time since boot, clock ticks: tells reused pids apart */
+        uint64_t start_tics;            /* start time after boot, clock ticks: tells reused pids apart */
         uint64_t rss_kib;
         char comm[16];
 } GuestProc;
@@ -22,7 +22,8 @@ typedef struct GuestList {
         GuestProc *procs;               /* sorted by pid */
         size_t n;
         uint64_t rss_kib;               /* sum over procs */
-        GuestProc *merge_any;           /* processes matching the merge-any pattern, sorted by pid */
+        GuestProc *merge_any;           /* processes matching the merge-any pattern seen
+                                         * new or young at this scan, sorted by pid */
         size_t n_merge_any;
 } GuestList;
 
@@ -35,13 +36,15 @@ int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t 
 /* Whether a process name (comm, at most 15 characters) matches. */
 bool guest_regex_match(const regex_t *re, const char *comm);
 
-/* A scanner over the live /proc (libproc2). Returns 0, -EINVAL for a bad
- * pattern, -ENOMEM. */
-int guest_scanner_new(const char *pattern, GuestScanner **ret);
+/* A scanner over root_fd/proc. It remembers which processes are not guests
+ * and only looks at new, young (< 10 s) and guest processes again. Returns
+ * 0, -EINVAL for a bad pattern, -ENOMEM, or the errno of opening proc. */
+int guest_scanner_new(int root_fd, const char *pattern, GuestScanner **ret);
 GuestScanner *guest_scanner_free(GuestScanner *s);
 
-/* Also collect the processes whose name matches pattern (NULL or "" for
- * none) into GuestList.merge_any at each scan. Returns 0, -EINVAL, -ENOMEM. */
+/* Also report processes whose name matches pattern (NULL or "" for none) in
+ * GuestList.merge_any: all of them at the next scan, then those that are new
+ * or young. Returns 0, -EINVAL, -ENOMEM. */
 int guest_scanner_set_merge_any(GuestScanner *s, const char *pattern);
 
 /* Find guests: processes whose name matches, plus the pids in extra (for
@@ -50,6 +53,10 @@ int guest_scanner_set_merge_any(GuestScanner *s, const char *pattern);
 int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, GuestList *ret);
 
 void guest_list_clear(GuestList *l);
+
+/* Parse /proc/PID/stat for the scan: name (at most 15 characters plus NUL),
+ * starttime (clock ticks after boot) and rss (pages). Returns 0 or -EBADMSG. */
+int guest_stat_parse(const char *text, char comm[16], uint64_t *ret_start_ticks, uint64_t *ret_rss_pages);
 
 /* Whether pid is in the (sorted) list. */
 bool guest_list_contains(const GuestList *l, pid_t pid);

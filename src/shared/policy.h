@@ -7,6 +7,7 @@
 #include "conf.h"
 #include "ksm-sysfs.h"
 #include "meminfo.h"
+#include "psi.h"
 
 /* Everything one tick collected. */
 typedef struct KsmSample {
@@ -14,11 +15,48 @@ typedef struct KsmSample {
         uint64_t committed_kib;         /* summed RSS of guest processes */
         unsigned n_guests;
         KsmKnobs ksm;                   /* the knobs as they are now */
+        uint64_t page_size_bytes;       /* 0 is taken as 4096 */
+        bool guests_changed;            /* a guest appeared since the last tick (scan or libvirt) */
+        bool has_psi;                   /* psi is valid */
+        KsmPsi psi;                     /* /proc/pressure/memory */
+        bool has_ksmd_cpu;              /* ksmd_cpu_usec is valid */
+        uint64_t ksmd_cpu_usec;         /* ksmd's utime + stime since boot */
+        bool advisor_is_admins;         /* the admin turned the advisor back on: leave it */
 } KsmSample;
+
+typedef enum KsmAdaptiveMode {
+        KSM_ADAPTIVE_STOPPED,           /* run=0: no pressure, or nothing to merge */
+        KSM_ADAPTIVE_BURST,             /* passes planned for new guests, against a deadline */
+        KSM_ADAPTIVE_STEADY,            /* passes still save something: keep going */
+        KSM_ADAPTIVE_TRICKLE,           /* a whole pass saved nothing new: slowest rate */
+        _KSM_ADAPTIVE_MODE_MAX,
+} KsmAdaptiveMode;
+
+/* adaptive: measurements carried from one tick to the next. */
+typedef struct KsmAdaptiveState {
+        KsmAdaptiveMode mode;
+        bool have_prev;                 /* the prev_* fields hold a sample */
+        uint64_t prev_usec;             /* monotonic time of that sample */
+        uint64_t prev_ksmd_cpu_usec;
+        uint64_t prev_scanned_pages;    /* pages_scanned, or our estimate of it */
+        uint64_t prev_saved_pages;
+        uint64_t prev_committed_kib;
+        uint64_t prev_full_scans;
+        uint64_t pass_start_scanned_pages;      /* pages_scanned when this pass began */
+        uint64_t pass_start_saved_pages;        /* savings when this pass began */
+        uint64_t last_pass_gain_pages;  /* what the last complete pass added (0 if it lost) */
+        uint64_t burst_until_full_scans;        /* burst while full_scans is below this */
+        uint64_t burst_deadline_usec;   /* when the planned passes should be done */
+        int64_t cpu_credit_usec;        /* ksmd CPU still allowed by the budget */
+        uint64_t cost_nsec_per_page;    /* ksmd CPU per scanned page, measured; 0 unknown */
+        uint64_t yield_ppm;             /* pages saved per million scanned, last interval */
+        uint64_t rate_pages_per_sec;    /* the scan rate chosen last */
+} KsmAdaptiveState;
 
 /* What a policy remembers between ticks. */
 typedef struct KsmState {
         int64_t npages;                 /* compat: last pages_to_scan, 0 before the first start */
+        KsmAdaptiveState adaptive;
 } KsmState;
 
 #define KSM_REASON_MAX 192
@@ -29,6 +67,7 @@ typedef struct KsmDecision {
         uint64_t thres_kib;             /* the threshold the decision compared against */
         uint64_t free_kib;              /* the free memory it judged */
         char reason[KSM_REASON_MAX];    /* one line, for logs, STATUS= and the bus */
+        uint64_t next_tick_usec;        /* run the next tick after this long; 0: the monitor interval */
 } KsmDecision;
 
 /* compat: the old script's threshold: MemTotal * COEF / 100, or CONST when
@@ -43,3 +82,15 @@ uint64_t policy_compat_sleep_ms(const KsmConfig *c, uint64_t mem_total_kib);
  * only. */
 void policy_compat_decide(const KsmConfig *c, const KsmSample *s, const KsmState *prev,
                           KsmDecision *ret, KsmState *ret_state);
+
+/* adaptive: see policy-adaptive.c. Pure: now_usec is CLOCK_MONOTONIC time
+ * passed in by the caller; writes *ret and *ret_state only. */
+void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmState *prev, uint64_t now_usec,
+                            KsmDecision *ret, KsmState *ret_state);
+
+/* Name of an adaptive mode ("burst", ...), for logs and the bus. */
+const char *policy_adaptive_mode_name(KsmAdaptiveMode mode);
+
+/* The policy c->policy names. Pure, like each policy. */
+void policy_decide(const KsmConfig *c, const KsmSample *s, const KsmState *prev, uint64_t now_usec,
+                   KsmDecision *ret, KsmState *ret_state);

@@ -170,6 +170,12 @@ def test_reload_reports_bad_line(tmp):
         d.wait_log(r"Reloaded ")
         check(bus.get_property("ThresholdKiB") == max(total * 30 // 100, 2048), "the new config is in force",
               total * 30 // 100, bus.get_property("ThresholdKiB"))
+
+        # Policy follows KSM_POLICY.
+        config(tmp, KSM_POLICY="adaptive")
+        expect_status(ksmctl("reload", env=bus.env), 0, "reload to the adaptive policy")
+        check(bus.get_property("Policy") == "adaptive", "Policy after KSM_POLICY=adaptive", "adaptive",
+              bus.get_property("Policy"))
         d.stop()
 
 

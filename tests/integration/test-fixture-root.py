@@ -233,6 +233,13 @@ def test_merge_any_opt_in(tmp):
     fx = Fixture(tmp)
     proc = os.path.join(fx.root, "proc")
 
+    def add_process(pid):
+        # The scan reads ROOT/proc: give the fixture the process's real stat
+        # line (name, start time, RSS).
+        os.makedirs(os.path.join(proc, str(pid)), exist_ok=True)
+        with open(f"/proc/{pid}/stat") as src, open(os.path.join(proc, str(pid), "stat"), "w") as dst:
+            dst.write(src.read())
+
     def knob(pid, value=None):
         path = os.path.join(proc, str(pid), "ksm_merge_any")
         if value is not None:
@@ -246,6 +253,8 @@ def test_merge_any_opt_in(tmp):
                         KSM_GUEST_REGEX=f"'{NOMATCH}'", KSM_MERGE_ANY_REGEX="'^ksm-victim$'")
     with FakeGuest(mib=4, name="ksm-victim", extra=["--no-madvise"]) as v1, \
             FakeGuest(mib=4, name="ksm-other", extra=["--no-madvise"]) as other:
+        add_process(v1.pid)
+        add_process(other.pid)
         # No kernel support yet: one notice, however many ticks.
         with Daemon(tmp, conf, ["--root", fx.root, "--debug"]) as d:
             d.wait_log(r"Tick 1:")
@@ -269,6 +278,7 @@ def test_merge_any_opt_in(tmp):
             check(knob(v1.pid) == "0", "an opted-in process is not written twice", "0", knob(v1.pid))
             # A new process is picked up at the next tick.
             with FakeGuest(mib=4, name="ksm-victim", extra=["--no-madvise"]) as v2:
+                add_process(v2.pid)
                 knob(v2.pid, 0)
                 tick(d)
                 check(knob(v2.pid) == "1", "new process opted in at the next tick", "1", knob(v2.pid))

@@ -65,6 +65,15 @@ static const GoodRow good[] = {
         { "KSM_NPAGES_DECAY=0\n", F(npages_decay), 0 },
         { "KSM_THRES_CONST=1099511627776\n", F(thres_const_kib), INT64_C(1099511627776) },
         { "KSM_NPAGES_MIN=1250\nKSM_NPAGES_MAX=1250\n", F(npages_min), 1250 },
+        /* the adaptive policy's keys, with their range edges */
+        { "KSM_CPU_BUDGET=1\n", F(cpu_budget_pct), 1 },
+        { "KSM_CPU_BUDGET=100\n", F(cpu_budget_pct), 100 },
+        { "KSM_BURST_SECS=1\n", F(burst_secs), 1 },
+        { "KSM_BURST_SECS=3600\n", F(burst_secs), 3600 },
+        { "KSM_TRICKLE_SECS=10\n", F(trickle_secs), 10 },
+        { "KSM_TRICKLE_SECS=604800\n", F(trickle_secs), 604800 },
+        { "KSM_PSI_THRES=0\n", F(psi_thres_pct), 0 },
+        { "KSM_PSI_THRES=100\n", F(psi_thres_pct), 100 },
 };
 
 static void test_good(void **state) {
@@ -125,6 +134,15 @@ static const BadRow bad[] = {
           "test.conf:2: KSM_LIBVIRT_URI='qemu:///system lxc:///system qemu:///system': qemu:///system is listed twice" },
         { "KSM_LIBVIRT_URI=qemu:///system lxc:///system\n",
           "test.conf:1: KSM_LIBVIRT_URI=qemu:///system lxc:///system: unquoted space in value (quote it)" },
+        { "KSM_POLICY=fast\n", "test.conf:1: KSM_POLICY=fast: unknown policy (use compat or adaptive)" },
+        { "KSM_POLICY=\n", "test.conf:1: KSM_POLICY=: unknown policy (use compat or adaptive)" },
+        { "KSM_POLICY=Adaptive\n", "test.conf:1: KSM_POLICY=Adaptive: unknown policy (use compat or adaptive)" },
+        { "KSM_CPU_BUDGET=0\n", "test.conf:1: KSM_CPU_BUDGET=0: out of range, must be 1..100" },
+        { "KSM_CPU_BUDGET=101\n", "test.conf:1: KSM_CPU_BUDGET=101: out of range, must be 1..100" },
+        { "KSM_CPU_BUDGET=20%\n", "test.conf:1: KSM_CPU_BUDGET=20%: not an integer" },
+        { "KSM_BURST_SECS=0\n", "test.conf:1: KSM_BURST_SECS=0: out of range, must be 1..3600" },
+        { "KSM_TRICKLE_SECS=9\n", "test.conf:1: KSM_TRICKLE_SECS=9: out of range, must be 10..604800" },
+        { "KSM_PSI_THRES=-1\n", "test.conf:1: KSM_PSI_THRES=-1: out of range, must be 0..100" },
 };
 
 static void test_bad(void **state) {
@@ -183,6 +201,12 @@ static void test_defaults_and_old_file(void **state) {
         assert_string_equal(d.logfile, "");
         assert_string_equal(d.libvirt_uri, "qemu:///system");
         assert_false(d.debug);
+        /* An old file keeps the old policy; adaptive's keys have defaults. */
+        assert_int_equal(d.policy, KSM_POLICY_COMPAT);
+        assert_int_equal(d.cpu_budget_pct, 20);
+        assert_int_equal(d.burst_secs, 5);
+        assert_int_equal(d.trickle_secs, 1800);
+        assert_int_equal(d.psi_thres_pct, 10);
 
         /* The file the old Debian/Fedora package shipped: all commented out. */
         assert_int_equal(conf_load(TEST_DATA "/ksmtuned.conf.debian-old", &c, collect_warning, &w, err, sizeof(err)), 0);
@@ -199,6 +223,10 @@ static void test_strings_and_bools(void **state) {
         Warnings w = {};
 
         (void) state;
+        assert_int_equal(parse("KSM_POLICY=adaptive\n", &c, err, &w), 0);
+        assert_int_equal(c.policy, KSM_POLICY_ADAPTIVE);
+        assert_int_equal(parse("KSM_POLICY=\"compat\"\n", &c, err, &w), 0);
+        assert_int_equal(c.policy, KSM_POLICY_COMPAT);
         assert_int_equal(parse("LOGFILE=/var/log/ksmtuned\nDEBUG=1\n", &c, err, &w), 0);
         assert_string_equal(c.logfile, "/var/log/ksmtuned");
         assert_true(c.debug);
@@ -268,6 +296,7 @@ static void test_missing_file(void **state) {
 static void test_key_names_complete(void **state) {
         static const struct { const char *key, *value; } samples[] = {
                 { "KSM_NPAGES_DECAY", "-1" }, { "DEBUG", "0" }, { "LOGFILE", "/x" }, { "KSM_GUEST_REGEX", "x" },
+                { "KSM_POLICY", "adaptive" },
         };
         const char *k;
         size_t n;
@@ -339,6 +368,7 @@ static void test_key_format_errors(void **state) {
         assert_string_equal(buf, "xy");
         assert_int_equal(conf_key_format(&c, interval, buf, 3), 0);
         assert_string_equal(buf, "60");
+        assert_true(n >= 16);
 }
 
 int main(void) {

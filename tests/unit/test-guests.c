@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -11,7 +12,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guests.h"
@@ -51,7 +54,7 @@ static void test_bad_regex(void **state) {
         (void) state;
         assert_int_equal(guest_regex_compile("a(b", &re, why, sizeof(why)), -EINVAL);
         assert_true(strlen(why) > 0);
-        assert_int_equal(guest_scanner_new("[", &s), -EINVAL);
+        assert_int_equal(guest_scanner_new(AT_FDCWD, "[", &s), -EINVAL);
         assert_null(s);
 }
 
@@ -90,10 +93,12 @@ static void test_scan_real_processes(void **state) {
         (void) state;
         snprintf(name, sizeof(name), "tg%d", (int) getpid() % 100000);
         snprintf(pattern, sizeof(pattern), "^%s$", name);
+        int root_fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(root_fd >= 0);
         a = spawn(name, 32, &fd1);
         b = spawn("unrelated-proc", 8, &fd2);
 
-        assert_int_equal(guest_scanner_new(pattern, &s), 0);
+        assert_int_equal(guest_scanner_new(root_fd, pattern, &s), 0);
         assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
         assert_int_equal(l.n, 1);
         assert_int_equal(l.procs[0].pid, a);
@@ -124,6 +129,192 @@ static void test_scan_real_processes(void **state) {
         guest_scanner_free(s);
         close(fd1);
         close(fd2);
+        close(root_fd);
+}
+
+static void test_stat_parse(void **state) {
+        static const struct {
+                const char *text;
+                int ret;
+                const char *comm;
+                uint64_t start, rss;
+        } rows[] = {
+                { "4242 (qemu-system-x86) S 1 4242 4242 0 -1 4194560 100 0 0 0 50 20 0 0 20 0 3 0 123456 2200000000 262900 18446744073709551615 1 1 0 0 0\n",
+                  0, "qemu-system-x86", 123456, 262900 },
+                { "7 (a (b) c) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99 0 5\n", 0, "a (b) c", 99, 5 },
+                { "7 (x) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99 0\n", .ret = -EBADMSG },     /* no rss */
+                { "7 (x) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 y 0 5\n", .ret = -EBADMSG },
+                { "7 x R 1\n", .ret = -EBADMSG },
+                { "", .ret = -EBADMSG },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                char comm[16] = "";
+                uint64_t start = 77, rss = 77;
+                int r = guest_stat_parse(rows[i].text, comm, &start, &rss);
+
+                if (r != rows[i].ret)
+                        fail_msg("row %zu: expected %d, got %d", i, rows[i].ret, r);
+                if (r < 0) {
+                        if (start != 77 || rss != 77)
+                                fail_msg("row %zu: output written on failure", i);
+                        continue;
+                }
+                if (strcmp(comm, rows[i].comm) != 0 || start != rows[i].start || rss != rows[i].rss)
+                        fail_msg("row %zu: expected %s/%ju/%ju, got %s/%ju/%ju", i, rows[i].comm, (uintmax_t) rows[i].start,
+                                 (uintmax_t) rows[i].rss, comm, (uintmax_t) start, (uintmax_t) rss);
+        }
+}
+
+static void put_proc(const char *root, int pid, const char *comm, uint64_t start_ticks, uint64_t rss_pages) {
+        char path[512];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/proc/%d", root, pid);
+        (void) mkdir(path, 0755);
+        snprintf(path, sizeof(path), "%s/proc/%d/stat", root, pid);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "%d (%s) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 %ju 0 %ju 0\n", pid, comm,
+                (uintmax_t) start_ticks, (uintmax_t) rss_pages);
+        fclose(f);
+}
+
+/* What the scan remembers, on a fixture /proc: a settled non-guest is not
+ * read again (renaming it goes unseen, unless libvirt names its pid), a
+ * young one is, until it turns out to be a guest. */
+static void put_file(const char *root, const char *rel, const char *text) {
+        char path[512];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", root, rel);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+/* Between listings only new pids (after ns_last_pid) are probed; a thread
+ * that carries qemu's name is not a second guest. */
+static void test_scan_probe(void **state) {
+        char root[] = "/tmp/test-guests.XXXXXX", path[512], cmd[600];
+        GuestScanner *s;
+        GuestList l = {};
+        int fd;
+
+        (void) state;
+        assert_non_null(mkdtemp(root));
+        snprintf(path, sizeof(path), "%s/proc", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/proc/sys", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/proc/sys/kernel", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+        put_file(root, "proc/sys/kernel/ns_last_pid", "20\n");
+        put_proc(root, 10, "bash", 0, 100);
+        put_proc(root, 20, "qemu-kvm", 0, 1000);
+        fd = open(root, O_RDONLY | O_DIRECTORY);
+        assert_true(fd >= 0);
+        assert_int_equal(guest_scanner_new(fd, GUEST_REGEX_DEFAULT, &s), 0);
+        assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
+        assert_int_equal(l.n, 1);
+
+        /* A new guest (40) with a thread (41) still named like it. A pid
+         * below ns_last_pid that was not there before (15) is not looked
+         * for: pids are handed out in order. */
+        put_proc(root, 40, "qemu-kvm", 0, 500);
+        put_file(root, "proc/40/status", "Name:\tqemu-kvm\nTgid:\t40\nPid:\t40\n");
+        put_proc(root, 41, "qemu-kvm", 0, 500);
+        put_file(root, "proc/41/status", "Name:\tqemu-kvm\nTgid:\t40\nPid:\t41\n");
+        put_proc(root, 15, "qemu-kvm", 0, 7);
+        put_file(root, "proc/sys/kernel/ns_last_pid", "41\n");
+        assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
+        assert_int_equal(l.n, 2);
+        assert_int_equal(l.procs[0].pid, 20);
+        assert_int_equal(l.procs[1].pid, 40);
+
+        /* pids wrapped: list /proc again, and find 15. (The real /proc does
+         * not list threads: take 41 out of the listing.) */
+        snprintf(cmd, sizeof(cmd), "rm -r '%s/proc/41'", root);
+        assert_int_equal(system(cmd), 0);
+        put_file(root, "proc/sys/kernel/ns_last_pid", "5\n");
+        assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
+        assert_int_equal(l.n, 3);
+        assert_int_equal(l.procs[0].pid, 15);
+
+        /* A guest exits between listings. */
+        snprintf(cmd, sizeof(cmd), "rm -r '%s/proc/20'", root);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
+        assert_int_equal(l.n, 2);
+        assert_false(guest_list_contains(&l, 20));
+
+        guest_list_clear(&l);
+        guest_scanner_free(s);
+        close(fd);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+        assert_int_equal(system(cmd), 0);
+}
+
+static void test_scan_cache(void **state) {
+        char root[] = "/tmp/test-guests.XXXXXX", path[512], cmd[600];
+        struct timespec ts;
+        uint64_t hz = (uint64_t) sysconf(_SC_CLK_TCK), page_kib = (uint64_t) sysconf(_SC_PAGESIZE) / 1024, now;
+        GuestScanner *s;
+        GuestList l = {};
+        int fd;
+
+        (void) state;
+        clock_gettime(CLOCK_BOOTTIME, &ts);
+        now = (uint64_t) ts.tv_sec * hz;
+        assert_non_null(mkdtemp(root));
+        snprintf(path, sizeof(path), "%s/proc", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/proc/self", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+        put_proc(root, 10, "bash", 0, 100);                     /* old, not a guest */
+        put_proc(root, 20, "qemu-kvm", 0, 1000);               /* old guest */
+        put_proc(root, 30, "libvirtd", now, 50);               /* just forked */
+        fd = open(root, O_RDONLY | O_DIRECTORY);
+        assert_true(fd >= 0);
+
+        assert_int_equal(guest_scanner_new(fd, GUEST_REGEX_DEFAULT, &s), 0);
+        assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
+        assert_int_equal(l.n, 1);
+        assert_int_equal(l.procs[0].pid, 20);
+        assert_int_equal(l.rss_kib, 1000 * page_kib);
+
+        /* The young one execs qemu; the old one is renamed; the guest grows. */
+        put_proc(root, 30, "qemu-system-x86", now, 300);
+        put_proc(root, 10, "qemu-kvm", 0, 100);
+        put_proc(root, 20, "qemu-kvm", 0, 2000);
+        assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
+        assert_int_equal(l.n, 2);
+        assert_int_equal(l.procs[0].pid, 20);
+        assert_int_equal(l.procs[1].pid, 30);
+        assert_int_equal(l.rss_kib, 2300 * page_kib);
+
+        /* libvirt names pid 10: read whatever its name. */
+        pid_t extra[] = { 10 };
+        assert_int_equal(guest_scanner_scan(s, extra, 1, &l), 0);
+        assert_int_equal(l.n, 3);
+        assert_true(guest_list_contains(&l, 10));
+
+        /* A guest exits; pid 10, a guest since libvirt named it, is read
+         * again and now matches by its new name too. */
+        snprintf(cmd, sizeof(cmd), "rm -r '%s/proc/20'", root);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
+        assert_int_equal(l.n, 2);
+        assert_int_equal(l.procs[0].pid, 10);
+        assert_int_equal(l.procs[1].pid, 30);
+
+        guest_list_clear(&l);
+        guest_scanner_free(s);
+        close(fd);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+        assert_int_equal(system(cmd), 0);
 }
 
 int main(void) {
@@ -131,6 +322,9 @@ int main(void) {
                 cmocka_unit_test(test_default_regex),
                 cmocka_unit_test(test_bad_regex),
                 cmocka_unit_test(test_scan_real_processes),
+                cmocka_unit_test(test_stat_parse),
+                cmocka_unit_test(test_scan_cache),
+                cmocka_unit_test(test_scan_probe),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

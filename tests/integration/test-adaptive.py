@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The adaptive policy on the real KSM: it engages for guest-like processes,
+raises the rate for a new guest, backs off when nothing is left to merge,
+stops (keeping merged pages) when memory is plentiful, and gives the kernel's
+advisor back on exit. Behaviour, not speed: small guests, short passes."""
+import os
+import re
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import ksmtest as kt  # noqa: E402
+
+
+def rate():
+    """ksmd's nominal scan rate from its knobs, pages per second."""
+    return int(kt.read_knob("pages_to_scan")) * 1000 / int(kt.read_knob("sleep_millisecs"))
+
+
+def saved():
+    return int(kt.read_knob("pages_sharing")) + int(kt.read_knob("ksm_zero_pages"))
+
+
+def test_adaptive_lifecycle(tmp):
+    # KSM_THRES_COEF=99: "memory is short" on any host, so the policy engages.
+    conf = kt.write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_POLICY="adaptive", KSM_MONITOR_INTERVAL=2,
+                           KSM_THRES_COEF=99, KSM_BURST_SECS=1, KSM_TRICKLE_SECS=600, DEBUG=1)
+    with kt.real_ksm():
+        has_advisor = os.path.exists(os.path.join(kt.KSM_DIR, "advisor_mode"))
+        if has_advisor:
+            kt.write_knob("advisor_mode", "scan-time")       # the admin's choice, to be given back
+        with kt.FakeGuest(mib=96, shared=60, zero=10, seed=1) as a, \
+                kt.Daemon(tmp, conf) as d:
+            d.wait_log(r"burst: (guests changed|start)", timeout=15)
+            kt.check(kt.read_knob("run") == "1", "run after the first burst", "1", kt.read_knob("run"))
+            if has_advisor:
+                kt.check(kt.read_knob("advisor_mode") == "none", "advisor while adaptive sets the rate",
+                         "none", kt.read_knob("advisor_mode"))
+            kt.check(kt.read_knob("use_zero_pages") == "1", "use_zero_pages", "1", kt.read_knob("use_zero_pages"))
+
+            # One guest alone: its zero pages merge, then passes save nothing.
+            d.wait_log(r"trickle: (the last pass saved|scanning saves) nothing new", timeout=60)
+            trickle = rate()
+            kt.log(f"trickle rate {trickle:.0f} pages/s, saved {saved()} pages")
+
+            # A second guest: a burst, faster than the trickle, until merged.
+            with kt.FakeGuest(mib=96, shared=60, zero=10, seed=2) as b:
+                want = a.shared + a.zero + b.zero
+                d.mark()
+                d.wait_log(r"burst: guests changed", timeout=10)
+                burst = rate()
+                kt.check(burst > 4 * trickle, "scan rate for a new guest above four times the trickle",
+                         f"> {4 * trickle:.0f}", burst)
+                kt.wait_for(lambda: saved() >= 0.95 * want, 60, f"95 % of {want} attainable pages merged")
+                kt.log(f"burst rate {burst:.0f} pages/s, saved {saved()} of {want} pages")
+
+                # Nothing left to merge: back off again.
+                d.mark()
+                d.wait_log(r"trickle: (the last pass saved|scanning saves) nothing new", timeout=60)
+                kt.check(rate() < burst / 4, "rate after backing off", f"< {burst / 4:.0f}", rate())
+
+                # Plenty of memory (reload): stop, keep what is merged.
+                kt.write_config(conf, KSM_POLICY="adaptive", KSM_MONITOR_INTERVAL=2, KSM_THRES_COEF=1,
+                                KSM_PSI_THRES=100, DEBUG=1)
+                merged = saved()
+                d.mark()
+                d.signal(signal.SIGHUP)
+                d.wait_log(r"stop: available without KSM's savings \d+ MiB >= threshold \d+ MiB", timeout=15)
+                kt.check(kt.read_knob("run") == "0", "run when memory is plentiful", "0", kt.read_knob("run"))
+                kt.check(saved() >= 0.95 * merged, "merged pages kept after stopping", f">= {0.95 * merged:.0f}", saved())
+
+                d.stop()
+                text = d.log_text()
+                kt.check(not re.search(r"run=2", text), "never run=2", None, None)
+                if has_advisor:
+                    kt.check(kt.read_knob("advisor_mode") == "scan-time", "advisor given back on exit",
+                             "scan-time", kt.read_knob("advisor_mode"))
+                    kt.check("Restored the kernel's KSM advisor" in text, "advisor restore logged")
+
+
+def test_compat_is_default(tmp):
+    """An old configuration without KSM_POLICY keeps the classic decisions."""
+    conf = kt.write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_THRES_COEF=99)
+    p = kt.run(kt.KSMTUNED, "--once", "--dry-run", "--config", conf, check_status=0)
+    kt.check(re.search(r"reason: (committed|free) ", p.stdout), "compat's reason", "committed/free ...", p.stdout)
+    conf = kt.write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_POLICY="adaptive", KSM_THRES_COEF=1,
+                           KSM_PSI_THRES=100)
+    p = kt.run(kt.KSMTUNED, "--once", "--dry-run", "--config", conf, check_status=0)
+    kt.check(re.search(r"reason: stop: ", p.stdout), "adaptive's reason", "stop: ...", p.stdout)
+
+
+if __name__ == "__main__":
+    kt.main([test_compat_is_default, test_adaptive_lifecycle])

@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "macro.h"
+#include "policy.h"
+
+#define GIB(n) ((uint64_t) (n) * 1048576)      /* in KiB */
+#define SEC(n) ((uint64_t) (n) * 1000000)      /* in usec */
+#define NO_WRITE UINT64_MAX
+#define NOW SEC(1000)
+/* 24 GiB host: KSM_THRES_COEF=90 gives 22649241 KiB, the default 20 gives 5033164 KiB. */
+#define TOTAL GIB(24)
+/* 6 GiB of guests is 1572864 pages of 4 KiB. */
+#define M_PAGES UINT64_C(1572864)
+
+typedef struct Row {
+        const char *name;
+        /* config, 0 = default */
+        int64_t coef, budget;
+        bool psi_off;
+        /* sample */
+        uint64_t avail, committed, saved, unshared, full_scans, scanned, ksmd_cpu;
+        unsigned n_guests;
+        bool no_mem_available, guests_changed, has_psi, no_advisor, advisor_on, advisor_is_admins;
+        uint32_t psi_some;
+        /* previous state */
+        KsmAdaptiveState prev;
+        /* expected */
+        uint64_t run, pages, sleep, advisor, next_tick;
+        KsmAdaptiveMode mode;
+        const char *reason;     /* a substring of the reason */
+} Row;
+
+/* The state a tick 1 s earlier left; make() defaults the pass start to
+ * 1,000,000 scanned pages and the guests to 6 GiB when a row leaves them 0. */
+#define PREV(...) { .have_prev = true, .prev_usec = NOW - SEC(1), .prev_ksmd_cpu_usec = SEC(10), \
+                    .prev_scanned_pages = 1000000, .prev_full_scans = 12, __VA_ARGS__ }
+
+static const Row rows[] = {
+        { "no guests and nothing in KSM: stop",
+          .coef = 90, .avail = GIB(16),
+          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE,
+          .mode = KSM_ADAPTIVE_STOPPED, .reason = "stop: no guests and no mergeable memory" },
+        { "plenty of memory: stay stopped with guests",
+          .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
+          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .mode = KSM_ADAPTIVE_STOPPED,
+          .reason = "stop: available without KSM's savings 16384 MiB >= threshold 4915 MiB, nothing left to gain" },
+        { "pressure on the first look: burst at the CPU ceiling (3 passes in 15 s wanted 314572 pages/s)",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
+          .full_scans = 10, .scanned = 1000000, .advisor_on = true,
+          .run = 1, .pages = 10000, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "burst: guests changed; 6144 MiB of 6144 MiB not yet in this pass; 100000 pages/s capped (8.0 us/page, CPU 80%)" },
+        { "burst over the CPU budget: half the budget until the debt is paid",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
+          .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 900000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .burst_deadline_usec = NOW + SEC(10),
+                       .pass_start_scanned_pages = 600000, .cost_nsec_per_page = 8000),
+          .run = 1, .pages = 341, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "burst: planned passes; 4190 MiB of 6144 MiB not yet in this pass; 14857 pages/s capped (8.7 us/page, CPU 13%)" },
+        { "steady: the planned passes are done and passes still save",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
+          .full_scans = 13, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .cpu_credit_usec = SEC(12),
+                       .prev_saved_pages = 450000, .pass_start_saved_pages = 100000),
+          .run = 1, .pages = 553, .sleep = 20, .advisor = 0, .next_tick = SEC(2), .mode = KSM_ADAPTIVE_STEADY,
+          .reason = "steady: passes still save; 6144 MiB of 6144 MiB not yet in this pass; 26214 pages/s (2.0 us/page, CPU 80%)" },
+        { "steady, but scanning saves nothing: back off to the trickle before the pass ends",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
+          .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_STEADY, .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12),
+                       .prev_saved_pages = 500000, .pass_start_saved_pages = 500000),
+          .run = 1, .pages = 99, .sleep = 114, .advisor = 0, .next_tick = 0, .mode = KSM_ADAPTIVE_TRICKLE,
+          .reason = "trickle: scanning saves nothing new; 5753 MiB of 6144 MiB not yet in this pass; 873 pages/s" },
+        { "back off: a whole pass saved nothing new",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
+          .full_scans = 13, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_STEADY, .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12),
+                       .prev_saved_pages = 500000, .pass_start_saved_pages = 499800),
+          .run = 1, .pages = 99, .sleep = 114, .advisor = 0, .next_tick = 0, .mode = KSM_ADAPTIVE_TRICKLE,
+          .reason = "trickle: the last pass saved nothing new" },
+        { "trickle while scanning saves nothing",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
+          .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_TRICKLE, .cost_nsec_per_page = 2000, .prev_saved_pages = 500000),
+          .run = 1, .pages = 99, .sleep = 114, .advisor = 0, .next_tick = 0, .mode = KSM_ADAPTIVE_TRICKLE,
+          .reason = "trickle: scanning saves nothing new" },
+        { "a pass saves again: steady",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 510000,
+          .full_scans = 13, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_TRICKLE, .cost_nsec_per_page = 2000, .prev_saved_pages = 509000,
+                       .pass_start_saved_pages = 500000),
+          .run = 1, .pages = 553, .sleep = 20, .advisor = 0, .next_tick = SEC(2), .mode = KSM_ADAPTIVE_STEADY,
+          .reason = "steady: passes still save" },
+        { "no pressure and nothing left to gain: stop, merged pages stay",
+          .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
+          .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10),
+          .prev = PREV(.mode = KSM_ADAPTIVE_TRICKLE, .prev_saved_pages = 500000),
+          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .mode = KSM_ADAPTIVE_STOPPED,
+          .reason = "nothing left to gain" },
+        { "no pressure but planned passes left: finish them",
+          .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
+          .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 400000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .burst_deadline_usec = NOW + SEC(5),
+                       .cost_nsec_per_page = 4000, .cpu_credit_usec = SEC(12)),
+          .run = 1, .pages = 20000, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "200000 pages/s capped (4.0 us/page, CPU 80%); no pressure, finishing" },
+        { "no pressure, steady and still saving: go on",
+          .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 510000,
+          .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_STEADY, .prev_saved_pages = 500000, .cpu_credit_usec = SEC(12)),
+          .run = 1, .pages = 553, .sleep = 20, .advisor = 0, .next_tick = SEC(2), .mode = KSM_ADAPTIVE_STEADY,
+          .reason = "no pressure, finishing" },
+        { "memory stalls over KSM_PSI_THRES: pressure with plenty of memory",
+          .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .has_psi = true, .psi_some = 1500,
+          .run = 1, .pages = 10000, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "burst: start; 6144 MiB of 6144 MiB not yet in this pass; 100000 pages/s capped (8.0 us/page, CPU 80%); memory stalls 15.00% >= 10%" },
+        { "memory stalls just under KSM_PSI_THRES: stop",
+          .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .has_psi = true, .psi_some = 999,
+          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .mode = KSM_ADAPTIVE_STOPPED,
+          .reason = "threshold 4915 MiB and no memory stalls, nothing left to gain" },
+        { "memory stalls exactly at KSM_PSI_THRES: pressure",
+          .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .has_psi = true, .psi_some = 1000,
+          .run = 1, .pages = 10000, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "memory stalls 10.00% >= 10%" },
+        { "KSM_PSI_THRES=0: stalls ignored",
+          .psi_off = true, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .has_psi = true, .psi_some = 5000,
+          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .mode = KSM_ADAPTIVE_STOPPED,
+          .reason = "nothing left to gain" },
+        { "no PSI on this kernel: memory alone decides",
+          .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
+          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .mode = KSM_ADAPTIVE_STOPPED,
+          .reason = "stop: available without KSM's savings 16384 MiB >= threshold 4915 MiB, nothing left to gain" },
+        { "what KSM saves does not end the need: 22 GiB available but 2 GiB of it saved",
+          .coef = 90, .avail = GIB(22), .committed = GIB(6), .n_guests = 6, .saved = 524288,
+          .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_TRICKLE, .cost_nsec_per_page = 2000, .prev_saved_pages = 524288),
+          .run = 1, .pages = 99, .sleep = 114, .advisor = 0, .next_tick = 0, .mode = KSM_ADAPTIVE_TRICKLE,
+          .reason = "available without KSM's savings 20480 MiB < 22118 MiB" },
+        { "the same without savings: no pressure, stop",
+          .coef = 90, .avail = GIB(22), .committed = GIB(6), .n_guests = 6,
+          .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_TRICKLE, .cost_nsec_per_page = 2000),
+          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .mode = KSM_ADAPTIVE_STOPPED,
+          .reason = "nothing left to gain" },
+        { "a new guest during the trickle: burst",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
+          .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_TRICKLE, .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12)),
+          .run = 1, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST, .pages = 16028, .sleep = 20,
+          .reason = "burst: guests changed; 5753 MiB of 6144 MiB not yet in this pass; 307906 pages/s (2.0 us/page" },
+        { "guest memory grew by more than 1/16: burst",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
+          .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_TRICKLE, .cost_nsec_per_page = 2000, .prev_committed_kib = GIB(4)),
+          .run = 1, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST, .pages = NO_WRITE - 1, .sleep = 20,
+          .reason = "burst: guest memory grew" },
+        { "guest memory grew by less than 1/16: no burst",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
+          .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_TRICKLE, .cost_nsec_per_page = 2000, .prev_committed_kib = GIB(6) - 102400),
+          .run = 1, .pages = 99, .sleep = 114, .advisor = 0, .next_tick = 0, .mode = KSM_ADAPTIVE_TRICKLE,
+          .reason = "trickle: scanning saves nothing new" },
+        { "the admin turned the advisor back on: run, leave the rate to it",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .advisor_on = true, .advisor_is_admins = true,
+          .full_scans = 12, .scanned = 1100000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_TRICKLE),
+          .run = 1, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = 0, .mode = KSM_ADAPTIVE_TRICKLE,
+          .reason = "trickle: the kernel's advisor sets the rate" },
+        { "a kernel without the advisor: advisor_mode not written",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true, .no_advisor = true,
+          .run = 1, .pages = 10000, .sleep = 20, .advisor = NO_WRITE, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "burst: guests changed" },
+        { "no MemAvailable: free + buffers + cached",
+          .no_mem_available = true, .avail = GIB(2), .committed = GIB(6), .n_guests = 6,
+          .run = 1, .pages = 10000, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "available without KSM's savings 2048 MiB < 4915 MiB" },
+        { "no guest processes but pages in KSM: merge those",
+          .coef = 90, .avail = GIB(16), .unshared = 300000,
+          .run = 1, .pages = 2307, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "burst: start; 1171 MiB of 1171 MiB not yet in this pass; 60000 pages/s (8.0" },
+        { "KSM_CPU_BUDGET=100: the ceiling is one CPU, less 5 % so ksmd sleeps at all",
+          .coef = 90, .budget = 100, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
+          .run = 1, .pages = 50000, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "125000 pages/s capped (8.0 us/page, CPU 100%)" },
+};
+
+static void make(const Row *r, KsmConfig *c, KsmSample *s, KsmState *st) {
+        conf_init_defaults(c);
+        c->policy = KSM_POLICY_ADAPTIVE;
+        if (r->coef)
+                c->thres_coef_pct = r->coef;
+        if (r->budget)
+                c->cpu_budget_pct = r->budget;
+        if (r->psi_off)
+                c->psi_thres_pct = 0;
+
+        *s = (KsmSample) {
+                .mem = {
+                        .mem_total_kib = TOTAL,
+                        .mem_available_kib = r->no_mem_available ? 0 : r->avail,
+                        .has_mem_available = !r->no_mem_available,
+                        .mem_free_kib = r->no_mem_available ? r->avail / 2 : 1000,
+                        .cached_kib = r->no_mem_available ? r->avail - r->avail / 2 : 0,
+                },
+                .committed_kib = r->committed,
+                .n_guests = r->n_guests,
+                .page_size_bytes = 4096,
+                .guests_changed = r->guests_changed,
+                .has_psi = r->has_psi,
+                .psi = { .some_avg10_centipct = r->psi_some },
+                .has_ksmd_cpu = true,
+                .ksmd_cpu_usec = r->ksmd_cpu ?: SEC(10),
+                .advisor_is_admins = r->advisor_is_admins,
+                .ksm = {
+                        .run = 1, .pages_to_scan = 100, .sleep_millisecs = 20,
+                        .pages_sharing = r->saved, .pages_unshared = r->unshared,
+                        .full_scans = r->full_scans, .pages_scanned = r->scanned,
+                        .advisor_mode = r->advisor_on ? KSM_ADVISOR_SCAN_TIME : KSM_ADVISOR_NONE,
+                        .features = (1u << KSM_FEATURE_PAGES_SCANNED) | (1u << KSM_FEATURE_SMART_SCAN) |
+                                    (1u << KSM_FEATURE_USE_ZERO_PAGES) | (1u << KSM_FEATURE_ZERO_PAGES) |
+                                    (r->no_advisor ? 0 : 1u << KSM_FEATURE_ADVISOR),
+                },
+        };
+        *st = (KsmState) { .adaptive = r->prev };
+        if (st->adaptive.have_prev && st->adaptive.pass_start_scanned_pages == 0)
+                st->adaptive.pass_start_scanned_pages = 1000000;
+        if (st->adaptive.have_prev && st->adaptive.prev_committed_kib == 0)
+                st->adaptive.prev_committed_kib = GIB(6);
+}
+
+static uint64_t written(const KsmDecision *d, KsmKnob k) {
+        return d->targets.set & (1u << k) ? d->targets.value[k] : NO_WRITE;
+}
+
+static void check_knob(const Row *r, const KsmDecision *d, KsmKnob k, uint64_t want) {
+        uint64_t got = written(d, k);
+
+        if (want == NO_WRITE - 1)       /* any value, but written */
+                want = got == NO_WRITE ? 0 : got;
+        if (got != want)
+                fail_msg("%s: %s: expected %s%" PRIu64 ", got %s%" PRIu64 " (reason: %s)", r->name, ksm_knob_name(k),
+                         want == NO_WRITE ? "no write " : "", want, got == NO_WRITE ? "no write " : "", got, d->reason);
+}
+
+static void test_table(void **state) {
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                const Row *r = &rows[i];
+                KsmConfig c;
+                KsmSample s;
+                KsmState prev, next;
+                KsmDecision d;
+
+                make(r, &c, &s, &prev);
+                policy_decide(&c, &s, &prev, NOW, &d, &next);
+                check_knob(r, &d, KSM_KNOB_RUN, r->run);
+                check_knob(r, &d, KSM_KNOB_PAGES_TO_SCAN, r->pages);
+                check_knob(r, &d, KSM_KNOB_SLEEP_MILLISECS, r->sleep);
+                check_knob(r, &d, KSM_KNOB_ADVISOR_MODE, r->advisor);
+                /* Never run=2: unmerging can run a full host out of memory. */
+                if (d.running) {
+                        check_knob(r, &d, KSM_KNOB_SMART_SCAN, 1);
+                        check_knob(r, &d, KSM_KNOB_USE_ZERO_PAGES, 1);
+                }
+                if (d.running != (r->run == 1))
+                        fail_msg("%s: running is %d for run=%" PRIu64, r->name, d.running, r->run);
+                if (next.adaptive.mode != r->mode)
+                        fail_msg("%s: expected mode %s, got %s", r->name, policy_adaptive_mode_name(r->mode),
+                                 policy_adaptive_mode_name(next.adaptive.mode));
+                if (d.next_tick_usec != r->next_tick)
+                        fail_msg("%s: expected next tick in %" PRIu64 " us, got %" PRIu64, r->name, r->next_tick, d.next_tick_usec);
+                if (!strstr(d.reason, r->reason))
+                        fail_msg("%s: expected the reason to contain \"%s\", got \"%s\"", r->name, r->reason, d.reason);
+                if (!next.adaptive.have_prev || next.adaptive.prev_usec != NOW)
+                        fail_msg("%s: the sample was not remembered", r->name);
+        }
+}
+
+/* What the burst rows above assume about the measurements they carry. */
+static void test_measurements(void **state) {
+        KsmConfig c;
+        KsmSample s;
+        KsmState prev, next;
+        KsmDecision d;
+
+        (void) state;
+        /* Row "burst over the CPU budget": 0.9 s of ksmd in 1 s for 100,000 pages. */
+        make(&rows[3], &c, &s, &prev);
+        policy_decide(&c, &s, &prev, NOW, &d, &next);
+        assert_int_equal(next.adaptive.cost_nsec_per_page, (8000 + 3 * 9000) / 4);
+        assert_int_equal(next.adaptive.cpu_credit_usec, 200000 - 900000);
+        assert_int_equal(next.adaptive.burst_until_full_scans, 13);
+
+        /* First look: a full bucket (20 % of a minute), the pass begins here. */
+        make(&rows[2], &c, &s, &prev);
+        policy_decide(&c, &s, &prev, NOW, &d, &next);
+        assert_int_equal(next.adaptive.cpu_credit_usec, SEC(12));
+        assert_int_equal(next.adaptive.burst_until_full_scans, 10 + 3);
+        assert_int_equal(next.adaptive.burst_deadline_usec, NOW + SEC(15));
+        assert_int_equal(next.adaptive.pass_start_scanned_pages, 1000000);
+
+        /* Saving is capped at one window of budget. */
+        make(&rows[4], &c, &s, &prev);
+        prev.adaptive.cpu_credit_usec = SEC(12);
+        policy_decide(&c, &s, &prev, NOW, &d, &next);
+        assert_int_equal(next.adaptive.cpu_credit_usec, SEC(12));
+        assert_int_equal(next.adaptive.last_pass_gain_pages, 400000);
+        assert_int_equal(next.adaptive.yield_ppm, 500000);
+        assert_int_equal(next.adaptive.burst_until_full_scans, 0);
+}
+
+/* A model of ksmd: each page costs cost_nsec, a batch of pages_to_scan runs,
+ * then it sleeps. Fed to the policy tick by tick (1 s), with guests changing
+ * every 10 s so it keeps bursting, ksmd's CPU must stay within the budget
+ * over minutes, while a first burst may go well above it. */
+static void test_cpu_budget_held(void **state) {
+        KsmConfig c;
+        KsmSample s;
+        KsmState st = {}, next;
+        KsmDecision d;
+        uint64_t cpu = 0, scanned = 0, cost = 6000, first10 = 0, pages = 100, sleep_ms = 20;
+
+        (void) state;
+        conf_init_defaults(&c);
+        c.policy = KSM_POLICY_ADAPTIVE;
+        c.thres_coef_pct = 90;
+        for (unsigned t = 0; t <= 600; t++) {
+                s = (KsmSample) {
+                        .mem = { .mem_total_kib = TOTAL, .mem_available_kib = GIB(10), .has_mem_available = true },
+                        .committed_kib = GIB(6), .n_guests = 6, .page_size_bytes = 4096,
+                        .guests_changed = t % 10 == 0, .has_ksmd_cpu = true, .ksmd_cpu_usec = cpu,
+                        .ksm = { .run = 1, .pages_to_scan = pages, .sleep_millisecs = sleep_ms,
+                                 .pages_scanned = scanned, .full_scans = scanned / M_PAGES,
+                                 .features = 1u << KSM_FEATURE_PAGES_SCANNED },
+                };
+                policy_decide(&c, &s, &st, SEC(t), &d, &next);
+                st = next;
+                assert_true(d.running);
+                pages = d.targets.value[KSM_KNOB_PAGES_TO_SCAN];
+                sleep_ms = d.targets.value[KSM_KNOB_SLEEP_MILLISECS];
+                /* One second of ksmd at these knobs. */
+                uint64_t batch_usec = pages * cost / 1000, period_usec = batch_usec + sleep_ms * 1000;
+                uint64_t busy = SEC(1) * batch_usec / period_usec;
+                cpu += busy;
+                scanned += busy * 1000 / cost;
+                if (t == 9)
+                        first10 = cpu;
+        }
+        /* The first 10 s may spend the saved-up minute: well over 20 %. */
+        if (first10 < SEC(4))
+                fail_msg("first 10 s used %" PRIu64 " us of ksmd, expected a burst above 4 s", first10);
+        /* Ten minutes: 20 % of 600 s plus one minute of credit, at most. */
+        if (cpu > SEC(120) + SEC(12) + SEC(2))
+                fail_msg("ksmd used %" PRIu64 " us in 600 s, over the 20 %% budget", cpu);
+        if (cpu < SEC(100))
+                fail_msg("ksmd used only %" PRIu64 " us in 600 s of constant bursts: the budget is not used", cpu);
+}
+
+/* The dispatcher: compat by default, and its state does not leak into adaptive. */
+static void test_dispatch(void **state) {
+        KsmConfig c;
+        KsmSample s;
+        KsmState prev, next;
+        KsmDecision d;
+
+        (void) state;
+        make(&rows[3], &c, &s, &prev);
+        c.policy = KSM_POLICY_COMPAT;
+        policy_decide(&c, &s, &prev, NOW, &d, &next);
+        assert_int_equal(d.next_tick_usec, 0);
+        assert_false(next.adaptive.have_prev);
+        assert_int_equal(next.npages, 64 + 300 > 1250 ? 1250 : 300);
+        assert_string_equal(conf_policy_name(KSM_POLICY_COMPAT), "compat");
+        assert_string_equal(conf_policy_name(KSM_POLICY_ADAPTIVE), "adaptive");
+        assert_null(conf_policy_name(_KSM_POLICY_MAX));
+        assert_string_equal(policy_adaptive_mode_name(KSM_ADAPTIVE_TRICKLE), "trickle");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_table),
+                cmocka_unit_test(test_measurements),
+                cmocka_unit_test(test_cpu_budget_held),
+                cmocka_unit_test(test_dispatch),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
