@@ -158,6 +158,9 @@ class FakeGuest:
 
 
 def write_config(path, **keys):
+    """A config file of KEY=value lines. KSM_LIBVIRT_URI is empty unless
+    given: a libvirtd started by another test must not feed this daemon."""
+    keys.setdefault("KSM_LIBVIRT_URI", "")
     with open(path, "w") as f:
         f.write("# written by the test\n")
         for k, v in keys.items():

@@ -201,7 +201,7 @@ def test_reload(tmp):
             f.write("KSM_THRES_COEF=50\nKSM_NPAGES_MAX=abc\n")
         d.mark()
         d.signal(signal.SIGHUP)
-        d.wait_log(r"<3>Reload failed, keeping the old configuration: .*ksmtuned.conf:5: KSM_NPAGES_MAX=abc: not an integer")
+        d.wait_log(r"<3>Reload failed, keeping the old configuration: .*ksmtuned.conf:6: KSM_NPAGES_MAX=abc: not an integer")
         notify.until("RELOADING=1")
         notify.until("READY=1")
         tick(d)

@@ -53,7 +53,7 @@ def test_engages_merges_and_stops(tmp):
             with open(conf, "a") as f:
                 f.write("KSM_NPAGES_MIN=abc\n")
             d.signal(signal.SIGHUP)
-            d.wait_log(r"Reload failed, keeping the old configuration: .*:4: KSM_NPAGES_MIN=abc")
+            d.wait_log(r"Reload failed, keeping the old configuration: .*:5: KSM_NPAGES_MIN=abc")
             d.signal(signal.SIGUSR1)
             d.wait_log(r"Tick \d+:")
             check(read_knob("run") == "1", "still running on the old config")
