@@ -166,7 +166,9 @@ static void print_procs(const Status *s, size_t top) {
         }
         printf("\nTop processes by KSM savings (%zu of %zu%s):\n", l->n, l->n_saving,
                l->incomplete ? "; others' processes need root" : "");
-        printf("%8s  %-24s %12s %12s %10s %12s\n", "PID", "NAME", "SAVED", "MERGING", "ZERO", "PROFIT");
+        /* MERGE-ANY: the whole process is opted in (its own prctl, or
+         * ksmtuned's KSM_MERGE_ANY_REGEX on a patched kernel). */
+        printf("%8s  %-24s %12s %12s %10s %12s %9s\n", "PID", "NAME", "SAVED", "MERGING", "ZERO", "PROFIT", "MERGE-ANY");
         for (size_t i = 0; i < l->n; i++) {
                 const ProcEntry *p = &l->procs[i];
                 char saved[32], profit[32] = "-";
@@ -175,8 +177,9 @@ static void print_procs(const Status *s, size_t top) {
                         format_signed_bytes(p->stat.process_profit_bytes, profit, sizeof(profit));
                 printf("%8d  ", (int) p->pid);
                 print_name(p->name ?: p->comm, 24);
-                printf(" %12s %12" PRIu64 " %10" PRIu64 " %12s\n", format_bytes(p->saved_bytes, saved, sizeof(saved)),
-                       p->stat.merging_pages, p->stat.zero_pages, profit);
+                printf(" %12s %12" PRIu64 " %10" PRIu64 " %12s %9s\n", format_bytes(p->saved_bytes, saved, sizeof(saved)),
+                       p->stat.merging_pages, p->stat.zero_pages, profit,
+                       !(p->stat.present & (1u << KSM_STAT_MERGE_ANY)) ? "-" : p->stat.merge_any ? "yes" : "no");
         }
 }
 

@@ -6,6 +6,7 @@
  *
  *   fake-guest [--mib N] [--shared PCT] [--zero PCT] [--volatile PCT]
  *              [--name COMM] [--seed N] [--rewrite-ms MS] [--no-madvise]
+ *              [--merge-any]
  *
  * Pages: shared ones hold content identical across all fake guests (page i
  * holds pattern i, so within a guest they are distinct too); zero pages are
@@ -48,18 +49,19 @@ int main(int argc, char *argv[]) {
                 { "seed",       required_argument, NULL, 'S' },
                 { "rewrite-ms", required_argument, NULL, 'r' },
                 { "no-madvise", no_argument,       NULL, 'M' },
+                { "merge-any",  no_argument,       NULL, 'A' },
                 {}
         };
         unsigned long mib = 64, shared_pct = 100, zero_pct = 0, volatile_pct = 0, seed = 1, rewrite_ms = 1000;
         const char *name = "qemu-system-x86";
-        int madv = 1, c;
+        int madv = 1, merge_any = 0, c;
         long psize = sysconf(_SC_PAGESIZE);
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
                 char *end;
                 unsigned long v = 0;
 
-                if (c != 'n' && c != 'M') {
+                if (c != 'n' && c != 'M' && c != 'A') {
                         errno = 0;
                         v = strtoul(optarg, &end, 10);
                         if (errno || *end || end == optarg) {
@@ -76,6 +78,7 @@ int main(int argc, char *argv[]) {
                 case 'r': rewrite_ms = v ? v : 1; break;
                 case 'n': name = optarg; break;
                 case 'M': madv = 0; break;
+                case 'A': merge_any = 1; break;
                 default: return 2;
                 }
         }
@@ -94,6 +97,12 @@ int main(int argc, char *argv[]) {
         char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (mem == MAP_FAILED) {
                 perror("fake-guest: mmap");
+                return 1;
+        }
+        /* PR_SET_MEMORY_MERGE (Linux 6.4): the whole process, as ksmtuned's
+         * KSM_MERGE_ANY_REGEX does for others on a patched kernel. */
+        if (merge_any && prctl(67, 1, 0, 0, 0) < 0) {
+                perror("fake-guest: prctl(PR_SET_MEMORY_MERGE)");
                 return 1;
         }
         if (madv && madvise(mem, len, MADV_MERGEABLE) < 0) {

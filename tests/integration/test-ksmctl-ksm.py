@@ -43,9 +43,10 @@ def test_status_shows_guest_savings(tmp):
     pidfile = os.path.join(tmp, "none.pid")
     with real_ksm(), \
             FakeGuest(mib=32, seed=1, extra=("--", "-name", "guest=ksmctl-vm-a,debug-threads=on")) as a, \
-            FakeGuest(mib=32, seed=2, extra=("--", "-name", "ksmctl-vm-b")) as b:
+            FakeGuest(mib=32, seed=2, extra=("--", "-name", "ksmctl-vm-b")) as b, \
+            FakeGuest(mib=8, seed=5, name="ksmctl-any", extra=("--no-madvise", "--merge-any")) as c:
         merge_fast()
-        wait_for(lambda: merged([a, b]), 30, "the fake guests to merge")
+        wait_for(lambda: merged([a, b, c]), 30, "the fake guests to merge")
 
         p = ksmctl("status", "--json", "--top", "1000", "--pidfile", pidfile)
         expect_status(p, 0, "status --json")
@@ -71,8 +72,16 @@ def test_status_shows_guest_savings(tmp):
                   (x["merging_pages"] + x["zero_pages"]) * PAGE, x["saved_bytes"])
             check(x["mergeable"] is True, f"{name}: mergeable", True, x["mergeable"])
 
+        # A process opted in as a whole (prctl here, KSM_MERGE_ANY_REGEX on a
+        # patched kernel) is shown as such; madvise()d guests are not.
+        check(c.pid in procs and procs[c.pid]["merge_any"] is True, "merge-any process flagged", True,
+              procs.get(c.pid))
+        check(procs[a.pid]["merge_any"] is False, "madvise()d guest not merge-any", False, procs[a.pid]["merge_any"])
+
         p = ksmctl("status", "--pidfile", pidfile)
         expect_status(p, 0, "status")
+        check(re.search(rf"^ +{c.pid}  ksmctl-any .* yes$", p.stdout, re.M), "MERGE-ANY column says yes",
+              got=p.stdout)
         for g, name in ((a, "ksmctl-vm-a"), (b, "ksmctl-vm-b")):
             check(re.search(rf"^ +{g.pid}  {name} +\d+\.\d \S+ +\d+ ", p.stdout, re.M),
                   f"{name} in the text table", got=p.stdout)
