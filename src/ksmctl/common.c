@@ -104,3 +104,17 @@ int ctl_open_ksm(Ctl *c) {
                         ctl_path(c, KSM_SYSFS_DIR, path, sizeof(path)));
         return fd;
 }
+
+int ctl_parse_no_options(Ctl *c, int argc, char *argv[], const char *verb) {
+        static const struct option options[] = { CTL_COMMON_OPTIONS, {} };
+        int opt, r;
+
+        while ((opt = getopt_long(argc, argv, CTL_COMMON_SHORTOPTS, options, NULL)) >= 0) {
+                r = ctl_common_option(c, opt, verb);
+                if (r >= 0)
+                        return r;
+        }
+        if (optind < argc)
+                return ctl_usage_error(verb, "unexpected argument '%s'", argv[optind]);
+        return -1;
+}

@@ -189,20 +189,6 @@ static int signal_daemon(Ctl *c, int sig, const char *why_not_bus, const char *w
         return CTL_EXIT_OK;
 }
 
-static int parse_no_options(Ctl *c, int argc, char *argv[], const char *verb) {
-        static const struct option options[] = { CTL_COMMON_OPTIONS, {} };
-        int opt, r;
-
-        while ((opt = getopt_long(argc, argv, CTL_COMMON_SHORTOPTS, options, NULL)) >= 0) {
-                r = ctl_common_option(c, opt, verb);
-                if (r >= 0)
-                        return r;
-        }
-        if (optind < argc)
-                return ctl_usage_error(verb, "unexpected argument '%s'", argv[optind]);
-        return -1;
-}
-
 int verb_retune(Ctl *c, int argc, char *argv[]) {
         _cleanup_message_ sd_bus_message *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -210,7 +196,7 @@ int verb_retune(Ctl *c, int argc, char *argv[]) {
         char why[256];
         int r;
 
-        r = parse_no_options(c, argc, argv, "retune");
+        r = ctl_parse_no_options(c, argc, argv, "retune");
         if (r >= 0)
                 return r;
         r = bus_call("Retune", &reply, &error, why, sizeof(why));
@@ -231,7 +217,7 @@ int verb_reload(Ctl *c, int argc, char *argv[]) {
         char why[256];
         int r;
 
-        r = parse_no_options(c, argc, argv, "reload");
+        r = ctl_parse_no_options(c, argc, argv, "reload");
         if (r >= 0)
                 return r;
         r = bus_call("Reload", &reply, &error, why, sizeof(why));

@@ -38,6 +38,10 @@ enum { ARG_ROOT = 0x100, ARG_PIDFILE, ARG_FIRST_VERB_OPTION };
  * --help, CTL_EXIT_USAGE for an unknown option). */
 int ctl_common_option(Ctl *c, int opt, const char *verb);
 
+/* Parse a verb that takes only the common options. Returns -1 to go on,
+ * else the exit status to end with (help shown, or a usage error). */
+int ctl_parse_no_options(Ctl *c, int argc, char *argv[], const char *verb);
+
 /* Complain about a stray argument; returns CTL_EXIT_USAGE. */
 int ctl_usage_error(const char *verb, const char *fmt, ...) _printf_(2, 3);
 

@@ -30,21 +30,6 @@ static int write_knob(Ctl *c, int ksm_fd, const char *name, uint64_t value) {
         return r;
 }
 
-/* No verb options beyond the common ones. Returns -1 to go on, else an exit status. */
-static int parse_no_options(Ctl *c, int argc, char *argv[], const char *verb) {
-        static const struct option options[] = { CTL_COMMON_OPTIONS, {} };
-        int opt, r;
-
-        while ((opt = getopt_long(argc, argv, CTL_COMMON_SHORTOPTS, options, NULL)) >= 0) {
-                r = ctl_common_option(c, opt, verb);
-                if (r >= 0)
-                        return r;
-        }
-        if (optind < argc)
-                return ctl_usage_error(verb, "unexpected argument '%s'", argv[optind]);
-        return -1;
-}
-
 /* KSM_MAX_KERNEL_PAGES as ksm.service gives it: the environment (its
  * EnvironmentFile=), else the first of /etc/default/ksm, /etc/sysconfig/ksm
  * that exists. An empty value counts as unset, as in the old ksmctl.
@@ -134,7 +119,7 @@ int verb_start(Ctl *c, int argc, char *argv[]) {
         _cleanup_close_ int ksm_fd = -1;
         int r;
 
-        r = parse_no_options(c, argc, argv, "start");
+        r = ctl_parse_no_options(c, argc, argv, "start");
         if (r >= 0)
                 return r;
         ksm_fd = ctl_open_ksm(c);

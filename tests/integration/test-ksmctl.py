@@ -292,9 +292,9 @@ def test_status_fixture(tmp):
                     r"^Memory: +4\.0 GiB total, 3\.0 GiB available$",
                     r"^Daemon: +ksmtuned is not running",
                     r"^Top processes by KSM savings \(3 of 3\):",
-                    r"^ +200  vm,b +\S+ \S+ +5000 +0 +1 B$",
+                    r"^ +200  vm,b +\S+ \S+ +5000 +0 +1 B +no$",
                     r"^ +100  vm-a ",
-                    r'^ +300  we"i\\rd\?\? +\S+ KiB +10 +5 +-64 B$'):
+                    r'^ +300  we"i\\rd\?\? +\S+ KiB +10 +5 +-64 B +no$'):
         check(re.search(pattern, out, re.M), f"status shows /{pattern}/", got=out)
     p = ksmctl("--root", r.path, "status", "--top", "0", "--pidfile", pidfile)
     check("Top processes" not in p.stdout, "--top 0 shows none", got=p.stdout)
