@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libproc2/pids.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,8 +17,8 @@
 #include "macro.h"
 
 /*
- * The scan reads root/proc directly and remembers what it saw: a process
- * that is not a guest costs nothing on later scans but its directory entry,
+ * The scan lists root/proc and remembers what it saw: a process that is not
+ * a guest costs nothing on later scans but its directory entry,
  * so a tick stays cheap with thousands of processes (a full read of every
  * process took 40-60 ms with 2,000 of them, this takes well under 1 ms).
  * A name can change after the first look (exec, prctl): libvirt forks, sets
@@ -25,6 +27,8 @@
  * caller (libvirt) are always read. (libvirt execs qemu well within a second.)
  * Listing /proc itself costs about 1 us per process, so between listings
  * only the pids handed out since the last scan (ns_last_pid) are probed.
+ * A process of the live /proc is read with libproc2, one pid at a time; one
+ * of a fixture tree (tests, --root) is parsed from its stat file.
  */
 #define YOUNG_SECS 10
 #define DENTS_BUF_SIZE (64 * 1024)
@@ -44,8 +48,18 @@ typedef struct PidEntry {
         PidKind kind;
 } PidEntry;
 
+/* libproc2 items, read by our own index: PIDS_VAL changed arity between
+ * procps releases. */
+enum { ITEM_CMD, ITEM_START, ITEM_RSS, _ITEM_MAX };
+static enum pids_item items[_ITEM_MAX] = {
+        [ITEM_CMD] = PIDS_CMD,                  /* stat: comm */
+        [ITEM_START] = PIDS_TICS_BEGAN,         /* stat: starttime, clock ticks */
+        [ITEM_RSS] = PIDS_MEM_RES,              /* statm: resident, KiB */
+};
+
 struct GuestScanner {
         regex_t re;
+        struct pids_info *pids; /* the live /proc: processes are read with libproc2 */
         regex_t merge_re;       /* KSM_MERGE_ANY_REGEX */
         bool has_merge_re;
         int proc_fd;
@@ -80,6 +94,13 @@ bool guest_regex_match(const regex_t *re, const char *comm) {
         return regexec(re, comm, 0, NULL, 0) == 0;
 }
 
+/* Whether fd is the host's /proc (the root is "/"). */
+static bool is_live_proc(int fd) {
+        struct stat a, b;
+
+        return fstat(fd, &a) == 0 && stat("/proc", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int guest_scanner_new(int root_fd, const char *pattern, GuestScanner **ret) {
         GuestScanner *s;
         long v;
@@ -105,6 +126,13 @@ int guest_scanner_new(int root_fd, const char *pattern, GuestScanner **ret) {
                 r = negative_errno();
                 goto fail;
         }
+        /* libproc2 reads only the live /proc; a fixture tree (--root, tests)
+         * is read directly, with the same parser rules as proc(5). */
+        if (is_live_proc(s->proc_fd)) {
+                r = procps_pids_new(&s->pids, items, _ITEM_MAX);
+                if (r < 0)
+                        goto fail;
+        }
         v = sysconf(_SC_PAGESIZE);
         s->page_kib = v >= 1024 ? (uint64_t) v / 1024 : 4;
         v = sysconf(_SC_CLK_TCK);
@@ -119,6 +147,8 @@ fail:
 GuestScanner *guest_scanner_free(GuestScanner *s) {
         if (!s)
                 return NULL;
+        if (s->pids)
+                procps_pids_unref(&s->pids);
         regfree(&s->re);
         if (s->has_merge_re)
                 regfree(&s->merge_re);
@@ -246,25 +276,56 @@ static int list_add(GuestList *l, size_t *alloc, pid_t pid, const char *comm, ui
         return r;
 }
 
+/* Name, start time (clock ticks after boot) and resident size (KiB) of pid.
+ * Returns 0, -ESRCH when it is gone, or negative errno. */
+static int read_process(GuestScanner *s, pid_t pid, char comm[16], uint64_t *ret_start, uint64_t *ret_rss_kib) {
+        _cleanup_free_ char *text = NULL;
+        char path[32];
+        uint64_t rss_pages;
+        int r;
+
+        if (s->pids) {
+                unsigned these = (unsigned) pid;
+                struct pids_fetch *f;
+                struct pids_result *h;
+
+                /* Only this pid: a full reap of every process each tick is
+                 * what the remembering scan avoids. */
+                f = procps_pids_select(s->pids, &these, 1, PIDS_SELECT_PID);
+                if (!f)
+                        return -ENOMEM;
+                if (f->counts->total < 1)
+                        return -ESRCH;
+                h = f->stacks[0]->head;
+                snprintf(comm, 16, "%s", h[ITEM_CMD].result.str ?: "");
+                *ret_start = h[ITEM_START].result.ull_int;
+                *ret_rss_kib = h[ITEM_RSS].result.ul_int;
+                return 0;
+        }
+        snprintf(path, sizeof(path), "%d/stat", (int) pid);
+        r = read_full_file_at(s->proc_fd, path, 4096, &text, NULL);
+        if (r < 0)
+                return r;
+        r = guest_stat_parse(text, comm, ret_start, &rss_pages);
+        if (r < 0)
+                return r;
+        *ret_rss_kib = rss_pages * s->page_kib;
+        return 0;
+}
+
 /* Look at one process: a guest goes into l, and every pid gets its kind.
  * Its name and start time go to comm and *ret_start. */
 static int look_at(GuestScanner *s, pid_t pid, bool extra, uint64_t now_sec, GuestList *l, size_t *alloc,
                    PidKind *ret, char comm[16], uint64_t *ret_start) {
-        _cleanup_free_ char *text = NULL;
-        char path[32];
-        uint64_t start, rss;
+        uint64_t start, rss_kib;
         int r;
 
-        snprintf(path, sizeof(path), "%d/stat", (int) pid);
-        r = read_full_file_at(s->proc_fd, path, 4096, &text, NULL);
+        r = read_process(s, pid, comm, &start, &rss_kib);
         if (r < 0)
                 return r;       /* gone since the directory was read */
-        r = guest_stat_parse(text, comm, &start, &rss);
-        if (r < 0)
-                return r;
         *ret_start = start;
         if (extra || guest_regex_match(&s->re, comm)) {
-                r = list_add(l, alloc, pid, comm, start, rss * s->page_kib);
+                r = list_add(l, alloc, pid, comm, start, rss_kib);
                 if (r < 0)
                         return r;
                 *ret = PID_GUEST;
@@ -406,8 +467,12 @@ static int scan_changes(GuestScanner *s, Scan *sc, pid_t last, pid_t now) {
                 if (r < 0)
                         return r;
         }
-        for (size_t i = 0; i < sc->n_extra; i++) {
-                if (bsearch(&sc->extra[i], sc->seen, sc->n_seen, sizeof(PidEntry), cmp_entry))
+        /* Probed pids came after the known ones: sort before searching. */
+        if (sc->n_seen > 1)
+                qsort(sc->seen, sc->n_seen, sizeof(PidEntry), cmp_entry);
+        for (size_t i = 0, n_seen = sc->n_seen; i < sc->n_extra; i++) {
+                if ((i > 0 && sc->extra[i] == sc->extra[i - 1]) ||
+                    (n_seen > 0 && bsearch(&sc->extra[i], sc->seen, n_seen, sizeof(PidEntry), cmp_entry)))
                         continue;
                 r = visit(s, sc, sc->extra[i], false);
                 if (r < 0)

@@ -75,9 +75,26 @@ def ksm_lock():
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def unmerge_all(timeout=60):
+    """run=2: undo every merge, so that global counters start from zero
+    (a process that exited while KSM ran can leave stale stable-tree pages
+    counted until ksmd runs again). Only when MemAvailable covers it."""
+    with open("/proc/meminfo") as f:
+        avail_kib = next(int(l.split()[1]) for l in f if l.startswith("MemAvailable:"))
+    need_kib = (int(read_knob("pages_sharing")) + int(read_knob("ksm_zero_pages") if os.path.exists(
+        os.path.join(KSM_DIR, "ksm_zero_pages")) else 0)) * os.sysconf("SC_PAGESIZE") // 1024
+    if need_kib + 262144 > avail_kib:
+        raise TestFailure(f"not enough memory to unmerge before the test: {need_kib} KiB needed, {avail_kib} available")
+    write_knob("run", 2)
+    wait_for(lambda: read_knob("pages_sharing") == "0" and read_knob("pages_shared") == "0", timeout,
+             "KSM to unmerge everything (run=2)")
+    write_knob("run", 0)
+
+
 @contextlib.contextmanager
-def real_ksm():
-    """Exclusive use of the real KSM: lock, save, restore, run=0."""
+def real_ksm(clean=False):
+    """Exclusive use of the real KSM: lock, save, restore, run=0. With
+    clean, start from nothing merged (unmerge_all)."""
     if os.geteuid() != 0 or not os.access(os.path.join(KSM_DIR, "run"), os.W_OK):
         log("needs root and a writable /sys/kernel/mm/ksm")
         sys.exit(SKIP)
@@ -88,6 +105,8 @@ def real_ksm():
                 saved[k] = read_knob(k)
         try:
             write_knob("run", 0)
+            if clean:
+                unmerge_all()
             yield saved
         finally:
             errors = []

@@ -26,7 +26,8 @@ def test_adaptive_lifecycle(tmp):
     # KSM_THRES_COEF=99: "memory is short" on any host, so the policy engages.
     conf = kt.write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_POLICY="adaptive", KSM_MONITOR_INTERVAL=2,
                            KSM_THRES_COEF=99, KSM_BURST_SECS=1, KSM_TRICKLE_SECS=600, DEBUG=1)
-    with kt.real_ksm():
+    # It judges global savings: start with none left over from before.
+    with kt.real_ksm(clean=True):
         has_advisor = os.path.exists(os.path.join(kt.KSM_DIR, "advisor_mode"))
         if has_advisor:
             kt.write_knob("advisor_mode", "scan-time")       # the admin's choice, to be given back
