@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "fixture.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,17 +186,6 @@ static void put_proc(const char *root, int pid, const char *comm, uint64_t start
 /* What the scan remembers, on a fixture /proc: a settled non-guest is not
  * read again (renaming it goes unseen, unless libvirt names its pid), a
  * young one is, until it turns out to be a guest. */
-static void put_file(const char *root, const char *rel, const char *text) {
-        char path[512];
-        FILE *f;
-
-        snprintf(path, sizeof(path), "%s/%s", root, rel);
-        f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(text, f);
-        fclose(f);
-}
-
 /* Between listings only new pids (after ns_last_pid) are probed; a thread
  * that carries qemu's name is not a second guest. */
 static void test_scan_probe(void **state) {
@@ -211,7 +202,7 @@ static void test_scan_probe(void **state) {
         assert_int_equal(mkdir(path, 0755), 0);
         snprintf(path, sizeof(path), "%s/proc/sys/kernel", root);
         assert_int_equal(mkdir(path, 0755), 0);
-        put_file(root, "proc/sys/kernel/ns_last_pid", "20\n");
+        fixture_put(root, "proc/sys/kernel/ns_last_pid", "20\n");
         put_proc(root, 10, "bash", 0, 100);
         put_proc(root, 20, "qemu-kvm", 0, 1000);
         fd = open(root, O_RDONLY | O_DIRECTORY);
@@ -224,11 +215,11 @@ static void test_scan_probe(void **state) {
          * below ns_last_pid that was not there before (15) is not looked
          * for: pids are handed out in order. */
         put_proc(root, 40, "qemu-kvm", 0, 500);
-        put_file(root, "proc/40/status", "Name:\tqemu-kvm\nTgid:\t40\nPid:\t40\n");
+        fixture_put(root, "proc/40/status", "Name:\tqemu-kvm\nTgid:\t40\nPid:\t40\n");
         put_proc(root, 41, "qemu-kvm", 0, 500);
-        put_file(root, "proc/41/status", "Name:\tqemu-kvm\nTgid:\t40\nPid:\t41\n");
+        fixture_put(root, "proc/41/status", "Name:\tqemu-kvm\nTgid:\t40\nPid:\t41\n");
         put_proc(root, 15, "qemu-kvm", 0, 7);
-        put_file(root, "proc/sys/kernel/ns_last_pid", "41\n");
+        fixture_put(root, "proc/sys/kernel/ns_last_pid", "41\n");
         assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
         assert_int_equal(l.n, 2);
         assert_int_equal(l.procs[0].pid, 20);
@@ -238,7 +229,7 @@ static void test_scan_probe(void **state) {
          * not list threads: take 41 out of the listing.) */
         snprintf(cmd, sizeof(cmd), "rm -r '%s/proc/41'", root);
         assert_int_equal(system(cmd), 0);
-        put_file(root, "proc/sys/kernel/ns_last_pid", "5\n");
+        fixture_put(root, "proc/sys/kernel/ns_last_pid", "5\n");
         assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
         assert_int_equal(l.n, 3);
         assert_int_equal(l.procs[0].pid, 15);

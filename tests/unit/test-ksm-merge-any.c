@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "ksm-merge-any.h"
 
 typedef struct {
@@ -34,18 +36,6 @@ static void make_dir(const char *root, const char *rel)
 
 	assert_true(snprintf(path, sizeof(path), "%s/%s", root, rel) < (int)sizeof(path));
 	assert_int_equal(mkdir(path, 0755), 0);
-}
-
-static void put_file(const char *root, const char *rel, const char *content)
-{
-	char path[PATH_MAX];
-	FILE *f;
-
-	assert_true(snprintf(path, sizeof(path), "%s/%s", root, rel) < (int)sizeof(path));
-	f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fputs(content, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
 }
 
 static void get_file(const char *root, const char *rel, char *buf, size_t size)
@@ -104,12 +94,12 @@ static int setup(void **state)
 	make_dir(fx->root, "proc/102");
 	make_dir(fx->root, "proc/103");
 	make_dir(fx->root, "ksm");
-	put_file(fx->root, "proc/self/ksm_merge_any", "0\n");
-	put_file(fx->root, "proc/100/ksm_merge_any", "1\n");
-	put_file(fx->root, "proc/101/ksm_merge_any", "0\n");
-	put_file(fx->root, "proc/102/ksm_merge_any", "x\n");
-	put_file(fx->root, "ksm/full_scans", "42\n");
-	put_file(fx->root, "ksm/full_scans_notify", "1\n");
+	fixture_put(fx->root, "proc/self/ksm_merge_any", "0\n");
+	fixture_put(fx->root, "proc/100/ksm_merge_any", "1\n");
+	fixture_put(fx->root, "proc/101/ksm_merge_any", "0\n");
+	fixture_put(fx->root, "proc/102/ksm_merge_any", "x\n");
+	fixture_put(fx->root, "ksm/full_scans", "42\n");
+	fixture_put(fx->root, "ksm/full_scans_notify", "1\n");
 	*state = fx;
 	return 0;
 }
@@ -187,7 +177,7 @@ static void test_get_content(void **state)
 		int v = -1;
 		int r;
 
-		put_file(fx->root, "proc/102/ksm_merge_any", rows[i].content);
+		fixture_put(fx->root, "proc/102/ksm_merge_any", rows[i].content);
 		r = ksm_merge_any_get(fx->proc, 102, &v);
 		if (r != rows[i].ret || v != rows[i].value)
 			fail_msg("content \"%s\": expected %d/%d, got %d/%d", rows[i].content,
@@ -271,7 +261,7 @@ static void test_notify_supported(void **state)
 		int r;
 
 		if (rows[i].content)
-			put_file(fx->root, "ksm/full_scans_notify", rows[i].content);
+			fixture_put(fx->root, "ksm/full_scans_notify", rows[i].content);
 		else
 			unlink(path);
 		r = ksm_full_scans_notify_supported(fx->ksm);
@@ -307,7 +297,7 @@ static void test_full_scans_read(void **state)
 		uint64_t v = 7;
 		int fd, r;
 
-		put_file(fx->root, "ksm/full_scans", rows[i].content);
+		fixture_put(fx->root, "ksm/full_scans", rows[i].content);
 		fd = ksm_full_scans_open(fx->ksm);
 		if (rows[i].ret < 0) {
 			/* open reads once, so bad content already fails there */
@@ -332,11 +322,11 @@ static void test_full_scans_reread(void **state)
 	uint64_t v = 0;
 	int fd;
 
-	put_file(fx->root, "ksm/full_scans", "5\n");
+	fixture_put(fx->root, "ksm/full_scans", "5\n");
 	fd = ksm_full_scans_open(fx->ksm);
 	assert_true(fd >= 0);
 	/* A changed value is seen on the same fd: pread from offset 0 */
-	put_file(fx->root, "ksm/full_scans", "6\n");
+	fixture_put(fx->root, "ksm/full_scans", "6\n");
 	assert_int_equal(ksm_full_scans_read(fd, &v), 0);
 	assert_int_equal(v, 6);
 	assert_int_equal(ksm_full_scans_read(fd, &v), 0);

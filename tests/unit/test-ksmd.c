@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "fixture.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -56,17 +58,6 @@ static void test_parse(void **state) {
         }
 }
 
-static void write_file(const char *root, const char *rel, const char *text) {
-        char path[512];
-        FILE *f;
-
-        snprintf(path, sizeof(path), "%s/%s", root, rel);
-        f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(text, f);
-        fclose(f);
-}
-
 static void make_dir(const char *root, const char *rel) {
         char path[512];
 
@@ -93,19 +84,19 @@ static void test_find_and_read(void **state) {
         make_dir(root, "proc/1");
         make_dir(root, "proc/37");
         make_dir(root, "proc/400");
-        write_file(root, "proc/1/comm", "systemd\n");
-        write_file(root, "proc/400/comm", "ksmdx\n");
+        fixture_put(root, "proc/1/comm", "systemd\n");
+        fixture_put(root, "proc/400/comm", "ksmdx\n");
         assert_int_equal(ksmd_find_pid(fd, &pid), -ESRCH);
 
-        write_file(root, "proc/37/comm", "ksmd\n");
-        write_file(root, "proc/37/stat", "37 (ksmd) S 2 0 0 0 -1 2097216 0 0 0 0 150 50 0 0 25 5 1 0 16 0\n");
+        fixture_put(root, "proc/37/comm", "ksmd\n");
+        fixture_put(root, "proc/37/stat", "37 (ksmd) S 2 0 0 0 -1 2097216 0 0 0 0 150 50 0 0 25 5 1 0 16 0\n");
         assert_int_equal(ksmd_find_pid(fd, &pid), 0);
         assert_int_equal(pid, 37);
         assert_int_equal(ksmd_read_cpu_usec(fd, pid, &usec), 0);
         assert_int_equal(usec, (uint64_t) 200 * 1000000 / (uint64_t) hz);
 
         /* Another process now holds the pid: not ksmd any more. */
-        write_file(root, "proc/37/stat", "37 (bash) S 2 0 0 0 -1 0 0 0 0 0 1 1 0 0 25 5 1 0 16 0\n");
+        fixture_put(root, "proc/37/stat", "37 (bash) S 2 0 0 0 -1 0 0 0 0 0 1 1 0 0 25 5 1 0 16 0\n");
         assert_int_equal(ksmd_read_cpu_usec(fd, pid, &usec), -ESRCH);
         assert_int_equal(ksmd_read_cpu_usec(fd, 999, &usec), -ESRCH);
 
