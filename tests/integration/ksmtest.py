@@ -75,12 +75,40 @@ def ksm_lock():
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+# A bus address with nothing behind it: keeps a running daemon out of a test.
+NO_BUS = "unix:path=/nonexistent/ksmtuned-test"
+
+
+def meminfo_kib(field):
+    """A field of the live /proc/meminfo, in KiB."""
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise TestFailure(f"/proc/meminfo has no {field}")
+
+
+def run_ksmctl(*args, env=None, user=None, text=True, timeout=60):
+    """ksmctl with the test environment; env entries set to None are removed,
+    user runs it as that uid (setpriv)."""
+    prefix = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] if user is not None else []
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    full_env = {k: v for k, v in full_env.items() if v is not None}
+    return subprocess.run([*prefix, *WRAPPER, KSMCTL, *args], capture_output=True, text=text, env=full_env,
+                          timeout=timeout)
+
+
+def expect_status(p, status, what):
+    check(p.returncode == status, f"{what}: exit status (stdout {p.stdout!r}, stderr {p.stderr!r})",
+          status, p.returncode)
+
+
 def unmerge_all(timeout=60):
     """run=2: undo every merge, so that global counters start from zero
     (a process that exited while KSM ran can leave stale stable-tree pages
     counted until ksmd runs again). Only when MemAvailable covers it."""
-    with open("/proc/meminfo") as f:
-        avail_kib = next(int(l.split()[1]) for l in f if l.startswith("MemAvailable:"))
+    avail_kib = meminfo_kib("MemAvailable")
     need_kib = (int(read_knob("pages_sharing")) + int(read_knob("ksm_zero_pages") if os.path.exists(
         os.path.join(KSM_DIR, "ksm_zero_pages")) else 0)) * os.sysconf("SC_PAGESIZE") // 1024
     if need_kib + 262144 > avail_kib:

@@ -11,33 +11,13 @@ import subprocess
 import time
 
 from ksmbus import BUS_INTERFACE, BUS_NAME, BUS_PATH, PERMISSIVE_POLICY, PrivateBus
-from ksmtest import (KSMCTL, KSMTUNED, WRAPPER, Daemon, check, main, read_knob, real_ksm, wait_for,
-                     write_config)
+from ksmtest import (KSMTUNED, Daemon, check, expect_status, main, meminfo_kib, read_knob, real_ksm,
+                     run_ksmctl as ksmctl, wait_for, write_config)
 
 NOBODY = 65534
 PROPERTIES = ["Version", "Policy", "KsmRunning", "PagesToScan", "SleepMillisecs", "MemTotalKiB", "FreeKiB",
               "CommittedKiB", "ThresholdKiB", "LastTickUSec", "LastReason", "PagesShared", "PagesSharing",
               "FullScans"]
-
-
-def ksmctl(*args, env=None, user=None):
-    prefix = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] if user is not None else []
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    return subprocess.run([*prefix, *WRAPPER, KSMCTL, *args], capture_output=True, text=True, env=full_env,
-                          timeout=60)
-
-
-def expect_status(p, status, what):
-    check(p.returncode == status, f"{what}: exit status (stdout {p.stdout!r}, stderr {p.stderr!r})",
-          status, p.returncode)
-
-
-def mem_total_kib():
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1])
 
 
 def config(tmp, **keys):
@@ -70,8 +50,8 @@ def test_introspect_and_properties(tmp):
         version = subprocess.run([KSMTUNED, "--version"], capture_output=True, text=True).stdout.split()[-1]
         check(bus.get_property("Version") == version, "Version", version, bus.get_property("Version"))
         check(bus.get_property("Policy") == "compat", "Policy", "compat", bus.get_property("Policy"))
-        check(bus.get_property("MemTotalKiB") == mem_total_kib(), "MemTotalKiB is /proc/meminfo's",
-              mem_total_kib(), bus.get_property("MemTotalKiB"))
+        check(bus.get_property("MemTotalKiB") == meminfo_kib("MemTotal"), "MemTotalKiB is /proc/meminfo's",
+              meminfo_kib("MemTotal"), bus.get_property("MemTotalKiB"))
         tick = bus.get_property("LastTickUSec")
         check(abs(tick / 1e6 - time.time()) < 60, "LastTickUSec is the realtime clock", time.time(), tick / 1e6)
         reason = bus.get_property("LastReason")
@@ -144,7 +124,7 @@ def test_retune_ticks_and_emits(tmp):
 
 
 def test_reload_reports_bad_line(tmp):
-    total = mem_total_kib()
+    total = meminfo_kib("MemTotal")
     conf = config(tmp, KSM_THRES_COEF=20)
     with PrivateBus(tmp) as bus, Daemon(tmp, conf, ["--dry-run", "--debug"], env=bus.env) as d:
         on_bus(bus, d)

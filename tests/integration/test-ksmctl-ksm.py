@@ -5,9 +5,8 @@ processes save, stop --unmerge really unmerges, start/stop flip run."""
 import json
 import os
 import re
-import subprocess
 
-from ksmtest import (KSMCTL, WRAPPER, FakeGuest, check, main, read_knob, real_ksm, wait_for,
+from ksmtest import (NO_BUS, FakeGuest, check, expect_status, main, run_ksmctl, read_knob, real_ksm, wait_for,
                      write_knob)
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -15,16 +14,7 @@ NOBODY = 65534
 
 
 def ksmctl(*args, user=None):
-    prefix = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] if user is not None else []
-    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=/nonexistent/ksmctl-test")
-    return subprocess.run([*prefix, *WRAPPER, KSMCTL, *args], capture_output=True, text=True, env=env,
-                          timeout=120)
-
-
-def expect_status(p, status, what):
-    check(p.returncode == status, f"{what}: exit status (stdout {p.stdout!r}, stderr {p.stderr!r})",
-          status, p.returncode)
-
+    return run_ksmctl(*args, user=user, env={"DBUS_SYSTEM_BUS_ADDRESS": NO_BUS}, timeout=120)
 
 def merge_fast():
     """ksmd at full speed; the advisor (when present) must be off for pages_to_scan."""

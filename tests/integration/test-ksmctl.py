@@ -6,9 +6,8 @@ unmerge guard, and status in text and JSON."""
 import json
 import os
 import re
-import subprocess
 
-from ksmtest import KSMCTL, WRAPPER, check, main
+from ksmtest import NO_BUS, check, expect_status, main, run_ksmctl
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -79,17 +78,9 @@ class Root:
 
 
 def ksmctl(*args, env=None, text=True):
-    full_env = {k: v for k, v in os.environ.items() if k != "KSM_MAX_KERNEL_PAGES"}
-    # Keep the daemon out of fixture tests.
-    full_env["DBUS_SYSTEM_BUS_ADDRESS"] = "unix:path=/nonexistent/ksmctl-test"
-    full_env.update(env or {})
-    return subprocess.run([*WRAPPER, KSMCTL, *args], capture_output=True, text=text, env=full_env, timeout=60)
-
-
-def expect_status(p, status, what):
-    check(p.returncode == status, f"{what}: exit status (stdout {p.stdout!r}, stderr {p.stderr!r})",
-          status, p.returncode)
-
+    # Keep the daemon and the caller's KSM_MAX_KERNEL_PAGES out of fixture tests.
+    return run_ksmctl(*args, env={"KSM_MAX_KERNEL_PAGES": None, "DBUS_SYSTEM_BUS_ADDRESS": NO_BUS, **(env or {})},
+                      text=text)
 
 def test_help_and_usage(tmp):
     p = ksmctl("--help")

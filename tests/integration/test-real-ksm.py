@@ -5,19 +5,11 @@ import os
 import signal
 import time
 
-from ksmtest import (Daemon, FakeGuest, check, log, main, read_knob, real_ksm, wait_for,
+from ksmtest import (Daemon, FakeGuest, check, log, main, meminfo_kib, read_knob, real_ksm, wait_for,
                      write_config)
 
-
-def mem_total_kib():
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1])
-
-
 def test_engages_merges_and_stops(tmp):
-    total = mem_total_kib()
+    total = meminfo_kib("MemTotal")
     want_sleep = max(10, 10 * 16777216 // total)
     conf = os.path.join(tmp, "ksmtuned.conf")
     # COEF 100: the threshold is all of RAM, so "committed + thres < total"
