@@ -15,13 +15,6 @@
 
 #define TOP_DEFAULT 10
 
-static uint64_t now_realtime_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static int status_collect(Ctl *c, size_t top, Status *ret) {
         Status s = { .page_size_bytes = page_size() };
         _cleanup_close_ int ksm_fd = -1;
@@ -45,7 +38,7 @@ static int status_collect(Ctl *c, size_t top, Status *ret) {
         if (r < 0)
                 ctl_msg(r, "Cannot list %s: %m", ctl_path(c, "proc", path, sizeof(path)));
         daemon_query(c, &s.daemon);
-        s.now_usec = now_realtime_usec();
+        s.now_usec = now_usec(CLOCK_REALTIME);
         *ret = s;
         return 0;
 }

@@ -22,22 +22,7 @@
 #include "psi.h"
 #include "units.h"
 
-#define USEC_PER_SEC UINT64_C(1000000)
 #define USEC_PER_MSEC UINT64_C(1000)
-
-static uint64_t now_monotonic_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
-static uint64_t now_realtime_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static void log_conf_warning(const char *msg, void *userdata) {
         (void) userdata;
@@ -285,6 +270,7 @@ int manager_tick(Manager *m) {
         KsmDecision d;
         KsmState st;
         char writes[256], status[256];
+        uint64_t now;
         int r;
 
         r = collect(m, &s);
@@ -293,7 +279,8 @@ int manager_tick(Manager *m) {
 
         if (m->config.policy != KSM_POLICY_ADAPTIVE)
                 manager_restore_advisor(m);
-        policy_decide(&m->config, &s, &m->state, now_monotonic_usec(), &d, &st);
+        now = now_usec(CLOCK_MONOTONIC);
+        policy_decide(&m->config, &s, &m->state, now, &d, &st);
         m->guests_changed = false;
 
         if (d.running && !m->advisor_taken && ksm_has(&s.ksm, KSM_FEATURE_ADVISOR) && s.ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME) {
@@ -307,7 +294,7 @@ int manager_tick(Manager *m) {
         (void) ksm_sysfs_apply(m->ksm_fd, &d.targets, &s.ksm, m->opts.dry_run, &m->applied);
         if (!m->opts.dry_run && merge_any_update(&m->merge_any, m->proc_dir, &m->guests) < 0)
                 log_warning("Out of memory while opting processes into KSM");
-        scan_watch_tick(&m->scan_watch, s.ksm.full_scans, now_monotonic_usec());
+        scan_watch_tick(&m->scan_watch, s.ksm.full_scans, now);
 
         track_advisor(m, &s, &d);
         m->sample = s;
@@ -315,7 +302,7 @@ int manager_tick(Manager *m) {
         m->state = st;
         m->have_tick = true;
         m->n_ticks++;
-        m->last_tick_realtime_usec = now_realtime_usec();
+        m->last_tick_realtime_usec = now_usec(CLOCK_REALTIME);
         log_apply(m, &m->applied);
 
         /* One line per decision that changes something; the rest at debug. */

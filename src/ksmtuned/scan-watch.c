@@ -10,13 +10,7 @@
 #include "ksm-merge-any.h"
 #include "log.h"
 #include "scan-watch.h"
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
+#include "units.h"
 
 static void record(ScanWatch *w, uint64_t full_scans, uint64_t now) {
         if (full_scans == w->full_scans)
@@ -39,7 +33,7 @@ static int on_full_scans(sd_event_source *s, int fd, uint32_t revents, void *use
                 log_warning_errno(r, "Cannot read full_scans: %m");
                 return 0;
         }
-        record(w, v, now_usec());
+        record(w, v, now_usec(CLOCK_MONOTONIC));
         log_debug("Full scan %" PRIu64 " completed (%.1f s per scan)", v, (double) w->scan_interval_usec / 1e6);
         return 0;
 }

@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "guests.h"
 #include "macro.h"
+#include "units.h"
 
 /*
  * The scan lists root/proc and remembers what it saw: a process that is not
@@ -241,15 +242,6 @@ int guest_stat_parse(const char *text, char comm[16], uint64_t *ret_start_ticks,
         *ret_start_ticks = start;
         *ret_rss_pages = rss;
         return 0;
-}
-
-/* Seconds since boot on the clock /proc/PID/stat's starttime counts in. */
-static uint64_t boottime_sec(void) {
-        struct timespec ts;
-
-        if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
-                return 0;
-        return (uint64_t) ts.tv_sec;
 }
 
 static int proc_append(GuestProc **array, size_t *n, size_t *alloc, pid_t pid, const char *comm,
@@ -492,7 +484,8 @@ static pid_t read_last_pid(GuestScanner *s) {
 
 int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, GuestList *ret) {
         _cleanup_free_ pid_t *sorted = NULL;
-        Scan sc = { .now_sec = boottime_sec() };
+        /* starttime in /proc/PID/stat counts from boot. */
+        Scan sc = { .now_sec = now_usec(CLOCK_BOOTTIME) / USEC_PER_SEC };
         pid_t last_pid = read_last_pid(s);
         bool full;
         int r;

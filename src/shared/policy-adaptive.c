@@ -34,8 +34,8 @@
 #include <string.h>
 
 #include "policy.h"
+#include "units.h"
 
-#define USEC_PER_SEC UINT64_C(1000000)
 #define NSEC_PER_USEC UINT64_C(1000)
 #define PPM UINT64_C(1000000)
 

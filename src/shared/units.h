@@ -3,8 +3,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "ksm-sysfs.h"
+
+#define USEC_PER_SEC UINT64_C(1000000)
+
+/* The current time of clock (CLOCK_MONOTONIC, CLOCK_REALTIME, ...) in µs. */
+uint64_t now_usec(clockid_t clock);
 
 /* The system's page size in bytes (sysconf), never assumed. */
 uint64_t page_size(void);
