@@ -433,7 +433,7 @@ int conf_load(const char *path, KsmConfig *ret, ConfWarnFn warn, void *userdata,
         _cleanup_free_ char *text = NULL;
         int r;
 
-        r = read_full_file_at(AT_FDCWD, path, 1 << 20, &text, NULL);
+        r = read_regular_file(path, 1 << 20, &text, NULL);
         if (r < 0) {
                 if (err)
                         snprintf(err, err_size, "%s: %s", path, file_strerror(r));

@@ -35,14 +35,9 @@ const char *file_strerror(int r) {
         return r == -EBADFD ? "not a regular file" : strerror(r < 0 ? -r : r);
 }
 
-int read_full_file_at(int dirfd, const char *path, size_t max_size, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -1;
+static int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, alloc = 0;
-
-        fd = open_regular_at(dirfd, path, O_RDONLY, 0);
-        if (fd < 0)
-                return fd;
 
         /* /proc and /sys files report st_size 0 or 4096: read until EOF. */
         for (;;) {
@@ -80,6 +75,19 @@ int read_full_file_at(int dirfd, const char *path, size_t max_size, char **ret, 
         if (ret_size)
                 *ret_size = size;
         return 0;
+}
+
+int read_full_file_at(int dirfd, const char *path, size_t max_size, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -1;
+
+        fd = open_regular_at(dirfd, path, O_RDONLY, 0);
+        if (fd < 0)
+                return fd;
+        return read_full_fd(fd, max_size, ret, ret_size);
+}
+
+int read_regular_file(const char *path, size_t max_size, char **ret, size_t *ret_size) {
+        return read_full_file_at(AT_FDCWD, path, max_size, ret, ret_size);
 }
 
 int read_u64_file_at(int dirfd, const char *path, uint64_t *ret) {
