@@ -433,10 +433,11 @@ int conf_load(const char *path, KsmConfig *ret, ConfWarnFn warn, void *userdata,
         _cleanup_free_ char *text = NULL;
         int r;
 
-        r = read_full_file_at(AT_FDCWD, path, 1 << 20, &text, NULL);
+        r = read_regular_file(path, 1 << 20, &text, NULL);
         if (r < 0) {
                 if (err)
-                        snprintf(err, err_size, "%s: %s", path, strerror(-r));
+                        snprintf(err, err_size, "%s: %s", path,
+                                 r == -EBADFD ? "not a regular file" : strerror(-r));
                 return r;
         }
         return conf_parse(text, path, ret, warn, userdata, err, err_size);

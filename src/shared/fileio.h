@@ -8,6 +8,12 @@
  * buffer; at most max_size bytes. Returns 0 or negative errno (-EFBIG when larger). */
 int read_full_file_at(int dirfd, const char *path, size_t max_size, char **ret, size_t *ret_size);
 
+/* Read a whole regular file (a configuration file) into a NUL-terminated
+ * malloc'ed buffer, at most max_size bytes; *ret_size counts NUL bytes inside.
+ * Never blocks: a FIFO, device or socket is refused with -EBADFD, a
+ * directory with -EISDIR. Returns 0 or negative errno (-EFBIG when larger). */
+int read_regular_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
+
 /* Read a one-line unsigned decimal file (sysfs style). Returns 0 or negative errno
  * (-EINVAL when the content is not a number). */
 int read_u64_file_at(int dirfd, const char *path, uint64_t *ret);

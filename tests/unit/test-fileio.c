@@ -6,8 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -85,11 +87,46 @@ static void test_files(void **state) {
         rmdir(dir);
 }
 
+/* A configuration file: regular files only, and never a blocking open. */
+static void test_regular_file(void **state) {
+        char dir[] = "/tmp/test-fileio.XXXXXX", path[64];
+        char *s = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        (void) state;
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/conf", dir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        assert_int_equal(fwrite("A=1\0\0B=2\n", 1, 10, f), 10);
+        fclose(f);
+        /* The size counts the NUL bytes, so a caller can refuse them. */
+        assert_int_equal(read_regular_file(path, 100, &s, &size), 0);
+        assert_int_equal(size, 10);
+        assert_memory_equal(s, "A=1\0\0B=2\n", 11);
+        free(s);
+        assert_int_equal(read_regular_file(path, 9, &s, &size), -EFBIG);
+        /* A FIFO without a writer: a blocking open would hang here. */
+        snprintf(path, sizeof(path), "%s/fifo", dir);
+        assert_int_equal(mkfifo(path, 0600), 0);
+        assert_int_equal(read_regular_file(path, 100, &s, &size), -EBADFD);
+        unlink(path);
+        assert_int_equal(read_regular_file(dir, 100, &s, &size), -EISDIR);
+        assert_int_equal(read_regular_file("/dev/null", 100, &s, &size), -EBADFD);
+        snprintf(path, sizeof(path), "%s/missing", dir);
+        assert_int_equal(read_regular_file(path, 100, &s, &size), -ENOENT);
+        snprintf(path, sizeof(path), "%s/conf", dir);
+        unlink(path);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_int64),
                 cmocka_unit_test(test_parse_uint64),
                 cmocka_unit_test(test_files),
+                cmocka_unit_test(test_regular_file),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
