@@ -404,8 +404,7 @@ int conf_load(const char *path, KsmConfig *ret, ConfWarnFn warn, void *userdata,
         r = read_regular_file(path, 1 << 20, &text, &size);
         if (r < 0) {
                 if (err)
-                        snprintf(err, err_size, "%s: %s", path,
-                                 r == -EBADFD ? "not a regular file" : strerror(-r));
+                        snprintf(err, err_size, "%s: %s", path, file_strerror(r));
                 return r;
         }
         return conf_parse(text, size, path, ret, warn, userdata, err, err_size);

@@ -52,6 +52,8 @@ static const struct {
         { "ksm_zero_pages",   offsetof(KsmKnobs, ksm_zero_pages),   KSM_FEATURE_ZERO_PAGES },
         { "pages_scanned",    offsetof(KsmKnobs, pages_scanned),    KSM_FEATURE_PAGES_SCANNED },
         { "max_kernel_pages", offsetof(KsmKnobs, max_kernel_pages), KSM_FEATURE_MAX_KERNEL_PAGES },
+        { "pages_skipped",    offsetof(KsmKnobs, pages_skipped),    KSM_FEATURE_PAGES_SKIPPED },
+        { "merge_across_nodes", offsetof(KsmKnobs, merge_across_nodes), KSM_FEATURE_MERGE_ACROSS_NODES },
 };
 
 const char *ksm_knob_name(KsmKnob knob) {

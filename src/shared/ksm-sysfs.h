@@ -33,6 +33,8 @@ typedef enum KsmFeature {
         KSM_FEATURE_GENERAL_PROFIT,
         KSM_FEATURE_PAGES_SCANNED,
         KSM_FEATURE_MAX_KERNEL_PAGES,   /* RHEL 6 era kernels */
+        KSM_FEATURE_PAGES_SKIPPED,      /* pages_skipped (6.7+, smart_scan) */
+        KSM_FEATURE_MERGE_ACROSS_NODES, /* merge_across_nodes (NUMA kernels) */
         _KSM_FEATURE_MAX,
 } KsmFeature;
 
@@ -52,6 +54,8 @@ typedef struct KsmKnobs {
         uint64_t ksm_zero_pages;
         uint64_t pages_scanned;
         uint64_t max_kernel_pages;
+        uint64_t pages_skipped;
+        uint64_t merge_across_nodes;
         int64_t general_profit;         /* bytes; negative when metadata costs more */
         unsigned features;              /* 1 << KsmFeature */
 } KsmKnobs;

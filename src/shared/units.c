@@ -20,8 +20,12 @@ uint64_t page_size(void) {
         return (uint64_t) sysconf(_SC_PAGESIZE);
 }
 
+uint64_t ksm_saved_pages(const KsmKnobs *k) {
+        return k->pages_sharing > UINT64_MAX - k->ksm_zero_pages ? UINT64_MAX : k->pages_sharing + k->ksm_zero_pages;
+}
+
 uint64_t ksm_saved_bytes(const KsmKnobs *k, uint64_t page_size_bytes) {
-        return (k->pages_sharing + k->ksm_zero_pages) * page_size_bytes;
+        return ksm_saved_pages(k) * page_size_bytes;
 }
 
 const char *format_bytes(uint64_t bytes, char *buf, size_t size) {

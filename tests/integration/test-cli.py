@@ -52,7 +52,7 @@ def test_test_config(tmp):
     # A FIFO is refused at once: a blocking open would hang (run() times out).
     fifo = os.path.join(tmp, "fifo.conf")
     os.mkfifo(fifo)
-    p = run(KSMTUNED, "--test-config", "--config", fifo, check_status=1)
+    p = run(KSMTUNED, "--test-config", "--config", fifo, check_status=1, timeout=20)
     check(f"{fifo}: not a regular file" in p.stderr, "FIFO refused", got=p.stderr)
     with open(bad, "w") as f:
         f.write("KSM_FOO=1\n")

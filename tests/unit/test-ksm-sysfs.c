@@ -64,6 +64,8 @@ static int make_tree(bool modern) {
                 put(ksm, "ksm_zero_pages", "9\n");
                 put(ksm, "general_profit", "-4096\n");
                 put(ksm, "pages_scanned", "123456789012\n");
+                put(ksm, "pages_skipped", "11\n");
+                put(ksm, "merge_across_nodes", "1\n");
         }
         return ksm;
 }
@@ -106,6 +108,10 @@ static void test_read_modern_kernel(void **state) {
         assert_int_equal(k.general_profit, -4096);
         assert_int_equal(k.pages_scanned, UINT64_C(123456789012));
         assert_false(ksm_has(&k, KSM_FEATURE_MAX_KERNEL_PAGES));
+        assert_true(ksm_has(&k, KSM_FEATURE_PAGES_SKIPPED));
+        assert_int_equal(k.pages_skipped, 11);
+        assert_true(ksm_has(&k, KSM_FEATURE_MERGE_ACROSS_NODES));
+        assert_int_equal(k.merge_across_nodes, 1);
         close(ksm);
         remove_tree();
 }
