@@ -109,5 +109,41 @@ def test_fifo_config(tmp):
     check(f"{conf}: not a regular file" in p.stderr, "names the file and why", got=p.stderr)
 
 
+def test_bad_optional_counter(tmp):
+    r = Root(tmp)
+    r.put("pages_volatile", "garbage")
+    r.put("general_profit", "")
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"Tick 1: ")
+        check(r.get("run") == "1", "a garbage optional counter does not stop tuning", "1", r.get("run"))
+        tick(d, r"Tick \d+: ")
+        tick(d, r"Tick \d+: ")
+        text = d.log_text()
+        n = text.count("tuning without it")
+        check(n == 1, "the skipped file is warned about once over three ticks", 1, n)
+        check("<4>Cannot read " + r.ksm + "/pages_volatile, tuning without it: Invalid argument" in text,
+              "the warning names the file", got=text)
+        d.stop()
+
+
+def test_bad_required_counter(tmp):
+    r = Root(tmp)
+    r.put("pages_sharing", "lots")
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"<3>Cannot read .*/sys/kernel/mm/ksm/pages_sharing: Invalid argument")
+        tick(d, r"<7>Cannot read .*/pages_sharing")
+        tick(d, r"<7>Cannot read .*/pages_sharing")
+        n = d.log_text().count("<3>Cannot read")
+        check(n == 1, "an unreadable required file is an error once, then debug", 1, n)
+        r.put("pages_sharing", 0)
+        tick(d, r"Tick \d+: ")
+        check("pages_sharing is readable again" in d.log_text(), "recovery is logged", got=d.log_text())
+        check(r.get("run") == "1", "tunes once the file reads again", "1", r.get("run"))
+        d.stop()
+
+
 if __name__ == "__main__":
-    main([test_fifo_meminfo, test_fifo_knob, test_fifo_logfile, test_fifo_config])
+    main([test_fifo_meminfo, test_fifo_knob, test_fifo_logfile, test_fifo_config,
+          test_bad_optional_counter, test_bad_required_counter])
