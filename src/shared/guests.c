@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "arith.h"
 #include "config.h"
 
 #include <errno.h>
@@ -184,7 +185,7 @@ static int list_add(GuestList *l, size_t *alloc, pid_t pid, const char *comm, ui
         int r = proc_append(&l->procs, &l->n, alloc, pid, comm, start_tics, rss_kib);
 
         if (r >= 0)
-                l->rss_kib += rss_kib;
+                l->rss_kib = sat_add_u64(l->rss_kib, rss_kib);
         return r;
 }
 
@@ -199,7 +200,7 @@ static int read_process(GuestScanner *s, pid_t pid, char comm[16], uint64_t *ret
                 return r;
         memcpy(comm, st.comm, sizeof(st.comm));
         *ret_start = st.start_ticks;
-        *ret_rss_kib = st.rss_pages * s->page_kib;
+        *ret_rss_kib = sat_mul_u64(st.rss_pages, s->page_kib);
         return 0;
 }
 
@@ -268,7 +269,7 @@ static int visit(GuestScanner *s, Scan *sc, pid_t pid, bool probed) {
                         thread = is_thread(s, pid);
                 if (thread && kind == PID_GUEST) {
                         /* qemu's threads start with its name: count the process once. */
-                        sc->l.rss_kib -= sc->l.procs[--sc->l.n].rss_kib;
+                        sc->l.rss_kib = sat_sub_u64(sc->l.rss_kib, sc->l.procs[--sc->l.n].rss_kib);
                         kind = PID_YOUNG;
                 }
                 /* Processes seen for the first time (or still young) are the
