@@ -19,6 +19,7 @@
 #include "manager.h"
 #include "psi.h"
 #include "units.h"
+#include "utf8.h"
 
 #define USEC_PER_MSEC UINT64_C(1000)
 
@@ -197,9 +198,12 @@ static int collect(Manager *m, KsmSample *ret) {
         r = guest_scanner_scan(m->scanner, extra, n_extra, &guests);
         if (r < 0)
                 return log_error_errno(r, "Cannot scan processes: %m");
-        for (size_t i = 0; i < guests.n; i++)
+        for (size_t i = 0; i < guests.n; i++) {
+                char name[64];
+
                 log_debug("Guest pid %d (%s): %" PRIu64 " KiB", (int) guests.procs[i].pid,
-                          guests.procs[i].comm, guests.procs[i].rss_kib);
+                          text_printable(guests.procs[i].comm, name, sizeof(name)), guests.procs[i].rss_kib);
+        }
         s.committed_kib = guests.rss_kib;
         s.n_guests = (unsigned) guests.n;
         s.guests_changed = m->guests_changed || guest_list_has_new(&m->guests, &guests);
