@@ -46,7 +46,8 @@ static void apply_log_settings(const Manager *m) {
         log_set_max_priority(m->opts.debug || m->config.debug ? LOG_DEBUG : LOG_INFO);
         r = log_open_file(m->config.logfile[0] ? m->config.logfile : NULL);
         if (r < 0)
-                log_warning_errno(r, "Cannot open LOGFILE %s, logging to stderr only: %m", m->config.logfile);
+                log_warning("Cannot open LOGFILE %s, logging to stderr only: %s",
+                            m->config.logfile, file_strerror(r));
 }
 
 int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret) {

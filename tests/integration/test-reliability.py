@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Unattended reliability against a fixture root: nothing the daemon reads
+or writes can block it (FIFOs, devices in place of files)."""
+import os
+import signal
+import subprocess
+
+from ksmtest import KSMTUNED, Daemon, check, main, write_config
+
+GIB = 1048576
+NOMATCH = "'^ksmtuned-no-such-guest$'"
+
+
+class Root:
+    """A fixture root with KSM knobs and a meminfo at 16 GiB, 10 GiB free."""
+
+    def __init__(self, tmp):
+        self.root = os.path.join(tmp, "root")
+        self.ksm = os.path.join(self.root, "sys/kernel/mm/ksm")
+        os.makedirs(self.ksm)
+        os.makedirs(os.path.join(self.root, "proc"))
+        for name, value in dict(run=0, pages_to_scan=100, sleep_millisecs=20, pages_shared=0,
+                                pages_sharing=0, pages_unshared=0, pages_volatile=0, full_scans=0).items():
+            self.put(name, value)
+        self.meminfo(free=1000)
+
+    def put(self, name, value):
+        with open(os.path.join(self.ksm, name), "w") as f:
+            f.write(f"{value}\n")
+
+    def get(self, name):
+        with open(os.path.join(self.ksm, name)) as f:
+            return f.read().strip()
+
+    def meminfo(self, free, total=16 * GIB):
+        with open(os.path.join(self.root, "proc/meminfo"), "w") as f:
+            f.write(f"MemTotal: {total} kB\nMemFree: {free} kB\nMemAvailable: {free} kB\n"
+                    f"Buffers: 0 kB\nCached: 0 kB\n")
+
+    def fifo(self, rel):
+        path = os.path.join(self.root, rel)
+        os.unlink(path)
+        os.mkfifo(path)
+        return path
+
+
+def tick(d, pattern):
+    d.mark()
+    d.signal(signal.SIGUSR1)
+    return d.wait_log(pattern)
+
+
+def test_fifo_meminfo(tmp):
+    r = Root(tmp)
+    r.fifo("proc/meminfo")
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"<3>Cannot read .*/proc/meminfo: not a regular file")
+        check(r.get("run") == "0", "nothing written without meminfo", "0", r.get("run"))
+        # The loop is alive: a regular file again, the next tick tunes.
+        os.unlink(os.path.join(r.root, "proc/meminfo"))
+        r.meminfo(free=1000)
+        tick(d, r"Tick \d+: ")
+        check(r.get("run") == "1", "tunes once meminfo is a file again", "1", r.get("run"))
+        d.stop()
+
+
+def test_fifo_knob(tmp):
+    r = Root(tmp)
+    r.fifo("sys/kernel/mm/ksm/pages_to_scan")
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"pages_to_scan.*not a regular file|not a regular file.*pages_to_scan|"
+                   r"Cannot read .*/sys/kernel/mm/ksm.*not a regular file")
+        tick(d, r"Tick \d+: |Cannot read")
+        d.stop()            # SIGTERM is honoured: the loop never blocked
+
+
+def test_fifo_logfile(tmp):
+    r = Root(tmp)
+    fifo = os.path.join(tmp, "log.fifo")
+    os.mkfifo(fifo)
+    # With a reader that never reads, the old daemon opened it and then
+    # blocked once the pipe was full; without one, its open() blocked.
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH,
+                        LOGFILE=fifo)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"<4>Cannot open LOGFILE .*log\.fifo, logging to stderr only: not a regular file")
+        d.wait_log(r"Tick 1: ", after=0)
+        check(r.get("run") == "1", "tunes with a FIFO as LOGFILE", "1", r.get("run"))
+        d.stop()
+    os.close(reader)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"<4>Cannot open LOGFILE .*log\.fifo, logging to stderr only: No such device or address")
+        d.wait_log(r"Tick 1: ", after=0)
+        d.stop()
+
+
+def test_fifo_config(tmp):
+    conf = os.path.join(tmp, "ksmtuned.conf")
+    os.mkfifo(conf)
+    try:
+        p = subprocess.run([KSMTUNED, "--test-config", "--config", conf], capture_output=True, text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        check(False, "--test-config on a FIFO returns at once (it blocked)")
+    check(p.returncode == 1, "--test-config on a FIFO fails", 1, p.returncode)
+    check(f"{conf}: not a regular file" in p.stderr, "names the file and why", got=p.stderr)
+
+
+if __name__ == "__main__":
+    main([test_fifo_meminfo, test_fifo_knob, test_fifo_logfile, test_fifo_config])
