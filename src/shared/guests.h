@@ -11,7 +11,7 @@
 
 /* The old ksmtuned's pgrep pattern: qemu-kvm, qemu-system-*, and the
  * "qemu:NAME" process titles some distributions set. */
-#define GUEST_REGEX_DEFAULT "^qemu(-(kvm|system-.+)|:.{1,11})$"
+#define GUEST_REGEX_DEFAULT "^(qemu(-(kvm|system-.+)|:.{1,11})|kvm)$"
 
 typedef struct GuestProc {
         pid_t pid;

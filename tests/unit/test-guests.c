@@ -33,7 +33,9 @@ static void test_default_regex(void **state) {
                 { "qemu", false },
                 { "qemu-img", false },
                 { "qemu-system-", false },
-                { "kvm", false },
+                { "kvm", true },                        /* Proxmox VE's /usr/bin/kvm */
+                { "kvmx", false },
+                { "kvm-pit/1234", false },
                 { "xqemu-kvm", false },
                 { "qemu-kvmx", false },
                 { "", false },
