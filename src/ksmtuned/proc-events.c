@@ -120,12 +120,15 @@ static int drain(ProcEvents *p, unsigned max) {
                 }
                 for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) k); h = NLMSG_NEXT(h, k)) {
                         const struct cn_msg *cn = NLMSG_DATA(h);
+                        struct proc_event ev;
 
                         if (h->nlmsg_type == NLMSG_NOOP || h->nlmsg_type == NLMSG_ERROR ||
-                            h->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(struct proc_event)) ||
+                            h->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(ev)) ||
                             cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC)
                                 continue;
-                        handle(p, (const struct proc_event *) cn->data);
+                        /* The event follows a 20-byte header: copy it to align its 64-bit fields. */
+                        memcpy(&ev, cn->data, sizeof(ev));
+                        handle(p, &ev);
                         n++;
                 }
         }
