@@ -19,6 +19,7 @@
 #include "manager.h"
 #include "psi.h"
 #include "units.h"
+#include "utf8.h"
 #include "discovery.h"
 #include "proc-events.h"
 
@@ -151,6 +152,32 @@ static void collect_ksmd(Manager *m, KsmSample *s) {
         s->has_ksmd_cpu = true;
 }
 
+/* The KSM files. A failing one is named and logged at error level once
+ * (until it changes or recovers); an optional one only costs its feature. */
+static int collect_ksm(Manager *m, KsmKnobs *ret) {
+        const char *file = NULL;
+        int r;
+
+        r = ksm_sysfs_read_named(m->ksm_fd, ret, &file);
+        if (r < 0) {
+                bool again = file == m->ksm_error_file && r == m->ksm_error;
+
+                log_full_errno(again ? LOG_DEBUG : LOG_ERR, r, "Cannot read %s/%s: %m", m->ksm_dir, file);
+                m->ksm_error_file = file;
+                m->ksm_error = r;
+                return r;
+        }
+        if (m->ksm_error_file)
+                log_info("%s/%s is readable again", m->ksm_dir, m->ksm_error_file);
+        m->ksm_error_file = NULL;
+        m->ksm_error = 0;
+        if (ret->skipped_file != m->ksm_skipped_file && ret->skipped_file)
+                log_warning_errno(ret->skipped_error, "Cannot read %s/%s, tuning without it: %m",
+                                  m->ksm_dir, ret->skipped_file);
+        m->ksm_skipped_file = ret->skipped_file;
+        return 0;
+}
+
 static int collect(Manager *m, KsmSample *ret) {
         KsmSample s = { .page_size_bytes = page_size() };
         GuestList guests = {};
@@ -171,17 +198,20 @@ static int collect(Manager *m, KsmSample *ret) {
         r = guest_scanner_scan(m->scanner, extra, n_extra, &guests);
         if (r < 0)
                 return log_error_errno(r, "Cannot scan processes: %m");
-        for (size_t i = 0; i < guests.n; i++)
+        for (size_t i = 0; i < guests.n; i++) {
+                char name[64];
+
                 log_debug("Guest pid %d (%s): %" PRIu64 " KiB", (int) guests.procs[i].pid,
-                          guests.procs[i].comm, guests.procs[i].rss_kib);
+                          text_printable(guests.procs[i].comm, name, sizeof(name)), guests.procs[i].rss_kib);
+        }
         s.committed_kib = guests.rss_kib;
         s.n_guests = (unsigned) guests.n;
         s.guests_changed = m->guests_changed || guest_list_has_new(&m->guests, &guests);
         guest_list_clear(&m->guests);
         m->guests = guests;
-        r = ksm_sysfs_read(m->ksm_fd, &s.ksm);
+        r = collect_ksm(m, &s.ksm);
         if (r < 0)
-                return log_error_errno(r, "Cannot read %s/" KSM_SYSFS_DIR ": %m", m->opts.root);
+                return r;
 
         r = psi_read_memory(m->root_fd, &s.psi);
         if (r >= 0)

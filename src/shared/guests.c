@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arith.h"
 #include "fileio.h"
 #include "guest-rules.h"
 #include "guests.h"
@@ -230,7 +231,7 @@ static uint64_t guest_kib(GuestScanner *s, pid_t pid, const ProcStat *st) {
 
         if (s->measure == GUEST_MEASURE_PSS && guest_read_pss_kib(s->proc_fd, pid, &pss) >= 0)
                 return pss;
-        return st->rss_pages * s->page_kib;
+        return sat_mul_u64(st->rss_pages, s->page_kib);
 }
 
 /* Whether the process read as st is a guest by name or cgroup. */
@@ -293,7 +294,7 @@ static int look_at(GuestScanner *s, Scan *sc, pid_t pid, bool extra, VisitFlags 
                 r = proc_append(&sc->l.procs, &sc->l.n, &sc->alloc, pid, st.comm, st.start_ticks, kib);
                 if (r < 0)
                         return r;
-                sc->l.rss_kib += kib;
+                sc->l.rss_kib = sat_add_u64(sc->l.rss_kib, kib);
                 *ret = PID_GUEST;
         } else
                 *ret = st.start_ticks / s->hz + YOUNG_SECS > sc->now_sec ? PID_YOUNG : PID_OTHER;
@@ -403,7 +404,7 @@ static void scan_finish(Scan *sc) {
         n = 0;
         for (size_t i = 0; i < sc->l.n; i++) {
                 if (n > 0 && sc->l.procs[n - 1].pid == sc->l.procs[i].pid) {
-                        sc->l.rss_kib -= sc->l.procs[i].rss_kib;
+                        sc->l.rss_kib = sat_sub_u64(sc->l.rss_kib, sc->l.procs[i].rss_kib);
                         continue;
                 }
                 sc->l.procs[n++] = sc->l.procs[i];

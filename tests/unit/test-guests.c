@@ -368,6 +368,35 @@ static void test_scan_probe(void **state) {
         assert_int_equal(system(cmd), 0);
 }
 
+/* Two guests of 2^63 KiB (absurd stat files) summed to 0: saturate. */
+static void test_scan_sum_saturates(void **state) {
+        char root[] = "/tmp/test-guests.XXXXXX", path[512], cmd[600];
+        uint64_t page_kib = (uint64_t) sysconf(_SC_PAGESIZE) / 1024;
+        GuestScanner *s;
+        GuestList l = {};
+        int fd;
+
+        (void) state;
+        assert_non_null(mkdtemp(root));
+        snprintf(path, sizeof(path), "%s/proc", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+        put_proc(root, 20, "qemu-kvm", 0, (UINT64_C(1) << 63) / page_kib);
+        put_proc(root, 21, "qemu-kvm", 0, (UINT64_C(1) << 63) / page_kib);
+        put_proc(root, 22, "qemu-kvm", 0, UINT64_MAX);         /* pages * page_kib overflows */
+        fd = open(root, O_RDONLY | O_DIRECTORY);
+        assert_true(fd >= 0);
+        assert_int_equal(guest_scanner_new(fd, GUEST_REGEX_DEFAULT, &s), 0);
+        assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
+        assert_int_equal(l.n, 3);
+        assert_true(l.procs[2].rss_kib == UINT64_MAX);
+        assert_true(l.rss_kib == UINT64_MAX);
+        guest_list_clear(&l);
+        guest_scanner_free(s);
+        close(fd);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+        assert_int_equal(system(cmd), 0);
+}
+
 static void test_scan_cache(void **state) {
         char root[] = "/tmp/test-guests.XXXXXX", path[512], cmd[600];
         struct timespec ts;
@@ -434,6 +463,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_regex),
                 cmocka_unit_test(test_scan_real_processes),
                 cmocka_unit_test(test_scan_cache),
+                cmocka_unit_test(test_scan_sum_saturates),
                 cmocka_unit_test(test_scan_probe),
                 cmocka_unit_test(test_scan_table),
         };
