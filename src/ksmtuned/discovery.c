@@ -58,6 +58,12 @@ void discovery_start(Manager *m) {
         char why[256];
         int r;
 
+        if (!m->config.proc_events) {
+                if (m->proc_events)
+                        log_info("KSM_PROC_EVENTS=0: no longer watching process events");
+                m->proc_events = proc_events_free(m->proc_events);
+                return;
+        }
         if (m->proc_events)
                 return;
         if (strcmp(m->opts.root, "/") != 0) {

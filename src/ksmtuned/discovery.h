@@ -16,7 +16,8 @@ int discovery_scanner_new(const struct Manager *m, const KsmConfig *c, GuestScan
 /* Whether a and b set up the scanner differently. */
 bool discovery_config_differs(const KsmConfig *a, const KsmConfig *b);
 
-/* Watch process events, so that a guest that starts (not through libvirt)
+/* Watch process events (unless KSM_PROC_EVENTS=0; stop watching when a
+ * reload turned it off), so that a guest that starts (not through libvirt)
  * or exits causes a retune within a second. Only for the host's own /proc
  * (root "/"). Where they are not available, says so in one line and the
  * periodic scan goes on alone. */

@@ -489,6 +489,7 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
         m->config = c;
         apply_log_settings(m);
         log_info("Reloaded %s", m->opts.config_path);
+        discovery_start(m);
         manager_libvirt_start(m);
         tick_and_rearm(m);
         return 0;

@@ -66,6 +66,7 @@ static const KeyDef keys[] = {
         STR_KEY("KSM_GUEST_CGROUPS", guest_cgroups, KEY_CGROUPS),
         STR_KEY("KSM_GUEST_PIDFILES", guest_pidfiles, KEY_PIDFILES),
         STR_KEY("KSM_GUEST_MEMORY", guest_measure, KEY_MEASURE),
+        STR_KEY("KSM_PROC_EVENTS", proc_events, KEY_BOOL),
 };
 
 static const char *const policy_names[_KSM_POLICY_MAX] = {
@@ -138,6 +139,7 @@ void conf_init_defaults(KsmConfig *c) {
                 .guest_cgroups = GUEST_CGROUPS_DEFAULT,
                 .guest_pidfiles = GUEST_PIDFILES_DEFAULT,
                 .guest_measure = GUEST_MEASURE_RSS,
+                .proc_events = true,
         };
 }
 
@@ -280,6 +282,8 @@ static int set_int(ParseContext *ctx, const KeyDef *k, unsigned line, const char
 static int set_bool(ParseContext *ctx, const KeyDef *k, unsigned line, const char *raw, const char *value, bool *field) {
         if (parse_bool(value, field) == 0)
                 return 0;
+        if (strcmp(k->name, "DEBUG") != 0)
+                return fail(ctx, line, "%s=%s: not a boolean (use 1, yes, true, on or 0, no, false, off)", k->name, raw);
         /* The script tested [ -n "$DEBUG" ]. */
         warn_at(ctx, line, "%s=%s: not a boolean: the old script turned debugging on for any value but the empty one; taken as 1",
              k->name, raw);

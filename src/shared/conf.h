@@ -47,6 +47,7 @@ typedef struct KsmConfig {
         char guest_cgroups[CONF_VALUE_MAX];     /* KSM_GUEST_CGROUPS, blank-separated, "" for none */
         char guest_pidfiles[CONF_VALUE_MAX];    /* KSM_GUEST_PIDFILES, blank-separated globs, "" for none */
         GuestMeasure guest_measure;     /* KSM_GUEST_MEMORY */
+        bool proc_events;               /* KSM_PROC_EVENTS: watch the kernel's process events */
 } KsmConfig;
 
 /* Called for each warning (an unknown key, a value the old script ran

@@ -209,9 +209,11 @@ class FakeGuest:
 
 
 def write_config(path, **keys):
-    """A config file of KEY=value lines. KSM_LIBVIRT_URI is empty unless
-    given: a libvirtd started by another test must not feed this daemon."""
+    """A config file of KEY=value lines. KSM_LIBVIRT_URI is empty and
+    KSM_PROC_EVENTS 0 unless given: a libvirtd or a guest-named process
+    started by another test must not feed this daemon extra ticks."""
     keys.setdefault("KSM_LIBVIRT_URI", "")
+    keys.setdefault("KSM_PROC_EVENTS", 0)
     with open(path, "w") as f:
         f.write("# written by the test\n")
         for k, v in keys.items():

@@ -7,6 +7,7 @@ at each tick. Each test process is the test's own: other processes may carry
 guest names, so only our pids are asserted on."""
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ LONG = 3600     # KSM_MONITOR_INTERVAL: no tick by the timer during a test
 
 
 def events_daemon(tmp, **keys):
-    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=LONG, **keys)
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=LONG, KSM_PROC_EVENTS=1, **keys)
     d = Daemon(tmp, conf, ["--debug", "--dry-run", "--no-bus"])
     m = d.wait_log(r"(Watching process events|Guests are found at each tick only: .*)")
     if m.group(1).startswith("Guests are found"):
@@ -145,4 +146,22 @@ def test_cgroup_guest(tmp):
 if os.geteuid() != 0:
     print("SKIP: needs root (process events and cgroups)")
     sys.exit(SKIP)
-main([test_exec_and_exit_retune, test_kvm_and_pidfile_counted, test_cgroup_guest])
+def test_events_off(tmp):
+    """KSM_PROC_EVENTS=0: no subscription, a new guest waits for the tick;
+    a reload that turns it on subscribes."""
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=LONG, KSM_PROC_EVENTS=0)
+    with Daemon(tmp, conf, ["--debug", "--dry-run", "--no-bus"]) as d:
+        d.wait_log(r"Tick 1:")
+        check("Watching process events" not in d.log_text(), "not subscribed with KSM_PROC_EVENTS=0",
+              got=d.log_text())
+        with FakeGuest(mib=8, name=f"qemu:off{os.getpid() % 100000}") as g:
+            time.sleep(1.0)
+            check(f"Process {g.pid} is a guest" not in d.log_text(), "no event handled", got=d.log_text())
+        write_config(conf, KSM_MONITOR_INTERVAL=LONG, KSM_PROC_EVENTS=1)
+        d.signal(signal.SIGHUP)
+        m = d.wait_log(r"(Watching process events|Guests are found at each tick only: .*)")
+        check(m.group(1) == "Watching process events", "subscribed after the reload", got=m.group(1))
+        d.stop()
+
+
+main([test_exec_and_exit_retune, test_kvm_and_pidfile_counted, test_cgroup_guest, test_events_off])

@@ -128,6 +128,7 @@ static const BadRow bad[] = {
         { "KSM_GUEST_PIDFILES=run/*.pid\n", "test.conf:1: KSM_GUEST_PIDFILES=run/*.pid: pid file patterns are absolute paths" },
         { "KSM_GUEST_MEMORY=vss\n", "test.conf:1: KSM_GUEST_MEMORY=vss: unknown measure (use rss or pss)" },
         { "KSM_GUEST_MEMORY=PSS\n", "test.conf:1: KSM_GUEST_MEMORY=PSS: unknown measure (use rss or pss)" },
+        { "KSM_PROC_EVENTS=2\n", "test.conf:1: KSM_PROC_EVENTS=2: not a boolean (use 1, yes, true, on or 0, no, false, off)" },
         { "KSM_CPU_BUDGET=0\n", "test.conf:1: KSM_CPU_BUDGET=0: out of range, must be 1..100" },
         { "KSM_CPU_BUDGET=101\n", "test.conf:1: KSM_CPU_BUDGET=101: out of range, must be 1..100" },
         { "KSM_CPU_BUDGET=20%\n", "test.conf:1: KSM_CPU_BUDGET=20%: not an integer" },
@@ -435,6 +436,7 @@ static void test_key_names_complete(void **state) {
         static const struct { const char *key, *value; } samples[] = {
                 { "KSM_NPAGES_DECAY", "-1" }, { "DEBUG", "0" }, { "LOGFILE", "/x" }, { "KSM_GUEST_REGEX", "x" },
                 { "KSM_POLICY", "adaptive" }, { "KSM_GUEST_PIDFILES", "/run/x/*.pid" }, { "KSM_GUEST_MEMORY", "pss" },
+                { "KSM_PROC_EVENTS", "no" },
         };
         const char *k;
         size_t n;
@@ -475,6 +477,8 @@ static void test_key_format(void **state) {
                 { "KSM_GUEST_CGROUPS=\n", "KSM_GUEST_CGROUPS", "" },
                 { "KSM_GUEST_CGROUPS='machine.slice  lxc.payload'\n", "KSM_GUEST_CGROUPS", "machine.slice  lxc.payload" },
                 { "KSM_GUEST_MEMORY=pss\n", "KSM_GUEST_MEMORY", "pss" },
+                { "", "KSM_PROC_EVENTS", "1" },
+                { "KSM_PROC_EVENTS=0\n", "KSM_PROC_EVENTS", "0" },
         };
 
         (void) state;
