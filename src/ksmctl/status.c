@@ -34,7 +34,7 @@ static int status_collect(Ctl *c, size_t top, Status *ret) {
         if (r < 0)
                 ctl_msg(r, "Cannot read %s: %m", ctl_path(c, "proc/meminfo", path, sizeof(path)));
         s.have_mem = r >= 0;
-        r = procs_scan(root, s.page_size_bytes, top, &s.procs);
+        r = procs_scan(c->root, root, s.page_size_bytes, top, &s.procs);
         if (r < 0)
                 ctl_msg(r, "Cannot list %s: %m", ctl_path(c, "proc", path, sizeof(path)));
         daemon_query(c, &s.daemon);

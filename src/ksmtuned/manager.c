@@ -20,8 +20,9 @@
 #include "psi.h"
 #include "units.h"
 #include "utf8.h"
+#include "discovery.h"
+#include "proc-events.h"
 
-#define USEC_PER_MSEC UINT64_C(1000)
 
 static void log_conf_warning(const char *msg, void *userdata) {
         (void) userdata;
@@ -77,9 +78,7 @@ int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret)
         snprintf(m->proc_dir, sizeof(m->proc_dir), "%s/proc", strcmp(o->root, "/") == 0 ? "" : o->root);
         snprintf(m->ksm_dir, sizeof(m->ksm_dir), "%s/" KSM_SYSFS_DIR, strcmp(o->root, "/") == 0 ? "" : o->root);
         m->scan_watch.fd = -1;
-        r = guest_scanner_new(m->root_fd, m->config.guest_regex, &m->scanner);
-        if (r >= 0)
-                r = guest_scanner_set_merge_any(m->scanner, m->config.merge_any_regex);
+        r = discovery_scanner_new(m, &m->config, &m->scanner);
         if (r < 0) {
                 log_error_errno(r, "Cannot set up the process scanner: %m");
                 goto fail;
@@ -109,6 +108,7 @@ Manager *manager_free(Manager *m) {
         merge_any_tracker_clear(&m->merge_any);
         libvirt_watcher_free(m->libvirt);
         sd_event_unref(m->event);
+        proc_events_free(m->proc_events);
         guest_scanner_free(m->scanner);
         guest_list_clear(&m->guests);
         closep(&m->ksm_fd);
@@ -477,13 +477,9 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
         r = manager_load_config(&m->opts, &c, err, err_size);
         if (r < 0)
                 return r;
-        if (strcmp(c.guest_regex, m->config.guest_regex) != 0 ||
-            strcmp(c.merge_any_regex, m->config.merge_any_regex) != 0) {
-                r = guest_scanner_new(m->root_fd, c.guest_regex, &scanner);
-                if (r >= 0)
-                        r = guest_scanner_set_merge_any(scanner, c.merge_any_regex);
+        if (discovery_config_differs(&c, &m->config)) {
+                r = discovery_scanner_new(m, &c, &scanner);
                 if (r < 0) {
-                        guest_scanner_free(scanner);
                         snprintf(err, err_size, "cannot set up the process scanner: %s", strerror(-r));
                         return r;
                 }
@@ -493,6 +489,7 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
         m->config = c;
         apply_log_settings(m);
         log_info("Reloaded %s", m->opts.config_path);
+        discovery_start(m);
         manager_libvirt_start(m);
         tick_and_rearm(m);
         return 0;
@@ -569,6 +566,7 @@ int manager_run(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "Cannot set up the watchdog: %m");
 
+        discovery_start(m);
         manager_libvirt_start(m);
         tick_and_rearm(m);
         (void) sd_notify(false, "READY=1");

@@ -24,6 +24,7 @@ typedef struct ManagerOptions {
 } ManagerOptions;
 
 typedef struct LibvirtWatcher LibvirtWatcher;
+typedef struct ProcEvents ProcEvents;
 
 typedef struct Manager {
         sd_event *event;
@@ -47,6 +48,7 @@ typedef struct Manager {
         ScanWatch scan_watch;
         GuestScanner *scanner;
         GuestList guests;
+        ProcEvents *proc_events;        /* NULL: not root, no CONFIG_PROC_EVENTS, or --root */
 
         /* The last tick, for STATUS=, the bus and --once. */
         KsmSample sample;
