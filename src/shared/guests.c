@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "guests.h"
 #include "macro.h"
 #include "procfs.h"
+#include "regex-cost.h"
 #include "units.h"
 
 /*
@@ -68,7 +70,17 @@ struct GuestScanner {
 };
 
 int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t errbuf_size) {
-        int r = regcomp(ret, pattern, REG_EXTENDED | REG_NOSUB);
+        uint64_t cost = regex_cost(pattern);
+        int r;
+
+        /* Before regcomp(): a few stacked quantifiers cost gigabytes there. */
+        if (cost > REGEX_COST_MAX) {
+                if (errbuf)
+                        snprintf(errbuf, errbuf_size, "too complex (expands to about %s%" PRIu64 " states, at most %d)",
+                                 cost == UINT64_MAX ? "more than " : "", cost, REGEX_COST_MAX);
+                return -E2BIG;
+        }
+        r = regcomp(ret, pattern, REG_EXTENDED | REG_NOSUB);
         if (r != 0) {
                 if (errbuf)
                         regerror(r, ret, errbuf, errbuf_size);

@@ -31,8 +31,10 @@ typedef struct GuestList {
 
 typedef struct GuestScanner GuestScanner;
 
-/* Compile an extended regex for process names. Returns 0 or -EINVAL; on error
- * a description goes to errbuf when given. */
+/* Compile an extended regex for process names, refusing one whose cost
+ * (regex_cost) is above REGEX_COST_MAX before compiling it. Returns 0,
+ * -E2BIG (too complex), -EINVAL or -ENOMEM; on error a description goes to
+ * errbuf when given. */
 int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t errbuf_size);
 
 /* Whether a process name (comm, at most 15 characters) matches. */

@@ -27,7 +27,6 @@
  * runs (the daemon restores the admin's setting on exit) instead of fighting
  * it, and uses smart_scan and use_zero_pages where the kernel has them.
  */
-#include "arith.h"
 #include "config.h"
 
 #include <inttypes.h>
@@ -35,6 +34,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arith.h"
 #include "macro.h"
 #include "policy.h"
 #include "units.h"

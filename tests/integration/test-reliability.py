@@ -5,6 +5,7 @@ or writes can block it (FIFOs, devices in place of files)."""
 import os
 import signal
 import subprocess
+import sys
 
 import json
 
@@ -123,6 +124,26 @@ def test_fifo_config(tmp):
     check(f"{conf}: not a regular file" in p.stderr, "names the file and why", got=p.stderr)
 
 
+# Run a command, then print its peak RSS (KiB) on stderr.
+MAXRSS = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]).returncode; "
+          "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(r)")
+
+
+def test_regex_bomb(tmp):
+    """Each stacked '+' doubled regcomp's memory: refused before compiling."""
+    for key in ("KSM_GUEST_REGEX", "KSM_MERGE_ANY_REGEX"):
+        conf = write_config(os.path.join(tmp, "bomb.conf"), **{key: "'a" + "+" * 22 + "'"})
+        p = subprocess.run([sys.executable, "-c", MAXRSS, KSMTUNED, "--test-config", "--config", conf],
+                           capture_output=True, text=True, timeout=30)
+        maxrss_kib = int(p.stderr.strip().splitlines()[-1])
+        check(p.returncode == 1, f"{key} bomb refused", 1, p.returncode)
+        check(f"{key}='a++++" in p.stderr and "too complex" in p.stderr, "names the key and why", got=p.stderr)
+        check(maxrss_kib < 65536, "refused before compiling (max RSS in KiB)", "< 65536", maxrss_kib)
+    conf = write_config(os.path.join(tmp, "ok.conf"), KSM_GUEST_REGEX="'(a?){1,511}'")
+    p = subprocess.run([KSMTUNED, "--test-config", "--config", conf], capture_output=True, text=True, timeout=30)
+    check(p.returncode == 0, "a pattern at the limit is accepted", 0, p.returncode)
+
+
 def test_bad_optional_counter(tmp):
     r = Root(tmp)
     r.put("pages_volatile", "garbage")
@@ -196,4 +217,5 @@ def test_bidi_name_in_status(tmp):
 
 if __name__ == "__main__":
     main([test_fifo_meminfo, test_fifo_knob, test_fifo_logfile, test_fifo_config,
-          test_bad_optional_counter, test_bad_required_counter, test_forged_log_line, test_bidi_name_in_status])
+          test_bad_optional_counter, test_bad_required_counter, test_forged_log_line, test_bidi_name_in_status,
+          test_regex_bomb])
