@@ -57,6 +57,8 @@ static const KeyDef keys[] = {
         STR_KEY("LOGFILE", logfile, KEY_STRING),
         STR_KEY("KSM_LIBVIRT_URI", libvirt_uri, KEY_URI_LIST),
         STR_KEY("KSM_MERGE_ANY_REGEX", merge_any_regex, KEY_REGEX_OR_EMPTY),
+        STR_KEY("KSM_METRICS_FILE", metrics_file, KEY_STRING),
+        INT_KEY("KSM_METRICS_TOP_GUESTS", metrics_top_guests, 0, 100000),
         STR_KEY("DEBUG", debug, KEY_BOOL),
 };
 
@@ -122,6 +124,8 @@ void conf_init_defaults(KsmConfig *c) {
                 .burst_secs = 5,
                 .trickle_secs = 1800,
                 .psi_thres_pct = 10,
+                .metrics_file = METRICS_FILE_DEFAULT,
+                .metrics_top_guests = 50,
         };
 }
 

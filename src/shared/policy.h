@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "fight.h"
 #include "ksm-sysfs.h"
 #include "meminfo.h"
 #include "psi.h"
@@ -57,6 +58,7 @@ typedef struct KsmAdaptiveState {
 typedef struct KsmState {
         int64_t npages;                 /* compat: last pages_to_scan, 0 before the first start */
         KsmAdaptiveState adaptive;
+        KsmFightState fight;            /* another tuner changing the knobs back */
 } KsmState;
 
 #define KSM_REASON_MAX 192
@@ -91,6 +93,8 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
 /* Name of an adaptive mode ("burst", ...), for logs and the bus. */
 const char *policy_adaptive_mode_name(KsmAdaptiveMode mode);
 
-/* The policy c->policy names. Pure, like each policy. */
+/* The policy c->policy names, unless another tuner has been changing the
+ * knobs back (fight.h): then nothing is written and the reason says so.
+ * Pure, like each policy. */
 void policy_decide(const KsmConfig *c, const KsmSample *s, const KsmState *prev, uint64_t now_usec,
                    KsmDecision *ret, KsmState *ret_state);
