@@ -19,8 +19,10 @@
 #include "manager.h"
 #include "psi.h"
 #include "units.h"
+#include "utf8.h"
+#include "discovery.h"
+#include "proc-events.h"
 
-#define USEC_PER_MSEC UINT64_C(1000)
 
 static void log_conf_warning(const char *msg, void *userdata) {
         (void) userdata;
@@ -46,7 +48,8 @@ static void apply_log_settings(const Manager *m) {
         log_set_max_priority(m->opts.debug || m->config.debug ? LOG_DEBUG : LOG_INFO);
         r = log_open_file(m->config.logfile[0] ? m->config.logfile : NULL);
         if (r < 0)
-                log_warning_errno(r, "Cannot open LOGFILE %s, logging to stderr only: %m", m->config.logfile);
+                log_warning("Cannot open LOGFILE %s, logging to stderr only: %s",
+                            m->config.logfile, file_strerror(r));
 }
 
 int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret) {
@@ -75,9 +78,7 @@ int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret)
         snprintf(m->proc_dir, sizeof(m->proc_dir), "%s/proc", strcmp(o->root, "/") == 0 ? "" : o->root);
         snprintf(m->ksm_dir, sizeof(m->ksm_dir), "%s/" KSM_SYSFS_DIR, strcmp(o->root, "/") == 0 ? "" : o->root);
         m->scan_watch.fd = -1;
-        r = guest_scanner_new(m->root_fd, m->config.guest_regex, &m->scanner);
-        if (r >= 0)
-                r = guest_scanner_set_merge_any(m->scanner, m->config.merge_any_regex);
+        r = discovery_scanner_new(m, &m->config, &m->scanner);
         if (r < 0) {
                 log_error_errno(r, "Cannot set up the process scanner: %m");
                 goto fail;
@@ -107,6 +108,7 @@ Manager *manager_free(Manager *m) {
         merge_any_tracker_clear(&m->merge_any);
         libvirt_watcher_free(m->libvirt);
         sd_event_unref(m->event);
+        proc_events_free(m->proc_events);
         guest_scanner_free(m->scanner);
         guest_list_clear(&m->guests);
         closep(&m->ksm_fd);
@@ -150,6 +152,32 @@ static void collect_ksmd(Manager *m, KsmSample *s) {
         s->has_ksmd_cpu = true;
 }
 
+/* The KSM files. A failing one is named and logged at error level once
+ * (until it changes or recovers); an optional one only costs its feature. */
+static int collect_ksm(Manager *m, KsmKnobs *ret) {
+        const char *file = NULL;
+        int r;
+
+        r = ksm_sysfs_read_named(m->ksm_fd, ret, &file);
+        if (r < 0) {
+                bool again = file == m->ksm_error_file && r == m->ksm_error;
+
+                log_full_errno(again ? LOG_DEBUG : LOG_ERR, r, "Cannot read %s/%s: %m", m->ksm_dir, file);
+                m->ksm_error_file = file;
+                m->ksm_error = r;
+                return r;
+        }
+        if (m->ksm_error_file)
+                log_info("%s/%s is readable again", m->ksm_dir, m->ksm_error_file);
+        m->ksm_error_file = NULL;
+        m->ksm_error = 0;
+        if (ret->skipped_file != m->ksm_skipped_file && ret->skipped_file)
+                log_warning_errno(ret->skipped_error, "Cannot read %s/%s, tuning without it: %m",
+                                  m->ksm_dir, ret->skipped_file);
+        m->ksm_skipped_file = ret->skipped_file;
+        return 0;
+}
+
 static int collect(Manager *m, KsmSample *ret) {
         KsmSample s = { .page_size_bytes = page_size() };
         GuestList guests = {};
@@ -170,18 +198,21 @@ static int collect(Manager *m, KsmSample *ret) {
         r = guest_scanner_scan(m->scanner, extra, n_extra, &guests);
         if (r < 0)
                 return log_error_errno(r, "Cannot scan processes: %m");
-        for (size_t i = 0; i < guests.n; i++)
+        for (size_t i = 0; i < guests.n; i++) {
+                char name[64];
+
                 log_debug("Guest pid %d (%s): %" PRIu64 " KiB", (int) guests.procs[i].pid,
-                          guests.procs[i].comm, guests.procs[i].rss_kib);
+                          text_printable(guests.procs[i].comm, name, sizeof(name)), guests.procs[i].rss_kib);
+        }
         s.committed_kib = guests.rss_kib;
         s.n_guests = (unsigned) guests.n;
         s.guests_changed = guest_list_has_new(&m->guests, &guests);
         s.guest_events = m->n_guest_events;
         guest_list_clear(&m->guests);
         m->guests = guests;
-        r = ksm_sysfs_read(m->ksm_fd, &s.ksm);
+        r = collect_ksm(m, &s.ksm);
         if (r < 0)
-                return log_error_errno(r, "Cannot read %s/" KSM_SYSFS_DIR ": %m", m->opts.root);
+                return r;
 
         r = psi_read_memory(m->root_fd, &s.psi);
         if (r >= 0)
@@ -435,13 +466,9 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
         r = manager_load_config(&m->opts, &c, err, err_size);
         if (r < 0)
                 return r;
-        if (strcmp(c.guest_regex, m->config.guest_regex) != 0 ||
-            strcmp(c.merge_any_regex, m->config.merge_any_regex) != 0) {
-                r = guest_scanner_new(m->root_fd, c.guest_regex, &scanner);
-                if (r >= 0)
-                        r = guest_scanner_set_merge_any(scanner, c.merge_any_regex);
+        if (discovery_config_differs(&c, &m->config)) {
+                r = discovery_scanner_new(m, &c, &scanner);
                 if (r < 0) {
-                        guest_scanner_free(scanner);
                         snprintf(err, err_size, "cannot set up the process scanner: %s", strerror(-r));
                         return r;
                 }
@@ -451,6 +478,7 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
         m->config = c;
         apply_log_settings(m);
         log_info("Reloaded %s", m->opts.config_path);
+        discovery_start(m);
         manager_libvirt_start(m);
         tick_and_rearm(m);
         return 0;
@@ -527,6 +555,7 @@ int manager_run(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "Cannot set up the watchdog: %m");
 
+        discovery_start(m);
         manager_libvirt_start(m);
         tick_and_rearm(m);
         (void) sd_notify(false, "READY=1");

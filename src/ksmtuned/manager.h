@@ -24,6 +24,7 @@ typedef struct ManagerOptions {
 } ManagerOptions;
 
 typedef struct LibvirtWatcher LibvirtWatcher;
+typedef struct ProcEvents ProcEvents;
 
 typedef struct Manager {
         sd_event *event;
@@ -47,6 +48,7 @@ typedef struct Manager {
         ScanWatch scan_watch;
         GuestScanner *scanner;
         GuestList guests;
+        ProcEvents *proc_events;        /* NULL: not root, no CONFIG_PROC_EVENTS, or --root */
 
         /* The last tick, for STATUS=, the bus and --once. */
         KsmSample sample;
@@ -61,6 +63,9 @@ typedef struct Manager {
         pid_t ksmd_pid;                 /* 0 until found */
         bool ksmd_missing_logged;
         bool psi_error_logged;
+        const char *ksm_error_file;     /* required KSM file that failed last tick, logged */
+        int ksm_error;
+        const char *ksm_skipped_file;   /* optional KSM file skipped last tick, logged */
         uint64_t n_guest_events;        /* manager_guests_changed() calls, for KsmSample.guest_events */
 
         /* Called after every tick and reload, when set (the bus uses it). */

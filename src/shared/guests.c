@@ -3,18 +3,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <libproc2/pids.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "arith.h"
 #include "fileio.h"
+#include "guest-rules.h"
 #include "guests.h"
 #include "macro.h"
+#include "procfs.h"
+#include "regex-cost.h"
 #include "units.h"
 
 /*
@@ -28,11 +31,10 @@
  * caller (libvirt) are always read. (libvirt execs qemu well within a second.)
  * Listing /proc itself costs about 1 us per process, so between listings
  * only the pids handed out since the last scan (ns_last_pid) are probed.
- * A process of the live /proc is read with libproc2, one pid at a time; one
- * of a fixture tree (tests, --root) is parsed from its stat file.
+ * A process is read from its stat file alone (procfs.c), the live /proc and
+ * a fixture tree (tests, --root) alike.
  */
 #define YOUNG_SECS 10
-#define DENTS_BUF_SIZE (64 * 1024)
 /* Between listings, new pids are probed one by one while there are few:
  * a probe costs a failed or short open, a listing ~1 us per process. */
 #define MAX_PROBE 1024
@@ -49,40 +51,36 @@ typedef struct PidEntry {
         PidKind kind;
 } PidEntry;
 
-/* libproc2 items, read by our own index: PIDS_VAL changed arity between
- * procps releases. */
-enum { ITEM_CMD, ITEM_START, ITEM_RSS, _ITEM_MAX };
-static enum pids_item items[_ITEM_MAX] = {
-        [ITEM_CMD] = PIDS_CMD,                  /* stat: comm */
-        [ITEM_START] = PIDS_TICS_BEGAN,         /* stat: starttime, clock ticks */
-        [ITEM_RSS] = PIDS_MEM_RES,              /* statm: resident, KiB */
-};
-
 struct GuestScanner {
         regex_t re;
-        struct pids_info *pids; /* the live /proc: processes are read with libproc2 */
         regex_t merge_re;       /* KSM_MERGE_ANY_REGEX */
         bool has_merge_re;
         int proc_fd;
         PidEntry *known;        /* sorted by pid, from the last scan */
         size_t n_known;
-        char *dents;
+        ProcIter iter;
         uint64_t page_kib;
         uint64_t hz;
         pid_t last_pid;         /* ns_last_pid at the last scan, -1 unknown */
+        char *root;             /* for pid file globs */
+        char *cgroups;          /* KSM_GUEST_CGROUPS, NULL for none */
+        char *pidfiles;         /* KSM_GUEST_PIDFILES, NULL for none */
+        GuestMeasure measure;   /* KSM_GUEST_MEMORY */
         unsigned since_full;    /* scans since the last listing */
 };
 
-struct linux_dirent64 {
-        uint64_t d_ino;
-        int64_t d_off;
-        unsigned short d_reclen;
-        unsigned char d_type;
-        char d_name[];
-};
-
 int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t errbuf_size) {
-        int r = regcomp(ret, pattern, REG_EXTENDED | REG_NOSUB);
+        uint64_t cost = regex_cost(pattern);
+        int r;
+
+        /* Before regcomp(): a few stacked quantifiers cost gigabytes there. */
+        if (cost > REGEX_COST_MAX) {
+                if (errbuf)
+                        snprintf(errbuf, errbuf_size, "too complex (expands to about %s%" PRIu64 " states, at most %d)",
+                                 cost == UINT64_MAX ? "more than " : "", cost, REGEX_COST_MAX);
+                return -E2BIG;
+        }
+        r = regcomp(ret, pattern, REG_EXTENDED | REG_NOSUB);
         if (r != 0) {
                 if (errbuf)
                         regerror(r, ret, errbuf, errbuf_size);
@@ -93,13 +91,6 @@ int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t 
 
 bool guest_regex_match(const regex_t *re, const char *comm) {
         return regexec(re, comm, 0, NULL, 0) == 0;
-}
-
-/* Whether fd is the host's /proc (the root is "/"). */
-static bool is_live_proc(int fd) {
-        struct stat a, b;
-
-        return fstat(fd, &a) == 0 && stat("/proc", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 int guest_scanner_new(int root_fd, const char *pattern, GuestScanner **ret) {
@@ -117,22 +108,10 @@ int guest_scanner_new(int root_fd, const char *pattern, GuestScanner **ret) {
                 free(s);
                 return r;
         }
-        s->dents = malloc(DENTS_BUF_SIZE);
-        if (!s->dents) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        s->proc_fd = openat(root_fd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        s->proc_fd = proc_open(root_fd);
         if (s->proc_fd < 0) {
-                r = negative_errno();
+                r = s->proc_fd;
                 goto fail;
-        }
-        /* libproc2 reads only the live /proc; a fixture tree (--root, tests)
-         * is read directly, with the same parser rules as proc(5). */
-        if (is_live_proc(s->proc_fd)) {
-                r = procps_pids_new(&s->pids, items, _ITEM_MAX);
-                if (r < 0)
-                        goto fail;
         }
         v = sysconf(_SC_PAGESIZE);
         s->page_kib = v >= 1024 ? (uint64_t) v / 1024 : 4;
@@ -148,14 +127,15 @@ fail:
 GuestScanner *guest_scanner_free(GuestScanner *s) {
         if (!s)
                 return NULL;
-        if (s->pids)
-                procps_pids_unref(&s->pids);
         regfree(&s->re);
         if (s->has_merge_re)
                 regfree(&s->merge_re);
         closep(&s->proc_fd);
+        free(s->root);
+        free(s->cgroups);
+        free(s->pidfiles);
         free(s->known);
-        free(s->dents);
+        proc_iter_done(&s->iter);
         free(s);
         return NULL;
 }
@@ -176,6 +156,40 @@ int guest_scanner_set_merge_any(GuestScanner *s, const char *pattern) {
                 s->merge_re = re;
         /* Processes already settled were never checked against the new
          * pattern: look at every process again at the next scan. */
+        free(s->known);
+        s->known = NULL;
+        s->n_known = 0;
+        return 0;
+}
+
+/* A copy of a blank-separated list, NULL when it has no word. */
+static int dup_list(const char *list, char **ret) {
+        if (!list || list[strspn(list, " \t")] == '\0') {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(list);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int guest_scanner_set_rules(GuestScanner *s, const char *root, const char *cgroups, const char *pidfiles,
+                            GuestMeasure measure) {
+        _cleanup_free_ char *r = NULL, *c = NULL, *p = NULL;
+
+        if ((cgroups && guest_cgroups_check(cgroups) < 0) || (pidfiles && guest_pidfiles_check(pidfiles) < 0) ||
+            !guest_measure_to_string(measure))
+                return -EINVAL;
+        r = strdup(root ?: "/");
+        if (!r || dup_list(cgroups, &c) < 0 || dup_list(pidfiles, &p) < 0)
+                return -ENOMEM;
+        free(s->root);
+        free(s->cgroups);
+        free(s->pidfiles);
+        s->root = TAKE_PTR(r);
+        s->cgroups = TAKE_PTR(c);
+        s->pidfiles = TAKE_PTR(p);
+        s->measure = measure;
+        /* Settled processes were not checked against the new cgroups. */
         free(s->known);
         s->known = NULL;
         s->n_known = 0;
@@ -205,45 +219,6 @@ bool guest_list_contains(const GuestList *l, pid_t pid) {
         return l->n > 0 && bsearch(&pid, l->procs, l->n, sizeof(GuestProc), cmp_pid);
 }
 
-int guest_stat_parse(const char *text, char comm[16], uint64_t *ret_start_ticks, uint64_t *ret_rss_pages) {
-        /* After the name: state is field 3 of proc(5), starttime 22, rss 24. */
-        const char *open = strchr(text, '('), *close = strrchr(text, ')'), *p;
-        uint64_t start = 0, rss = 0;
-
-        if (!open || !close || close < open || close - open - 1 > 15)
-                return -EBADMSG;
-        p = close + 1;
-        for (unsigned field = 3; field <= 24; field++) {
-                char *end;
-                unsigned long long v;
-
-                while (*p == ' ')
-                        p++;
-                if (!*p || *p == '\n')
-                        return -EBADMSG;
-                if (field != 22 && field != 24) {
-                        p += strcspn(p, " \n");
-                        continue;
-                }
-                if (*p < '0' || *p > '9')
-                        return -EBADMSG;
-                errno = 0;
-                v = strtoull(p, &end, 10);
-                if (errno != 0 || (*end != ' ' && *end != '\n' && *end != '\0'))
-                        return -EBADMSG;
-                if (field == 22)
-                        start = v;
-                else
-                        rss = v;
-                p = end;
-        }
-        memcpy(comm, open + 1, (size_t) (close - open - 1));
-        comm[close - open - 1] = '\0';
-        *ret_start_ticks = start;
-        *ret_rss_pages = rss;
-        return 0;
-}
-
 static int proc_append(GuestProc **array, size_t *n, size_t *alloc, pid_t pid, const char *comm,
                        uint64_t start_tics, uint64_t rss_kib) {
         if (*n == *alloc) {
@@ -260,70 +235,31 @@ static int proc_append(GuestProc **array, size_t *n, size_t *alloc, pid_t pid, c
         return 0;
 }
 
-static int list_add(GuestList *l, size_t *alloc, pid_t pid, const char *comm, uint64_t start_tics, uint64_t rss_kib) {
-        int r = proc_append(&l->procs, &l->n, alloc, pid, comm, start_tics, rss_kib);
+/* How much memory a guest commits, KiB: its resident set, or its
+ * proportional set size when so configured (falling back to the resident
+ * set when smaps_rollup cannot be read). */
+static uint64_t guest_kib(GuestScanner *s, pid_t pid, const ProcStat *st) {
+        uint64_t pss;
 
-        if (r >= 0)
-                l->rss_kib += rss_kib;
-        return r;
+        if (s->measure == GUEST_MEASURE_PSS && guest_read_pss_kib(s->proc_fd, pid, &pss) >= 0)
+                return pss;
+        return sat_mul_u64(st->rss_pages, s->page_kib);
 }
 
-/* Name, start time (clock ticks after boot) and resident size (KiB) of pid.
- * Returns 0, -ESRCH when it is gone, or negative errno. */
-static int read_process(GuestScanner *s, pid_t pid, char comm[16], uint64_t *ret_start, uint64_t *ret_rss_kib) {
-        _cleanup_free_ char *text = NULL;
-        char path[32];
-        uint64_t rss_pages;
-        int r;
-
-        if (s->pids) {
-                unsigned these = (unsigned) pid;
-                struct pids_fetch *f;
-                struct pids_result *h;
-
-                /* Only this pid: a full reap of every process each tick is
-                 * what the remembering scan avoids. */
-                f = procps_pids_select(s->pids, &these, 1, PIDS_SELECT_PID);
-                if (!f)
-                        return -ENOMEM;
-                if (f->counts->total < 1)
-                        return -ESRCH;
-                h = f->stacks[0]->head;
-                snprintf(comm, 16, "%s", h[ITEM_CMD].result.str ?: "");
-                *ret_start = h[ITEM_START].result.ull_int;
-                *ret_rss_kib = h[ITEM_RSS].result.ul_int;
-                return 0;
-        }
-        snprintf(path, sizeof(path), "%d/stat", (int) pid);
-        r = read_full_file_at(s->proc_fd, path, 4096, &text, NULL);
-        if (r < 0)
-                return r;
-        r = guest_stat_parse(text, comm, ret_start, &rss_pages);
-        if (r < 0)
-                return r;
-        *ret_rss_kib = rss_pages * s->page_kib;
-        return 0;
+/* Whether the process read as st is a guest by name or cgroup. */
+static bool matches(GuestScanner *s, pid_t pid, const ProcStat *st) {
+        return guest_regex_match(&s->re, st->comm) ||
+               (s->cgroups && guest_cgroup_matches(s->proc_fd, pid, s->cgroups) > 0);
 }
 
-/* Look at one process: a guest goes into l, and every pid gets its kind.
- * Its name and start time go to comm and *ret_start. */
-static int look_at(GuestScanner *s, pid_t pid, bool extra, uint64_t now_sec, GuestList *l, size_t *alloc,
-                   PidKind *ret, char comm[16], uint64_t *ret_start) {
-        uint64_t start, rss_kib;
+int guest_scanner_check_pid(GuestScanner *s, pid_t pid) {
+        ProcStat st;
         int r;
 
-        r = read_process(s, pid, comm, &start, &rss_kib);
+        r = proc_read_stat(s->proc_fd, pid, &st);
         if (r < 0)
-                return r;       /* gone since the directory was read */
-        *ret_start = start;
-        if (extra || guest_regex_match(&s->re, comm)) {
-                r = list_add(l, alloc, pid, comm, start, rss_kib);
-                if (r < 0)
-                        return r;
-                *ret = PID_GUEST;
-        } else
-                *ret = start / s->hz + YOUNG_SECS > now_sec ? PID_YOUNG : PID_OTHER;
-        return 0;
+                return r;
+        return matches(s, pid, &st);
 }
 
 /* One scan's bookkeeping. */
@@ -337,57 +273,65 @@ typedef struct Scan {
         size_t n_seen, seen_alloc;
 } Scan;
 
-/* A pid that names a thread, not a process (reached by probing a pid
- * range: /proc lists only processes, but /proc/TID/ exists for threads). */
-static bool is_thread(GuestScanner *s, pid_t pid) {
-        _cleanup_free_ char *text = NULL;
-        char path[32];
-        const char *p;
+typedef enum VisitFlags {
+        VISIT_PROBED = 1 << 0,          /* reached through the pid range: it may name a thread */
+        VISIT_FRESH = 1 << 1,           /* handed out since the last scan: read even if settled */
+} VisitFlags;
 
-        snprintf(path, sizeof(path), "%d/status", (int) pid);
-        if (read_full_file_at(s->proc_fd, path, 65536, &text, NULL) < 0)
-                return true;    /* gone: not worth counting */
-        p = strstr(text, "\nTgid:");
-        return !p || strtol(p + 6, NULL, 10) != (long) pid;
+static bool is_extra(const Scan *sc, pid_t pid) {
+        return sc->n_extra && bsearch(&pid, sc->extra, sc->n_extra, sizeof(pid_t), cmp_pid);
 }
 
-/* Classify pid (reading it unless it is settled) and remember it. probed:
- * reached through the pid range rather than the directory listing. */
-static int visit(GuestScanner *s, Scan *sc, pid_t pid, bool probed) {
+/* Read pid and classify it; a guest goes into the list, a process matching
+ * the merge-any pattern into merge_any. Returns 0, -ESRCH (gone, or a
+ * thread), or negative errno. */
+static int look_at(GuestScanner *s, Scan *sc, pid_t pid, bool extra, VisitFlags flags, PidKind *ret) {
+        ProcStat st;
+        bool guest, merge;
+        int r;
+
+        r = proc_read_stat(s->proc_fd, pid, &st);
+        if (r < 0)
+                return r;       /* gone since the directory was read */
+        guest = extra || matches(s, pid, &st);
+        merge = s->has_merge_re && guest_regex_match(&s->merge_re, st.comm);
+        /* qemu's threads start with its name: count the process once. */
+        if ((flags & VISIT_PROBED) && !extra && (guest || merge) && proc_is_process(s->proc_fd, pid) != 1) {
+                *ret = PID_YOUNG;
+                return 0;
+        }
+        if (guest) {
+                uint64_t kib = guest_kib(s, pid, &st);
+
+                r = proc_append(&sc->l.procs, &sc->l.n, &sc->alloc, pid, st.comm, st.start_ticks, kib);
+                if (r < 0)
+                        return r;
+                sc->l.rss_kib = sat_add_u64(sc->l.rss_kib, kib);
+                *ret = PID_GUEST;
+        } else
+                *ret = st.start_ticks / s->hz + YOUNG_SECS > sc->now_sec ? PID_YOUNG : PID_OTHER;
+        /* Processes seen for the first time (or still young) are the
+         * candidates to opt into KSM. */
+        if (merge)
+                return proc_append(&sc->l.merge_any, &sc->l.n_merge_any, &sc->merge_alloc, pid, st.comm,
+                                   st.start_ticks, 0);
+        return 0;
+}
+
+/* Classify pid (reading it unless it is settled) and remember it. */
+static int visit(GuestScanner *s, Scan *sc, pid_t pid, VisitFlags flags) {
         const PidEntry *old;
-        PidKind kind;
-        bool is_extra = sc->n_extra && bsearch(&pid, sc->extra, sc->n_extra, sizeof(pid_t), cmp_pid);
+        PidKind kind = PID_OTHER;
+        bool extra = is_extra(sc, pid);
         int r;
 
         old = s->n_known ? bsearch(&pid, s->known, s->n_known, sizeof(PidEntry), cmp_entry) : NULL;
-        if (old && old->kind == PID_OTHER && !is_extra)
-                kind = PID_OTHER;
-        else {
-                char comm[16];
-                uint64_t start;
-                bool merge, thread = false;
-
-                r = look_at(s, pid, is_extra, sc->now_sec, &sc->l, &sc->alloc, &kind, comm, &start);
+        if (!old || old->kind != PID_OTHER || extra || (flags & VISIT_FRESH)) {
+                r = look_at(s, sc, pid, extra, flags, &kind);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
                         return 0;       /* exited meanwhile */
-                merge = s->has_merge_re && guest_regex_match(&s->merge_re, comm);
-                if (probed && !is_extra && (kind == PID_GUEST || merge))
-                        thread = is_thread(s, pid);
-                if (thread && kind == PID_GUEST) {
-                        /* qemu's threads start with its name: count the process once. */
-                        sc->l.rss_kib -= sc->l.procs[--sc->l.n].rss_kib;
-                        kind = PID_YOUNG;
-                }
-                /* Processes seen for the first time (or still young) are the
-                 * candidates to opt into KSM; a thread is not a process. */
-                if (merge && !thread) {
-                        r = proc_append(&sc->l.merge_any, &sc->l.n_merge_any, &sc->merge_alloc,
-                                        pid, comm, start, 0);
-                        if (r < 0)
-                                return r;
-                }
         }
         if (sc->n_seen == sc->seen_alloc) {
                 size_t na = sc->seen_alloc ? sc->seen_alloc * 2 : 256;
@@ -403,74 +347,88 @@ static int visit(GuestScanner *s, Scan *sc, pid_t pid, bool probed) {
 
 /* Every process, from the listing of /proc. */
 static int scan_listing(GuestScanner *s, Scan *sc) {
+        pid_t pid;
         int r;
 
-        if (lseek(s->proc_fd, 0, SEEK_SET) < 0)
-                return negative_errno();
-        for (;;) {
-                long n = syscall(SYS_getdents64, s->proc_fd, s->dents, DENTS_BUF_SIZE);
-
-                if (n < 0)
-                        return negative_errno();
-                if (n == 0)
-                        return 0;
-                for (long off = 0; off < n;) {
-                        struct linux_dirent64 *de = (struct linux_dirent64 *) (s->dents + off);
-                        char *end;
-                        unsigned long v;
-
-                        off += de->d_reclen;
-                        if (de->d_name[0] < '1' || de->d_name[0] > '9')
-                                continue;
-                        v = strtoul(de->d_name, &end, 10);
-                        if (*end || v > INT32_MAX)
-                                continue;
-                        r = visit(s, sc, (pid_t) v, false);
-                        if (r < 0)
-                                return r;
-                }
-        }
+        r = proc_iter_start(&s->iter, s->proc_fd);
+        while (r >= 0 && (r = proc_iter_next(&s->iter, &pid)) > 0)
+                r = visit(s, sc, pid, 0);
+        return r;
 }
 
 /* Only what may have changed: the processes not settled yet, the pids
  * handed out since the last scan, and the extra pids. Settled processes
- * are kept as they were; the next listing drops those that exited. */
+ * are kept as they were; the next listing drops those that exited. Each
+ * pid is visited once: a known pid in the new range (listed after
+ * ns_last_pid was read, or reused since) is read afresh, not probed again. */
 static int scan_changes(GuestScanner *s, Scan *sc, pid_t last, pid_t now) {
         int r;
 
         for (size_t i = 0; i < s->n_known; i++) {
-                if (s->known[i].kind == PID_OTHER) {
-                        bool is_extra = sc->n_extra &&
-                                        bsearch(&s->known[i].pid, sc->extra, sc->n_extra, sizeof(pid_t), cmp_pid);
+                pid_t pid = s->known[i].pid;
+                VisitFlags flags = s->known[i].kind != PID_GUEST ? VISIT_PROBED : 0;
 
-                        if (!is_extra) {
-                                r = visit(s, sc, s->known[i].pid, false);       /* no read */
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                }
-                r = visit(s, sc, s->known[i].pid, s->known[i].kind != PID_GUEST);
+                if (pid > last && pid <= now)
+                        flags = VISIT_PROBED | VISIT_FRESH;
+                r = visit(s, sc, pid, flags);
                 if (r < 0)
                         return r;
         }
         for (pid_t pid = last + 1; pid > 0 && pid <= now; pid++) {
-                r = visit(s, sc, pid, true);
-                if (r < 0)
-                        return r;
-        }
-        /* Probed pids came after the known ones: sort before searching. */
-        if (sc->n_seen > 1)
-                qsort(sc->seen, sc->n_seen, sizeof(PidEntry), cmp_entry);
-        for (size_t i = 0, n_seen = sc->n_seen; i < sc->n_extra; i++) {
-                if ((i > 0 && sc->extra[i] == sc->extra[i - 1]) ||
-                    (n_seen > 0 && bsearch(&sc->extra[i], sc->seen, n_seen, sizeof(PidEntry), cmp_entry)))
+                if (s->n_known && bsearch(&pid, s->known, s->n_known, sizeof(PidEntry), cmp_entry))
                         continue;
-                r = visit(s, sc, sc->extra[i], false);
+                r = visit(s, sc, pid, VISIT_PROBED | VISIT_FRESH);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+/* Visit the extra pids no listing or probe reached; seen is sorted. */
+static int scan_extra(GuestScanner *s, Scan *sc) {
+        size_t n_seen = sc->n_seen;
+        int r;
+
+        for (size_t i = 0; i < sc->n_extra; i++) {
+                if ((i > 0 && sc->extra[i] == sc->extra[i - 1]) ||
+                    (n_seen > 0 && bsearch(&sc->extra[i], sc->seen, n_seen, sizeof(PidEntry), cmp_entry)))
+                        continue;
+                r = visit(s, sc, sc->extra[i], 0);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Sort seen, the guests and merge_any by pid and drop any pid met twice,
+ * so that a guest counts once whatever found it. */
+static void scan_finish(Scan *sc) {
+        size_t n = 0;
+
+        if (sc->n_seen > 1)
+                qsort(sc->seen, sc->n_seen, sizeof(PidEntry), cmp_entry);
+        for (size_t i = 0; i < sc->n_seen; i++)
+                if (n == 0 || sc->seen[n - 1].pid != sc->seen[i].pid)
+                        sc->seen[n++] = sc->seen[i];
+        sc->n_seen = n;
+        if (sc->l.n > 1)
+                qsort(sc->l.procs, sc->l.n, sizeof(GuestProc), cmp_proc);
+        n = 0;
+        for (size_t i = 0; i < sc->l.n; i++) {
+                if (n > 0 && sc->l.procs[n - 1].pid == sc->l.procs[i].pid) {
+                        sc->l.rss_kib = sat_sub_u64(sc->l.rss_kib, sc->l.procs[i].rss_kib);
+                        continue;
+                }
+                sc->l.procs[n++] = sc->l.procs[i];
+        }
+        sc->l.n = n;
+        if (sc->l.n_merge_any > 1)
+                qsort(sc->l.merge_any, sc->l.n_merge_any, sizeof(GuestProc), cmp_proc);
+        n = 0;
+        for (size_t i = 0; i < sc->l.n_merge_any; i++)
+                if (n == 0 || sc->l.merge_any[n - 1].pid != sc->l.merge_any[i].pid)
+                        sc->l.merge_any[n++] = sc->l.merge_any[i];
+        sc->l.n_merge_any = n;
 }
 
 /* The last pid the kernel handed out (to a process or a thread), or -1. */
@@ -482,6 +440,34 @@ static pid_t read_last_pid(GuestScanner *s) {
         return (pid_t) v;
 }
 
+/* The extra pids and those of the pid files, sorted. Returns how many
+ * (in *ret) or negative errno. */
+static int collect_extra(GuestScanner *s, const pid_t *extra, size_t n_extra, pid_t **ret) {
+        _cleanup_free_ pid_t *from_files = NULL;
+        pid_t *all;
+        int n_files = 0;
+
+        if (s->pidfiles) {
+                n_files = guest_pidfiles_read(s->root, s->proc_fd, s->pidfiles, &from_files);
+                if (n_files < 0)
+                        return n_files;
+        }
+        if (n_extra + (size_t) n_files == 0) {
+                *ret = NULL;
+                return 0;
+        }
+        all = malloc((n_extra + (size_t) n_files) * sizeof(pid_t));
+        if (!all)
+                return -ENOMEM;
+        if (n_extra > 0)
+                memcpy(all, extra, n_extra * sizeof(pid_t));
+        if (n_files > 0)
+                memcpy(all + n_extra, from_files, (size_t) n_files * sizeof(pid_t));
+        qsort(all, n_extra + (size_t) n_files, sizeof(pid_t), cmp_pid);
+        *ret = all;
+        return (int) (n_extra + (size_t) n_files);
+}
+
 int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, GuestList *ret) {
         _cleanup_free_ pid_t *sorted = NULL;
         /* starttime in /proc/PID/stat counts from boot. */
@@ -490,15 +476,11 @@ int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, Gues
         bool full;
         int r;
 
-        if (n_extra > 0) {
-                sorted = malloc(n_extra * sizeof(pid_t));
-                if (!sorted)
-                        return -ENOMEM;
-                memcpy(sorted, extra, n_extra * sizeof(pid_t));
-                qsort(sorted, n_extra, sizeof(pid_t), cmp_pid);
-                sc.extra = sorted;
-                sc.n_extra = n_extra;
-        }
+        r = collect_extra(s, extra, n_extra, &sorted);
+        if (r < 0)
+                return r;
+        sc.extra = sorted;
+        sc.n_extra = (size_t) r;
         /* List /proc on the first scan, without ns_last_pid, when pids
          * wrapped, when many were handed out, and every FULL_EVERY scans
          * to forget exited processes. */
@@ -509,21 +491,17 @@ int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, Gues
                 r = scan_listing(s, &sc);
         } else
                 r = scan_changes(s, &sc, s->last_pid, last_pid);
-        if (r < 0)
-                goto fail;
-
-        /* /proc lists pids in ascending order, probes come after known
-         * pids: sort unless already in order. */
-        for (size_t i = 1; i < sc.n_seen; i++)
-                if (sc.seen[i - 1].pid >= sc.seen[i].pid) {
+        if (r >= 0) {
+                if (sc.n_seen > 1)
                         qsort(sc.seen, sc.n_seen, sizeof(PidEntry), cmp_entry);
-                        break;
-                }
-        if (sc.l.n > 1)
-                qsort(sc.l.procs, sc.l.n, sizeof(GuestProc), cmp_proc);
-        if (sc.l.n_merge_any > 1)
-                qsort(sc.l.merge_any, sc.l.n_merge_any, sizeof(GuestProc), cmp_proc);
-
+                r = scan_extra(s, &sc);
+        }
+        if (r < 0) {
+                free(sc.seen);
+                guest_list_clear(&sc.l);
+                return r;
+        }
+        scan_finish(&sc);
         free(s->known);
         s->known = sc.seen;
         s->n_known = sc.n_seen;
@@ -531,8 +509,4 @@ int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, Gues
         guest_list_clear(ret);
         *ret = sc.l;
         return 0;
-fail:
-        free(sc.seen);
-        guest_list_clear(&sc.l);
-        return r;
 }

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arith.h"
 #include "macro.h"
 #include "policy.h"
 #include "units.h"
@@ -47,6 +48,9 @@
  * to this much so a burst can go faster, spent over SPEND_USEC. */
 #define CPU_WINDOW_USEC (60 * USEC_PER_SEC)
 #define CPU_SPEND_USEC (10 * USEC_PER_SEC)
+/* A year of one CPU: more debt than that is absurd input, and the bound
+ * keeps credit * PPM within 64 bits. */
+#define CPU_DEBT_MAX_USEC ((int64_t) (365 * 24 * 3600 * USEC_PER_SEC))
 /* A burst may use at most this many times the budget while credit lasts. */
 #define CPU_BURST_FACTOR 4
 /* Before the first measurement: ksmd's cost per page when it merges, on the
@@ -101,6 +105,7 @@ static uint64_t sub_sat(uint64_t a, uint64_t b) {
 static uint64_t cpu_allowed_ppm(const KsmConfig *c, const KsmAdaptiveState *st) {
         int64_t budget = c->cpu_budget_pct * 10000;
         int64_t ceiling = budget * CPU_BURST_FACTOR;
+        /* Credit is bounded (measure_cpu), so the product fits. */
         int64_t allowed = budget + st->cpu_credit_usec * (int64_t) PPM / (int64_t) CPU_SPEND_USEC;
 
         if (ceiling > (int64_t) PPM)
@@ -175,13 +180,14 @@ static void measure_now(const KsmConfig *c, const KsmSample *s, const KsmState *
                         Measure *m) {
         const KsmKnobs *k = &s->ksm;
         uint64_t page_bytes = s->page_size_bytes ?: 4096;
-        uint64_t ksm_pages = k->pages_shared + k->pages_sharing + k->pages_unshared + k->pages_volatile;
+        uint64_t ksm_pages = sat_add_u64(sat_add_u64(k->pages_shared, k->pages_sharing),
+                                         sat_add_u64(k->pages_unshared, k->pages_volatile));
 
         *m = (Measure) { .page_kib = max_u64(page_bytes / 1024, 1) };
         m->avail_kib = s->mem.has_mem_available ? s->mem.mem_available_kib :
-                       s->mem.mem_free_kib + s->mem.buffers_kib + s->mem.cached_kib;
+                       sat_add_u64(sat_add_u64(s->mem.mem_free_kib, s->mem.buffers_kib), s->mem.cached_kib);
         m->saved = ksm_saved_pages(k);
-        m->judged_kib = sub_sat(m->avail_kib, m->saved * m->page_kib);
+        m->judged_kib = sub_sat(m->avail_kib, sat_mul_u64(m->saved, m->page_kib));
         m->thres_kib = policy_compat_threshold_kib(c, s->mem.mem_total_kib);
         m->mem_pressure = m->judged_kib < m->thres_kib;
         m->psi_pressure = s->has_psi && c->psi_thres_pct > 0 &&
@@ -202,8 +208,13 @@ static void measure_cpu(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
         if (!s->has_ksmd_cpu || p->prev_ksmd_cpu_usec > s->ksmd_cpu_usec)
                 return;
         dcpu = s->ksmd_cpu_usec - p->prev_ksmd_cpu_usec;
-        credit = p->cpu_credit_usec + (int64_t) (dt_usec * (uint64_t) c->cpu_budget_pct / 100) - (int64_t) dcpu;
-        /* Debt is kept whole, saving is capped at one window. */
+        /* A jump of ksmd's CPU time or of the clock (absurd input) must not
+         * overflow: saturate, then bound the debt. */
+        credit = sat_add_i64(p->cpu_credit_usec, u64_to_i64_sat(sat_mul_u64(dt_usec, (uint64_t) c->cpu_budget_pct) / 100));
+        credit = sat_add_i64(credit, -u64_to_i64_sat(dcpu));
+        /* Debt is kept whole (down to CPU_DEBT_MAX_USEC), saving is capped at one window. */
+        if (credit < -CPU_DEBT_MAX_USEC)
+                credit = -CPU_DEBT_MAX_USEC;
         st->cpu_credit_usec = credit > (int64_t) cap ? (int64_t) cap : credit;
         if (dscan >= MIN_MEASURE_PAGES) {
                 uint64_t cost = dcpu * NSEC_PER_USEC / dscan;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "arith.h"
 #include "units.h"
 
 uint64_t now_usec(clockid_t clock) {
@@ -21,11 +22,11 @@ uint64_t page_size(void) {
 }
 
 uint64_t ksm_saved_pages(const KsmKnobs *k) {
-        return k->pages_sharing > UINT64_MAX - k->ksm_zero_pages ? UINT64_MAX : k->pages_sharing + k->ksm_zero_pages;
+        return sat_add_u64(k->pages_sharing, k->ksm_zero_pages);
 }
 
 uint64_t ksm_saved_bytes(const KsmKnobs *k, uint64_t page_size_bytes) {
-        return ksm_saved_pages(k) * page_size_bytes;
+        return sat_mul_u64(ksm_saved_pages(k), page_size_bytes);
 }
 
 const char *format_bytes(uint64_t bytes, char *buf, size_t size) {

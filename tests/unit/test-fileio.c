@@ -87,6 +87,36 @@ static void test_files(void **state) {
         rmdir(dir);
 }
 
+/* A FIFO (no writer, or no reader) or a device in place of a knob, a /proc
+ * file, the config or LOGFILE: refused at once, never a blocking open. */
+static void test_not_regular(void **state) {
+        char dir[] = "/tmp/test-fileio.XXXXXX";
+        _cleanup_free_ char *s = NULL;
+        uint64_t v;
+        int fd;
+
+        (void) state;
+        assert_non_null(mkdtemp(dir));
+        fd = open(dir, O_RDONLY | O_DIRECTORY);
+        assert_true(fd >= 0);
+        assert_int_equal(mkfifoat(fd, "fifo", 0600), 0);
+        alarm(10);      /* the old code blocked here forever */
+        assert_int_equal(read_full_file_at(fd, "fifo", 100, &s, NULL), -EBADFD);
+        assert_int_equal(read_u64_file_at(fd, "fifo", &v), -EBADFD);
+        /* No reader: a blocking open would wait, O_NONBLOCK gives ENXIO. */
+        assert_int_equal(write_string_file_at(fd, "fifo", "1"), -ENXIO);
+        assert_int_equal(read_full_file_at(AT_FDCWD, "/dev/zero", 100, &s, NULL), -EBADFD);
+        assert_int_equal(write_string_file_at(AT_FDCWD, "/dev/null", "1"), -EBADFD);
+        assert_int_equal(read_full_file_at(AT_FDCWD, dir, 100, &s, NULL), -EISDIR);
+        assert_string_equal(file_strerror(-EBADFD), "not a regular file");
+        assert_string_equal(file_strerror(-ENOENT), strerror(ENOENT));
+        alarm(0);
+        assert_null(s);
+        unlinkat(fd, "fifo", 0);
+        close(fd);
+        rmdir(dir);
+}
+
 /* A configuration file: regular files only, and never a blocking open. */
 static void test_regular_file(void **state) {
         char dir[] = "/tmp/test-fileio.XXXXXX", path[64];
@@ -126,6 +156,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_int64),
                 cmocka_unit_test(test_parse_uint64),
                 cmocka_unit_test(test_files),
+                cmocka_unit_test(test_not_regular),
                 cmocka_unit_test(test_regular_file),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
