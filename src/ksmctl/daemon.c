@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -13,6 +12,7 @@
 #include "bus-names.h"
 #include "daemon.h"
 #include "fileio.h"
+#include "procfs.h"
 
 #define DAEMON_COMM "ksmtuned"
 
@@ -50,15 +50,13 @@ static int bus_call(const char *method, sd_bus_message **reply, sd_bus_error *er
         return r;
 }
 
-static bool comm_is_daemon(pid_t pid) {
-        _cleanup_free_ char *comm = NULL;
-        char path[64];
+/* Whether pid is a live (not zombie) process called ksmtuned. */
+static bool is_daemon(int proc_fd, pid_t pid) {
+        ProcStat st;
 
-        snprintf(path, sizeof(path), "/proc/%d/comm", (int) pid);
-        if (read_full_file_at(AT_FDCWD, path, 64, &comm, NULL) < 0)
-                return false;
-        comm[strcspn(comm, "\n")] = '\0';
-        return strcmp(comm, DAEMON_COMM) == 0;
+        /* Gone, or not ours to read: not a candidate. A zombie has exited
+         * already: signalling it does nothing. */
+        return proc_read_stat(proc_fd, pid, &st) >= 0 && strcmp(st.comm, DAEMON_COMM) == 0 && st.state != 'Z';
 }
 
 /* The pid in a pid file, when that process exists. Returns pid, 0 or negative errno. */
@@ -75,51 +73,37 @@ static int pid_from_file(const char *path, bool check_comm) {
         if (kill((pid_t) pid, 0) < 0 && errno == ESRCH)
                 return 0;
         /* A stale default pid file may name a recycled pid. */
-        if (check_comm && !comm_is_daemon((pid_t) pid))
-                return 0;
+        if (check_comm) {
+                _cleanup_close_ int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+                if (proc_fd < 0 || !is_daemon(proc_fd, (pid_t) pid))
+                        return 0;
+        }
         return (int) pid;
-}
-
-/* Whether /proc/PID/stat names a live (not zombie) process called name. */
-static bool stat_matches(const char *stat, const char *name) {
-        const char *open = strchr(stat, '('), *close = strrchr(stat, ')');
-
-        /* comm may itself hold ')' and spaces: it ends at the last ')'. */
-        if (!open || !close || close < open || close[1] != ' ')
-                return false;
-        if ((size_t) (close - open - 1) != strlen(name) || strncmp(open + 1, name, strlen(name)) != 0)
-                return false;
-        /* A zombie has exited already: signalling it does nothing. */
-        return close[2] != 'Z';
 }
 
 /* Processes named ksmtuned, from the live /proc. Returns how many (pids in
  * ret, at most max) or negative errno. */
 static int pids_by_name(pid_t *ret, size_t max) {
-        struct dirent *de;
+        _cleanup_close_ int proc_fd = -1;
+        ProcIter it = {};
         size_t n = 0;
-        DIR *d;
+        pid_t pid;
+        int r;
 
-        d = opendir("/proc");
-        if (!d)
+        proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (proc_fd < 0)
                 return negative_errno();
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *stat = NULL;
-                char path[64];
-                int64_t pid;
-
-                if (parse_int64(de->d_name, 1, INT32_MAX, &pid) < 0 || pid == getpid())
-                        continue;
-                snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-                /* Gone since the listing, or not ours to read: not a candidate. */
-                if (read_full_file_at(AT_FDCWD, path, 4096, &stat, NULL) < 0 || !stat_matches(stat, DAEMON_COMM))
+        r = proc_iter_start(&it, proc_fd);
+        while (r >= 0 && (r = proc_iter_next(&it, &pid)) > 0) {
+                if (pid == getpid() || !is_daemon(proc_fd, pid))
                         continue;
                 if (n < max)
-                        ret[n] = (pid_t) pid;
+                        ret[n] = pid;
                 n++;
         }
-        closedir(d);
-        return (int) n;
+        proc_iter_done(&it);
+        return r < 0 ? r : (int) n;
 }
 
 /* Find the running daemon: --pidfile only when given, else the default pid

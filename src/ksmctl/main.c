@@ -50,6 +50,15 @@ static const Verb verbs[] = {
           "your own processes can be read.\n\n"
           "  --json      print one JSON object instead (stable field names, units in them)\n"
           "  --top N     show N processes (default 10, 0 for none)\n" },
+        { "metrics", verb_metrics, "[--top N]",
+          "print KSM's counters and the top guests' savings for Prometheus",
+          "Print KSM's counters and knobs, the memory it saves, ksmd's CPU time and the\n"
+          "processes that save most (qemu guests by their -name, labels guest and pid)\n"
+          "in the Prometheus text format, as ksmtuned writes them to KSM_METRICS_FILE.\n"
+          "Works without the daemon; the daemon's own counters are only in its file.\n"
+          "For node_exporter's textfile collector, write to a temporary file and rename\n"
+          "it into the collector's directory.\n\n"
+          "  --top N     export N processes at most (default 50, 0 for none)\n" },
         { "doctor", verb_doctor, "[--json] [--sample-ms MS] [PID|NAME]...",
           "say why memory is or is not merged, host-wide and per process",
           "Check the host (KSM in the kernel, run, ksmtuned and its last decision, the\n"

@@ -4,6 +4,8 @@
 /* Connections to libvirt: domain lifecycle events as a retune trigger, and
  * the pids of running guests whatever their process name. */
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
@@ -13,6 +15,13 @@ typedef struct LibvirtWatcher LibvirtWatcher;
 /* Called when guests may have come or gone: a lifecycle event that changes
  * committed memory, or a (re)connection. */
 typedef void (*LibvirtChangeFn)(void *userdata);
+
+#ifdef HAVE_LIBVIRT
+
+/* Whether this build can talk to libvirt at all. */
+static inline bool libvirt_built(void) {
+        return true;
+}
 
 /* Load libvirt, run its event loop in e and connect to each URI of the
  * blank-separated list uris (read-only connections). A URI that cannot be
@@ -30,3 +39,31 @@ LibvirtWatcher *libvirt_watcher_free(LibvirtWatcher *w);
  * (the local qemu driver); guests without one are skipped. *ret is a malloc'ed
  * array (NULL when empty). Returns 0 or -ENOMEM. */
 int libvirt_watcher_get_pids(LibvirtWatcher *w, pid_t **ret, size_t *ret_n);
+
+#else
+
+/* Built without libvirt (--without-libvirt): no watcher, and no guests from
+ * it; the callers need no conditionals. */
+static inline bool libvirt_built(void) {
+        return false;
+}
+
+static inline int libvirt_watcher_new(sd_event *e, const char *uris, int root_fd,
+                                      LibvirtChangeFn on_change, void *userdata, LibvirtWatcher **ret) {
+        (void) e, (void) uris, (void) root_fd, (void) on_change, (void) userdata, (void) ret;
+        return -EOPNOTSUPP;
+}
+
+static inline LibvirtWatcher *libvirt_watcher_free(LibvirtWatcher *w) {
+        (void) w;
+        return NULL;
+}
+
+static inline int libvirt_watcher_get_pids(LibvirtWatcher *w, pid_t **ret, size_t *ret_n) {
+        (void) w;
+        *ret = NULL;
+        *ret_n = 0;
+        return 0;
+}
+
+#endif

@@ -12,17 +12,12 @@
 
 #include "bus-names.h"
 #include "bus.h"
+#include "libvirt.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
 
 #define PIDFILE KSMTUNED_PIDFILE
-
-#ifdef HAVE_LIBVIRT
-#define LIBVIRT_HELP_NOTE ""
-#else
-#define LIBVIRT_HELP_NOTE " (not in this build)"
-#endif
 
 typedef struct Args {
         ManagerOptions opts;
@@ -60,7 +55,7 @@ static void help(void) {
                "read-only properties), unless --no-bus; without a bus it keeps tuning.\n"
                "Guests that libvirt starts or stops (KSM_LIBVIRT_URI) cause a retune within a second%s.\n",
                program_invocation_short_name,
-               LIBVIRT_HELP_NOTE);
+               libvirt_built() ? "" : " (not in this build)");
 }
 
 /* Returns 1 to go on, 0 to exit successfully, negative for a usage error. */

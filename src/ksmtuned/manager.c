@@ -12,10 +12,8 @@
 #include <unistd.h>
 
 #include "fileio.h"
-#ifdef HAVE_LIBVIRT
-#include "libvirt.h"
-#endif
 #include "ksmd.h"
+#include "libvirt.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -48,7 +46,8 @@ static void apply_log_settings(const Manager *m) {
         log_set_max_priority(m->opts.debug || m->config.debug ? LOG_DEBUG : LOG_INFO);
         r = log_open_file(m->config.logfile[0] ? m->config.logfile : NULL);
         if (r < 0)
-                log_warning_errno(r, "Cannot open LOGFILE %s, logging to stderr only: %m", m->config.logfile);
+                log_warning("Cannot open LOGFILE %s, logging to stderr only: %s",
+                            m->config.logfile, file_strerror(r));
 }
 
 int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret) {
@@ -107,9 +106,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_unref(m->soon_timer);
         scan_watch_stop(&m->scan_watch);
         merge_any_tracker_clear(&m->merge_any);
-#ifdef HAVE_LIBVIRT
         libvirt_watcher_free(m->libvirt);
-#endif
         sd_event_unref(m->event);
         guest_scanner_free(m->scanner);
         guest_list_clear(&m->guests);
@@ -154,6 +151,32 @@ static void collect_ksmd(Manager *m, KsmSample *s) {
         s->has_ksmd_cpu = true;
 }
 
+/* The KSM files. A failing one is named and logged at error level once
+ * (until it changes or recovers); an optional one only costs its feature. */
+static int collect_ksm(Manager *m, KsmKnobs *ret) {
+        const char *file = NULL;
+        int r;
+
+        r = ksm_sysfs_read_named(m->ksm_fd, ret, &file);
+        if (r < 0) {
+                bool again = file == m->ksm_error_file && r == m->ksm_error;
+
+                log_full_errno(again ? LOG_DEBUG : LOG_ERR, r, "Cannot read %s/%s: %m", m->ksm_dir, file);
+                m->ksm_error_file = file;
+                m->ksm_error = r;
+                return r;
+        }
+        if (m->ksm_error_file)
+                log_info("%s/%s is readable again", m->ksm_dir, m->ksm_error_file);
+        m->ksm_error_file = NULL;
+        m->ksm_error = 0;
+        if (ret->skipped_file != m->ksm_skipped_file && ret->skipped_file)
+                log_warning_errno(ret->skipped_error, "Cannot read %s/%s, tuning without it: %m",
+                                  m->ksm_dir, ret->skipped_file);
+        m->ksm_skipped_file = ret->skipped_file;
+        return 0;
+}
+
 static int collect(Manager *m, KsmSample *ret) {
         KsmSample s = { .page_size_bytes = page_size() };
         GuestList guests = {};
@@ -164,7 +187,6 @@ static int collect(Manager *m, KsmSample *ret) {
         r = meminfo_read(m->root_fd, &s.mem);
         if (r < 0)
                 return log_error_errno(r, "Cannot read %s/proc/meminfo: %m", m->opts.root);
-#ifdef HAVE_LIBVIRT
         /* Guests libvirt runs count whatever their process name ("kvm",
          * "/usr/libexec/qemu-kvm"); the scan counts each pid once. */
         if (m->libvirt) {
@@ -172,7 +194,6 @@ static int collect(Manager *m, KsmSample *ret) {
                 if (r < 0)
                         return log_error_errno(r, "Cannot collect guest pids from libvirt: %m");
         }
-#endif
         r = guest_scanner_scan(m->scanner, extra, n_extra, &guests);
         if (r < 0)
                 return log_error_errno(r, "Cannot scan processes: %m");
@@ -184,9 +205,9 @@ static int collect(Manager *m, KsmSample *ret) {
         s.guests_changed = m->guests_changed || guest_list_has_new(&m->guests, &guests);
         guest_list_clear(&m->guests);
         m->guests = guests;
-        r = ksm_sysfs_read(m->ksm_fd, &s.ksm);
+        r = collect_ksm(m, &s.ksm);
         if (r < 0)
-                return log_error_errno(r, "Cannot read %s/" KSM_SYSFS_DIR ": %m", m->opts.root);
+                return r;
 
         r = psi_read_memory(m->root_fd, &s.psi);
         if (r >= 0)
@@ -386,33 +407,29 @@ static void tick_and_rearm(Manager *m) {
         (void) manager_retune(m);
 }
 
-#ifdef HAVE_LIBVIRT
 static void on_libvirt_change(void *userdata) {
         /* Guests started or stopped: adaptive plans passes for them. */
         manager_guests_changed(userdata);
 }
-#endif
 
 void manager_libvirt_start(Manager *m) {
         if (strcmp(m->libvirt_uri, m->config.libvirt_uri) == 0 && (m->libvirt || !m->config.libvirt_uri[0]))
                 return;
-#ifdef HAVE_LIBVIRT
         m->libvirt = libvirt_watcher_free(m->libvirt);
         snprintf(m->libvirt_uri, sizeof(m->libvirt_uri), "%s", m->config.libvirt_uri);
         if (!m->config.libvirt_uri[0]) {
                 log_debug("KSM_LIBVIRT_URI is empty: not connecting to libvirt");
                 return;
         }
+        if (!libvirt_built()) {
+                if (!m->libvirt_notice_logged)
+                        log_notice("KSM_LIBVIRT_URI=\"%s\" is ignored: this ksmtuned is built without libvirt support",
+                                   m->config.libvirt_uri);
+                m->libvirt_notice_logged = true;
+                return;
+        }
         /* Failures are logged; guests are then found by process name only. */
         (void) libvirt_watcher_new(m->event, m->config.libvirt_uri, m->root_fd, on_libvirt_change, m, &m->libvirt);
-#else
-        snprintf(m->libvirt_uri, sizeof(m->libvirt_uri), "%s", m->config.libvirt_uri);
-        if (m->config.libvirt_uri[0] && !m->libvirt_notice_logged) {
-                log_notice("KSM_LIBVIRT_URI=\"%s\" is ignored: this ksmtuned is built without libvirt support",
-                           m->config.libvirt_uri);
-                m->libvirt_notice_logged = true;
-        }
-#endif
 }
 
 static int on_soon(sd_event_source *s, uint64_t usec, void *userdata) {

@@ -62,6 +62,9 @@ typedef struct Manager {
         pid_t ksmd_pid;                 /* 0 until found */
         bool ksmd_missing_logged;
         bool psi_error_logged;
+        const char *ksm_error_file;     /* required KSM file that failed last tick, logged */
+        int ksm_error;
+        const char *ksm_skipped_file;   /* optional KSM file skipped last tick, logged */
         bool guests_changed;            /* set by manager_guests_changed(), cleared by the tick */
         /* The adaptive policy turns the kernel's advisor off while it sets
          * the rate; the admin's mode comes back on exit or a switch to compat. */

@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ini.h>
 #include <inttypes.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -12,6 +11,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "conf-shell.h"
 #include "fileio.h"
 #include "guests.h"
 #include "libvirt-util.h"
@@ -31,23 +31,25 @@ typedef struct KeyDef {
         const char *name;
         KeyType type;
         size_t offset;
-        int64_t min, max;       /* KEY_INT */
+        int64_t min, max;       /* KEY_INT: the documented range */
+        bool old;               /* the old script's key: empty means its default */
 } KeyDef;
 
-#define INT_KEY(n, field, lo, hi) { n, KEY_INT, offsetof(KsmConfig, field), lo, hi }
-#define STR_KEY(n, field, t) { n, t, offsetof(KsmConfig, field), 0, 0 }
+#define INT_KEY(n, field, lo, hi) { n, KEY_INT, offsetof(KsmConfig, field), lo, hi, false }
+#define OLD_KEY(n, field, lo, hi) { n, KEY_INT, offsetof(KsmConfig, field), lo, hi, true }
+#define STR_KEY(n, field, t) { n, t, offsetof(KsmConfig, field), 0, 0, false }
 
 /* Ranges: wide enough for any sane host, narrow enough that the arithmetic
  * in the policies cannot overflow 64 bits. */
 static const KeyDef keys[] = {
-        INT_KEY("KSM_MONITOR_INTERVAL", monitor_interval_s, 1, 86400),
-        INT_KEY("KSM_SLEEP_MSEC", sleep_msec, 1, 1000000),
-        INT_KEY("KSM_NPAGES_BOOST", npages_boost, 0, 10000000),
-        INT_KEY("KSM_NPAGES_DECAY", npages_decay, -10000000, 0),
-        INT_KEY("KSM_NPAGES_MIN", npages_min, 0, 10000000),
-        INT_KEY("KSM_NPAGES_MAX", npages_max, 0, 10000000),
-        INT_KEY("KSM_THRES_COEF", thres_coef_pct, 0, 100),
-        INT_KEY("KSM_THRES_CONST", thres_const_kib, 0, INT64_C(1) << 40),
+        OLD_KEY("KSM_MONITOR_INTERVAL", monitor_interval_s, 1, 86400),
+        OLD_KEY("KSM_SLEEP_MSEC", sleep_msec, 1, 1000000),
+        OLD_KEY("KSM_NPAGES_BOOST", npages_boost, 0, 10000000),
+        OLD_KEY("KSM_NPAGES_DECAY", npages_decay, -10000000, 0),
+        OLD_KEY("KSM_NPAGES_MIN", npages_min, 0, 10000000),
+        OLD_KEY("KSM_NPAGES_MAX", npages_max, 0, 10000000),
+        OLD_KEY("KSM_THRES_COEF", thres_coef_pct, 0, 100),
+        OLD_KEY("KSM_THRES_CONST", thres_const_kib, 0, INT64_C(1) << 40),
         STR_KEY("KSM_GUEST_REGEX", guest_regex, KEY_REGEX),
         STR_KEY("KSM_POLICY", policy, KEY_POLICY),
         INT_KEY("KSM_CPU_BUDGET", cpu_budget_pct, 1, 100),
@@ -125,19 +127,39 @@ void conf_init_defaults(KsmConfig *c) {
         };
 }
 
-static size_t key_index(const char *name) {
-        size_t i = 0;
-
-        while (i < ELEMENTSOF(keys) - 1 && strcmp(keys[i].name, name) != 0)
-                i++;
-        return i;
+static const KeyDef *key_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (strcmp(keys[i].name, name) == 0)
+                        return &keys[i];
+        return NULL;
 }
+
+/* Values outside the documented range that the old script ran with: they
+ * are accepted with a warning that says what it did, as the value that
+ * does the same here. */
+#define AS_IS INT64_MIN
+typedef struct Tolerated {
+        const char *key;
+        int64_t lo, hi;
+        int64_t take;           /* AS_IS: the value itself */
+        const char *old;        /* what the old script did with it */
+} Tolerated;
+
+static const Tolerated tolerated[] = {
+        { "KSM_MONITOR_INTERVAL", INT64_MIN, 0, 1, "the old script's sleep returned at once and it tuned without pause; taken as 1" },
+        { "KSM_SLEEP_MSEC", INT64_MIN, 0, 0, "the old script scanned at its 10 ms floor; taken as 0, which does the same" },
+        { "KSM_NPAGES_BOOST", -10000000, -1, AS_IS, "the old script lowered pages_to_scan by it when memory was short, and so does this one" },
+        { "KSM_NPAGES_DECAY", 1, 10000000, AS_IS, "the old script raised pages_to_scan by it at each tuning, and so does this one" },
+        { "KSM_NPAGES_MIN", INT64_MIN, -1, 0, "the old script could write a negative pages_to_scan, which the kernel refuses; taken as 0" },
+        { "KSM_NPAGES_MAX", INT64_MIN, -1, 0, "the old script could write a negative pages_to_scan, which the kernel refuses; taken as 0" },
+        { "KSM_THRES_COEF", INT64_MIN, -1, 0, "the old script then used KSM_THRES_CONST alone, as for 0; taken as 0" },
+        { "KSM_THRES_COEF", 101, 1000000, AS_IS, "the threshold is above MemTotal, so KSM never stops and always boosts, as in the old script" },
+        { "KSM_THRES_CONST", INT64_MIN, -1, 0, "the old script ignored it, as for 0; taken as 0" },
+};
 
 typedef struct ParseContext {
         const char *filename;
         KsmConfig config;
-        unsigned *key_lines;    /* line number of each KEY=value line, in order */
-        size_t n_key_lines, next_key_line;
         unsigned set_line[ELEMENTSOF(keys)];
         ConfWarnFn warn;
         void *userdata;
@@ -161,70 +183,18 @@ static int fail(ParseContext *ctx, unsigned line, const char *fmt, ...) {
         return -EINVAL;
 }
 
-/* "$NAME", "${", "$(" and backquotes: a lone "$" is literal in sh. */
-static bool is_expansion(const char *p) {
-        return *p == '`' || (p[0] == '$' && p[1] && (isalpha((unsigned char) p[1]) || strchr("_{(", p[1])));
-}
+_printf_(3, 4)
+static void warn_at(ParseContext *ctx, unsigned line, const char *fmt, ...) {
+        char msg[512], full[600];
+        va_list ap;
 
-/* Undo shell quoting of one word: '...', "..." and bare text, concatenated
- * as the shell does; an unquoted " #" starts a comment. Expansions ($VAR,
- * `cmd`) are refused rather than silently taken literally. */
-static int shell_unquote(const char *in, char *out, size_t out_size, const char **why) {
-        size_t n = 0;
-        const char *p = in;
-        char quote = 0;
-
-        for (; *p; p++) {
-                char c = *p;
-
-                if (quote == '\'') {
-                        if (c == '\'') {
-                                quote = 0;
-                                continue;
-                        }
-                } else if (quote == '"') {
-                        if (c == '"') {
-                                quote = 0;
-                                continue;
-                        }
-                        if (c == '\\' && p[1] && strchr("$`\"\\", p[1]))
-                                c = *++p;
-                        else if (is_expansion(p)) {
-                                *why = "shell expansion is not supported";
-                                return -EINVAL;
-                        }
-                } else {
-                        if (c == '\'' || c == '"') {
-                                quote = c;
-                                continue;
-                        }
-                        if (isspace((unsigned char) c))
-                                break;
-                        if (c == '\\' && p[1])
-                                c = *++p;
-                        else if (is_expansion(p)) {
-                                *why = "shell expansion is not supported";
-                                return -EINVAL;
-                        }
-                }
-                if (n + 1 >= out_size) {
-                        *why = "value too long";
-                        return -EINVAL;
-                }
-                out[n++] = c;
-        }
-        if (quote) {
-                *why = "unterminated quote";
-                return -EINVAL;
-        }
-        while (isspace((unsigned char) *p))
-                p++;
-        if (*p && *p != '#') {
-                *why = "unquoted space in value (quote it)";
-                return -EINVAL;
-        }
-        out[n] = '\0';
-        return 0;
+        if (!ctx->warn)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        snprintf(full, sizeof(full), "%s:%u: %s", ctx->filename, line, msg);
+        ctx->warn(full, ctx->userdata);
 }
 
 static int parse_bool(const char *s, bool *ret) {
@@ -240,23 +210,93 @@ static int parse_bool(const char *s, bool *ret) {
         return -EINVAL;
 }
 
-static int set_key(ParseContext *ctx, const KeyDef *k, unsigned line, const char *raw, const char *value) {
-        void *field = (char *) &ctx->config + k->offset;
+/* "020" is octal in the shell's arithmetic (16), "08" an error there. */
+static int check_leading_zero(ParseContext *ctx, const KeyDef *k, unsigned line, const char *raw, const char *value) {
+        const char *d = value + strspn(value, " \t");
+        char *end;
+        long long octal;
+
+        if (*d == '-' || *d == '+')
+                d++;
+        if (!(d[0] == '0' && isdigit((unsigned char) d[1])))
+                return 0;
+        /* The old script gave KSM_MONITOR_INTERVAL to sleep(1), which reads decimal. */
+        if (strcmp(k->name, "KSM_MONITOR_INTERVAL") == 0) {
+                warn_at(ctx, line, "%s=%s: leading zero: read as decimal, as the old script's sleep did", k->name, raw);
+                return 0;
+        }
+        errno = 0;
+        octal = strtoll(d, &end, 8);
+        if (errno == 0 && *end == '\0')
+                return fail(ctx, line, "%s=%s: leading zero: the old script's shell arithmetic read it as octal %lld; "
+                            "write the number without the zero", k->name, raw, octal);
+        return fail(ctx, line, "%s=%s: leading zero: the old script's shell arithmetic failed on it (not octal); "
+                    "write the number without the zero", k->name, raw);
+}
+
+static int set_int(ParseContext *ctx, const KeyDef *k, unsigned line, const char *raw, const char *value, int64_t *field) {
+        int64_t v;
         int r;
 
-        switch (k->type) {
-        case KEY_INT: {
-                int64_t v;
-
-                r = parse_int64(value, k->min, k->max, &v);
-                if (r == -ERANGE)
-                        return fail(ctx, line, "%s=%s: out of range, must be %" PRId64 "..%" PRId64,
-                                    k->name, raw, k->min, k->max);
-                if (r < 0)
-                        return fail(ctx, line, "%s=%s: not an integer", k->name, raw);
-                *(int64_t *) field = v;
-                break;
+        if (!*value && k->old) {
+                /* The script read every key as ${KEY:-default}. */
+                warn_at(ctx, line, "%s=: empty: the old script used the default, and so does this one", k->name);
+                return 0;
         }
+        r = check_leading_zero(ctx, k, line, raw, value);
+        if (r < 0)
+                return r;
+        r = parse_int64(value, INT64_MIN, INT64_MAX, &v);
+        if (r == -EINVAL)
+                return fail(ctx, line, "%s=%s: not an integer", k->name, raw);
+        if (r == 0 && v >= k->min && v <= k->max) {
+                *field = v;
+                return 0;
+        }
+        for (size_t i = 0; r == 0 && i < ELEMENTSOF(tolerated); i++)
+                if (strcmp(tolerated[i].key, k->name) == 0 && v >= tolerated[i].lo && v <= tolerated[i].hi) {
+                        warn_at(ctx, line, "%s=%s: outside %" PRId64 "..%" PRId64 ": %s",
+                             k->name, raw, k->min, k->max, tolerated[i].old);
+                        *field = tolerated[i].take == AS_IS ? v : tolerated[i].take;
+                        return 0;
+                }
+        return fail(ctx, line, "%s=%s: out of range, must be %" PRId64 "..%" PRId64, k->name, raw, k->min, k->max);
+}
+
+static int set_bool(ParseContext *ctx, const KeyDef *k, unsigned line, const char *raw, const char *value, bool *field) {
+        if (parse_bool(value, field) == 0)
+                return 0;
+        /* The script tested [ -n "$DEBUG" ]. */
+        warn_at(ctx, line, "%s=%s: not a boolean: the old script turned debugging on for any value but the empty one; taken as 1",
+             k->name, raw);
+        *field = true;
+        return 0;
+}
+
+static int set_uri_list(ParseContext *ctx, const KeyDef *k, unsigned line, const char *raw, const char *value, char *field) {
+        LibvirtUriList l;
+        char dup[CONF_VALUE_MAX];
+        int r;
+
+        r = libvirt_uri_list_split(value, &l, dup, sizeof(dup));
+        if (r == -E2BIG)
+                return fail(ctx, line, "%s=%s: more than %d URIs", k->name, raw, LIBVIRT_URIS_MAX);
+        if (r == -EEXIST)
+                return fail(ctx, line, "%s=%s: %s is listed twice", k->name, raw, dup);
+        if (r < 0)
+                return fail(ctx, line, "%s=%s: %s", k->name, raw, strerror(-r));
+        snprintf(field, CONF_VALUE_MAX, "%s", value);
+        return 0;
+}
+
+static int set_key(ParseContext *ctx, const KeyDef *k, unsigned line, const char *raw, const char *value) {
+        void *field = (char *) &ctx->config + k->offset;
+        int r = 0;
+
+        switch (k->type) {
+        case KEY_INT:
+                r = set_int(ctx, k, line, raw, value, field);
+                break;
         case KEY_POLICY: {
                 size_t i = 0;
 
@@ -268,23 +308,11 @@ static int set_key(ParseContext *ctx, const KeyDef *k, unsigned line, const char
                 break;
         }
         case KEY_BOOL:
-                if (parse_bool(value, field) < 0)
-                        return fail(ctx, line, "%s=%s: not a boolean (use 1 or 0)", k->name, raw);
+                r = set_bool(ctx, k, line, raw, value, field);
                 break;
-        case KEY_URI_LIST: {
-                LibvirtUriList l;
-                char dup[CONF_VALUE_MAX];
-
-                r = libvirt_uri_list_split(value, &l, dup, sizeof(dup));
-                if (r == -E2BIG)
-                        return fail(ctx, line, "%s=%s: more than %d URIs", k->name, raw, LIBVIRT_URIS_MAX);
-                if (r == -EEXIST)
-                        return fail(ctx, line, "%s=%s: %s is listed twice", k->name, raw, dup);
-                if (r < 0)
-                        return fail(ctx, line, "%s=%s: %s", k->name, raw, strerror(-r));
-                snprintf(field, CONF_VALUE_MAX, "%s", value);
+        case KEY_URI_LIST:
+                r = set_uri_list(ctx, k, line, raw, value, field);
                 break;
-        }
         case KEY_REGEX:
         case KEY_REGEX_OR_EMPTY: {
                 char why[128];
@@ -303,141 +331,81 @@ static int set_key(ParseContext *ctx, const KeyDef *k, unsigned line, const char
                 snprintf(field, CONF_VALUE_MAX, "%s", value);
                 break;
         }
+        if (r < 0)
+                return r;
         ctx->set_line[k - keys] = line;
         return 0;
 }
 
-static int handler(void *userdata, const char *section, const char *name, const char *raw) {
-        ParseContext *ctx = userdata;
-        char value[CONF_VALUE_MAX];
-        const char *why = NULL;
-        unsigned line;
+static int parse_line(ParseContext *ctx, unsigned line, const char *p, size_t len) {
+        ShellAssignment a[SHELL_ASSIGNMENTS_MAX];
+        char why[512];
+        int n;
 
-        (void) section;
-        if (ctx->error < 0)
-                return 0;
-        /* The pre-scan counted exactly the lines inih reports, in order. */
-        line = ctx->next_key_line < ctx->n_key_lines ? ctx->key_lines[ctx->next_key_line++] : 0;
+        n = shell_parse_line(p, len, a, why, sizeof(why));
+        if (n < 0)
+                return fail(ctx, line, "%s", why);
+        for (int i = 0; i < n; i++) {
+                const KeyDef *k = key_find(a[i].name);
+                char raw[CONF_VALUE_MAX + 8];
 
-        /* "export KEY=value" is valid shell; inih hands us "export KEY". */
-        if (strncmp(name, "export", 6) == 0 && isspace((unsigned char) name[6])) {
-                name += 6;
-                while (isspace((unsigned char) *name))
-                        name++;
-        }
-        for (const char *p = name; *p; p++)
-                if (!(isalnum((unsigned char) *p) || *p == '_') || (p == name && isdigit((unsigned char) *p))) {
-                        fail(ctx, line, "'%s': not a variable name", name);
-                        return 0;
+                if (!k) {
+                        warn_at(ctx, line, "unknown key %s, ignored", a[i].name);
+                        continue;
                 }
-
-        if (shell_unquote(raw, value, sizeof(value), &why) < 0) {
-                fail(ctx, line, "%s=%s: %s", name, raw, why);
-                return 0;
-        }
-
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                if (strcmp(keys[i].name, name) == 0) {
-                        set_key(ctx, &keys[i], line, raw, value);
-                        return 1;
-                }
-
-        if (ctx->warn) {
-                char msg[512];
-                snprintf(msg, sizeof(msg), "%s:%u: unknown key %s, ignored", ctx->filename, line, name);
-                ctx->warn(msg, ctx->userdata);
-        }
-        return 1;
-}
-
-/* Find what libinih would silently get wrong, and remember which lines carry
- * a key so that its callbacks (which have no line numbers) can be placed. */
-static int prescan(ParseContext *ctx, const char *text) {
-        unsigned line = 0;
-        const char *p = text;
-
-        if (strncmp(p, "\xEF\xBB\xBF", 3) == 0)
-                p += 3;
-        while (*p) {
-                const char *eol = strchrnul(p, '\n');
-                size_t len = (size_t) (eol - p);
-                const char *s = p;
-
-                line++;
-                if (len > 0 && p[len - 1] == '\r')
-                        len--;
-                while (s < p + len && isspace((unsigned char) *s))
-                        s++;
-                if (len > CONF_LINE_MAX)
-                        return fail(ctx, line, "line is %zu characters long, at most %d are allowed", len, CONF_LINE_MAX);
-                if (s == p + len || *s == '#' || *s == ';')
-                        goto next;
-                if (s != p)
-                        return fail(ctx, line, "indented line (it would continue the previous value): remove the leading blanks");
-                if (*s == '[')
-                        return fail(ctx, line, "sections are not supported: %.*s", (int) len, p);
-                if (!memchr(s, '=', (size_t) (p + len - s)))
-                        return fail(ctx, line, "expected KEY=value: %.*s", (int) len, p);
-                if (ctx->n_key_lines % 64 == 0) {
-                        unsigned *n = realloc(ctx->key_lines, (ctx->n_key_lines + 64) * sizeof(unsigned));
-                        if (!n)
-                                return -ENOMEM;
-                        ctx->key_lines = n;
-                }
-                ctx->key_lines[ctx->n_key_lines++] = line;
-        next:
-                p = *eol ? eol + 1 : eol;
+                snprintf(raw, sizeof(raw), "%.*s", (int) a[i].raw_len, a[i].raw);
+                if (set_key(ctx, k, line, raw, a[i].value) < 0)
+                        return -EINVAL;
         }
         return 0;
 }
 
-int conf_parse(const char *text, const char *filename, KsmConfig *ret,
-               ConfWarnFn warn, void *userdata, char *err, size_t err_size) {
+int conf_parse(const char *text, size_t size, const char *filename, KsmConfig *ret,
+               ConfWarnFn warn_fn, void *userdata, char *err, size_t err_size) {
         ParseContext ctx = {
                 .filename = filename,
-                .warn = warn,
+                .warn = warn_fn,
                 .userdata = userdata,
                 .err = err,
                 .err_size = err_size,
         };
-        size_t imin = key_index("KSM_NPAGES_MIN"), imax = key_index("KSM_NPAGES_MAX");
-        int r;
+        const KeyDef *kmin = key_find("KSM_NPAGES_MIN"), *kmax = key_find("KSM_NPAGES_MAX");
+        const char *p = text, *end = text + size;
+        unsigned line = 0;
 
         conf_init_defaults(&ctx.config);
-        r = prescan(&ctx, text);
-        if (r < 0)
-                goto out;
-        r = ini_parse_string(text, handler, &ctx);
-        if (ctx.error < 0) {
-                r = ctx.error;
-                goto out;
-        }
-        if (r != 0) {
-                r = fail(&ctx, r > 0 ? (unsigned) r : 0, "cannot parse line");
-                goto out;
+        while (p < end) {
+                const char *eol = memchr(p, '\n', (size_t) (end - p));
+                size_t len = (size_t) ((eol ? eol : end) - p);
+
+                if (parse_line(&ctx, ++line, p, len) < 0)
+                        return -EINVAL;
+                p += len + (eol ? 1 : 0);
         }
         if (ctx.config.npages_min > ctx.config.npages_max) {
-                unsigned line = ctx.set_line[imin] > ctx.set_line[imax] ? ctx.set_line[imin] : ctx.set_line[imax];
-                r = fail(&ctx, line, "KSM_NPAGES_MIN=%" PRId64 " is greater than KSM_NPAGES_MAX=%" PRId64,
-                         ctx.config.npages_min, ctx.config.npages_max);
-                goto out;
+                unsigned l1 = ctx.set_line[kmin - keys], l2 = ctx.set_line[kmax - keys];
+
+                /* "[ $npages -lt $MIN ] && npages=$MIN; elif [ $npages -gt $MAX ]": what clamp_npages() does too. */
+                warn_at(&ctx, l1 > l2 ? l1 : l2,
+                     "KSM_NPAGES_MIN=%" PRId64 " is greater than KSM_NPAGES_MAX=%" PRId64
+                     ": pages_to_scan is raised to the minimum, else cut to the maximum, as in the old script",
+                     ctx.config.npages_min, ctx.config.npages_max);
         }
         *ret = ctx.config;
-        r = 0;
-out:
-        free(ctx.key_lines);
-        return r;
+        return 0;
 }
 
 int conf_load(const char *path, KsmConfig *ret, ConfWarnFn warn, void *userdata, char *err, size_t err_size) {
         _cleanup_free_ char *text = NULL;
         int r;
 
-        r = read_full_file_at(AT_FDCWD, path, 1 << 20, &text, NULL);
+        size_t size;
+
+        r = read_regular_file(path, 1 << 20, &text, &size);
         if (r < 0) {
                 if (err)
-                        snprintf(err, err_size, "%s: %s", path, strerror(-r));
+                        snprintf(err, err_size, "%s: %s", path, file_strerror(r));
                 return r;
         }
-        return conf_parse(text, path, ret, warn, userdata, err, err_size);
+        return conf_parse(text, size, path, ret, warn, userdata, err, err_size);
 }

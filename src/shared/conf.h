@@ -13,9 +13,8 @@
 #define KSMTUNED_CONF_DEFAULT SYSCONFDIR "/ksmtuned.conf"
 #define LIBVIRT_URI_DEFAULT "qemu:///system"
 
-/* libinih (as Debian builds it) cuts lines at 199 characters, so no value is longer. */
-#define CONF_LINE_MAX 199
-#define CONF_VALUE_MAX (CONF_LINE_MAX + 1)
+/* The longest value, with its NUL (a longer one is an error naming it). */
+#define CONF_VALUE_MAX 200
 
 typedef enum KsmPolicyKind {
         KSM_POLICY_COMPAT,              /* the old script's decisions */
@@ -45,20 +44,23 @@ typedef struct KsmConfig {
         bool debug;                     /* DEBUG */
 } KsmConfig;
 
-/* Called for each warning (unknown key); msg names file and line. */
+/* Called for each warning (an unknown key, a value the old script ran
+ * with outside the documented range); msg names file and line. */
 typedef void (*ConfWarnFn)(const char *msg, void *userdata);
 
 /* Fill in the built-in defaults (the old script's). */
 void conf_init_defaults(KsmConfig *c);
 
-/* Parse shell-style KEY=value text. filename is used in messages only. On
- * error returns -EINVAL and writes "FILE:LINE: KEY=VALUE: why" (or
+/* Parse size bytes of shell KEY=value text, as the old script's shell read
+ * it (see conf-shell.h). filename is used in messages only. On error
+ * returns -EINVAL and writes "FILE:LINE: KEY=VALUE: why" (or
  * "FILE:LINE: why") to err; ret is written only on success. */
-int conf_parse(const char *text, const char *filename, KsmConfig *ret,
+int conf_parse(const char *text, size_t size, const char *filename, KsmConfig *ret,
                ConfWarnFn warn, void *userdata, char *err, size_t err_size);
 
-/* Read and parse a file. Returns 0, -EINVAL with err filled, or a negative
- * errno from reading it (err filled too). */
+/* Read and parse a file; it must be a regular file (opened without
+ * blocking). Returns 0, -EINVAL with err filled, or a negative errno from
+ * reading it (err filled too; -EBADFD: not a regular file). */
 int conf_load(const char *path, KsmConfig *ret,
               ConfWarnFn warn, void *userdata, char *err, size_t err_size);
 

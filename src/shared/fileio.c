@@ -7,19 +7,37 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
 #include "macro.h"
 
-int read_full_file_at(int dirfd, const char *path, size_t max_size, char **ret, size_t *ret_size) {
+int open_regular_at(int dirfd, const char *path, int flags, mode_t mode) {
         _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, alloc = 0;
+        struct stat st;
 
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: opening a FIFO without a writer (or a device) must not
+         * wait; on a regular file the flag changes nothing. */
+        fd = openat(dirfd, path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, mode);
         if (fd < 0)
                 return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        return TAKE_FD(fd);
+}
+
+const char *file_strerror(int r) {
+        return r == -EBADFD ? "not a regular file" : strerror(r < 0 ? -r : r);
+}
+
+static int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, alloc = 0;
 
         /* /proc and /sys files report st_size 0 or 4096: read until EOF. */
         for (;;) {
@@ -59,6 +77,19 @@ int read_full_file_at(int dirfd, const char *path, size_t max_size, char **ret, 
         return 0;
 }
 
+int read_full_file_at(int dirfd, const char *path, size_t max_size, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -1;
+
+        fd = open_regular_at(dirfd, path, O_RDONLY, 0);
+        if (fd < 0)
+                return fd;
+        return read_full_fd(fd, max_size, ret, ret_size);
+}
+
+int read_regular_file(const char *path, size_t max_size, char **ret, size_t *ret_size) {
+        return read_full_file_at(AT_FDCWD, path, max_size, ret, ret_size);
+}
+
 int read_u64_file_at(int dirfd, const char *path, uint64_t *ret) {
         _cleanup_free_ char *s = NULL;
         int r;
@@ -76,9 +107,9 @@ int write_string_file_at(int dirfd, const char *path, const char *s) {
 
         /* O_TRUNC as the shell's "echo 1 > run" does: sysfs ignores it and
          * plain files (fixture trees) then hold exactly what was written. */
-        fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+        fd = open_regular_at(dirfd, path, O_WRONLY | O_TRUNC, 0);
         if (fd < 0)
-                return negative_errno();
+                return fd;
         /* sysfs takes a value in one write(); a short write is an error. */
         do
                 k = write(fd, s, len);

@@ -3,17 +3,33 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+/* openat() that never blocks and accepts only a regular file: O_NONBLOCK,
+ * O_CLOEXEC and O_NOCTTY are added to flags. Returns the fd, -EISDIR for a
+ * directory, -EBADFD for a FIFO, socket or device, or another negative errno. */
+int open_regular_at(int dirfd, const char *path, int flags, mode_t mode);
+
+/* strerror() for the errors above, with "not a regular file" for -EBADFD. */
+const char *file_strerror(int r);
 
 /* Read a whole (small) file at dirfd/path into a NUL-terminated malloc'ed
- * buffer; at most max_size bytes. Returns 0 or negative errno (-EFBIG when larger). */
+ * buffer; at most max_size bytes; only a regular file (see open_regular_at).
+ * Returns 0 or negative errno (-EFBIG when larger). */
 int read_full_file_at(int dirfd, const char *path, size_t max_size, char **ret, size_t *ret_size);
+
+/* Read a whole regular file (a configuration file) into a NUL-terminated
+ * malloc'ed buffer, at most max_size bytes; *ret_size counts NUL bytes inside.
+ * Never blocks: a FIFO, device or socket is refused with -EBADFD, a
+ * directory with -EISDIR. Returns 0 or negative errno (-EFBIG when larger). */
+int read_regular_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
 
 /* Read a one-line unsigned decimal file (sysfs style). Returns 0 or negative errno
  * (-EINVAL when the content is not a number). */
 int read_u64_file_at(int dirfd, const char *path, uint64_t *ret);
 
 /* Write a string to an existing file at dirfd/path (truncating, never
- * creating) in one write().
+ * creating) in one write(); only a regular file (see open_regular_at).
  * Returns 0 or negative errno from open() or write(). */
 int write_string_file_at(int dirfd, const char *path, const char *s);
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "arith.h"
 #include "config.h"
 
 #include <errno.h>
@@ -6,15 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <libproc2/pids.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fileio.h"
 #include "guests.h"
 #include "macro.h"
+#include "procfs.h"
 #include "units.h"
 
 /*
@@ -28,11 +28,10 @@
  * caller (libvirt) are always read. (libvirt execs qemu well within a second.)
  * Listing /proc itself costs about 1 us per process, so between listings
  * only the pids handed out since the last scan (ns_last_pid) are probed.
- * A process of the live /proc is read with libproc2, one pid at a time; one
- * of a fixture tree (tests, --root) is parsed from its stat file.
+ * A process is read from its stat file alone (procfs.c), the live /proc and
+ * a fixture tree (tests, --root) alike.
  */
 #define YOUNG_SECS 10
-#define DENTS_BUF_SIZE (64 * 1024)
 /* Between listings, new pids are probed one by one while there are few:
  * a probe costs a failed or short open, a listing ~1 us per process. */
 #define MAX_PROBE 1024
@@ -49,36 +48,18 @@ typedef struct PidEntry {
         PidKind kind;
 } PidEntry;
 
-/* libproc2 items, read by our own index: PIDS_VAL changed arity between
- * procps releases. */
-enum { ITEM_CMD, ITEM_START, ITEM_RSS, _ITEM_MAX };
-static enum pids_item items[_ITEM_MAX] = {
-        [ITEM_CMD] = PIDS_CMD,                  /* stat: comm */
-        [ITEM_START] = PIDS_TICS_BEGAN,         /* stat: starttime, clock ticks */
-        [ITEM_RSS] = PIDS_MEM_RES,              /* statm: resident, KiB */
-};
-
 struct GuestScanner {
         regex_t re;
-        struct pids_info *pids; /* the live /proc: processes are read with libproc2 */
         regex_t merge_re;       /* KSM_MERGE_ANY_REGEX */
         bool has_merge_re;
         int proc_fd;
         PidEntry *known;        /* sorted by pid, from the last scan */
         size_t n_known;
-        char *dents;
+        ProcIter iter;
         uint64_t page_kib;
         uint64_t hz;
         pid_t last_pid;         /* ns_last_pid at the last scan, -1 unknown */
         unsigned since_full;    /* scans since the last listing */
-};
-
-struct linux_dirent64 {
-        uint64_t d_ino;
-        int64_t d_off;
-        unsigned short d_reclen;
-        unsigned char d_type;
-        char d_name[];
 };
 
 int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t errbuf_size) {
@@ -93,13 +74,6 @@ int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t 
 
 bool guest_regex_match(const regex_t *re, const char *comm) {
         return regexec(re, comm, 0, NULL, 0) == 0;
-}
-
-/* Whether fd is the host's /proc (the root is "/"). */
-static bool is_live_proc(int fd) {
-        struct stat a, b;
-
-        return fstat(fd, &a) == 0 && stat("/proc", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 int guest_scanner_new(int root_fd, const char *pattern, GuestScanner **ret) {
@@ -117,22 +91,10 @@ int guest_scanner_new(int root_fd, const char *pattern, GuestScanner **ret) {
                 free(s);
                 return r;
         }
-        s->dents = malloc(DENTS_BUF_SIZE);
-        if (!s->dents) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        s->proc_fd = openat(root_fd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        s->proc_fd = proc_open(root_fd);
         if (s->proc_fd < 0) {
-                r = negative_errno();
+                r = s->proc_fd;
                 goto fail;
-        }
-        /* libproc2 reads only the live /proc; a fixture tree (--root, tests)
-         * is read directly, with the same parser rules as proc(5). */
-        if (is_live_proc(s->proc_fd)) {
-                r = procps_pids_new(&s->pids, items, _ITEM_MAX);
-                if (r < 0)
-                        goto fail;
         }
         v = sysconf(_SC_PAGESIZE);
         s->page_kib = v >= 1024 ? (uint64_t) v / 1024 : 4;
@@ -148,14 +110,12 @@ fail:
 GuestScanner *guest_scanner_free(GuestScanner *s) {
         if (!s)
                 return NULL;
-        if (s->pids)
-                procps_pids_unref(&s->pids);
         regfree(&s->re);
         if (s->has_merge_re)
                 regfree(&s->merge_re);
         closep(&s->proc_fd);
         free(s->known);
-        free(s->dents);
+        proc_iter_done(&s->iter);
         free(s);
         return NULL;
 }
@@ -205,45 +165,6 @@ bool guest_list_contains(const GuestList *l, pid_t pid) {
         return l->n > 0 && bsearch(&pid, l->procs, l->n, sizeof(GuestProc), cmp_pid);
 }
 
-int guest_stat_parse(const char *text, char comm[16], uint64_t *ret_start_ticks, uint64_t *ret_rss_pages) {
-        /* After the name: state is field 3 of proc(5), starttime 22, rss 24. */
-        const char *open = strchr(text, '('), *close = strrchr(text, ')'), *p;
-        uint64_t start = 0, rss = 0;
-
-        if (!open || !close || close < open || close - open - 1 > 15)
-                return -EBADMSG;
-        p = close + 1;
-        for (unsigned field = 3; field <= 24; field++) {
-                char *end;
-                unsigned long long v;
-
-                while (*p == ' ')
-                        p++;
-                if (!*p || *p == '\n')
-                        return -EBADMSG;
-                if (field != 22 && field != 24) {
-                        p += strcspn(p, " \n");
-                        continue;
-                }
-                if (*p < '0' || *p > '9')
-                        return -EBADMSG;
-                errno = 0;
-                v = strtoull(p, &end, 10);
-                if (errno != 0 || (*end != ' ' && *end != '\n' && *end != '\0'))
-                        return -EBADMSG;
-                if (field == 22)
-                        start = v;
-                else
-                        rss = v;
-                p = end;
-        }
-        memcpy(comm, open + 1, (size_t) (close - open - 1));
-        comm[close - open - 1] = '\0';
-        *ret_start_ticks = start;
-        *ret_rss_pages = rss;
-        return 0;
-}
-
 static int proc_append(GuestProc **array, size_t *n, size_t *alloc, pid_t pid, const char *comm,
                        uint64_t start_tics, uint64_t rss_kib) {
         if (*n == *alloc) {
@@ -264,44 +185,22 @@ static int list_add(GuestList *l, size_t *alloc, pid_t pid, const char *comm, ui
         int r = proc_append(&l->procs, &l->n, alloc, pid, comm, start_tics, rss_kib);
 
         if (r >= 0)
-                l->rss_kib += rss_kib;
+                l->rss_kib = sat_add_u64(l->rss_kib, rss_kib);
         return r;
 }
 
 /* Name, start time (clock ticks after boot) and resident size (KiB) of pid.
  * Returns 0, -ESRCH when it is gone, or negative errno. */
 static int read_process(GuestScanner *s, pid_t pid, char comm[16], uint64_t *ret_start, uint64_t *ret_rss_kib) {
-        _cleanup_free_ char *text = NULL;
-        char path[32];
-        uint64_t rss_pages;
+        ProcStat st;
         int r;
 
-        if (s->pids) {
-                unsigned these = (unsigned) pid;
-                struct pids_fetch *f;
-                struct pids_result *h;
-
-                /* Only this pid: a full reap of every process each tick is
-                 * what the remembering scan avoids. */
-                f = procps_pids_select(s->pids, &these, 1, PIDS_SELECT_PID);
-                if (!f)
-                        return -ENOMEM;
-                if (f->counts->total < 1)
-                        return -ESRCH;
-                h = f->stacks[0]->head;
-                snprintf(comm, 16, "%s", h[ITEM_CMD].result.str ?: "");
-                *ret_start = h[ITEM_START].result.ull_int;
-                *ret_rss_kib = h[ITEM_RSS].result.ul_int;
-                return 0;
-        }
-        snprintf(path, sizeof(path), "%d/stat", (int) pid);
-        r = read_full_file_at(s->proc_fd, path, 4096, &text, NULL);
+        r = proc_read_stat(s->proc_fd, pid, &st);
         if (r < 0)
                 return r;
-        r = guest_stat_parse(text, comm, ret_start, &rss_pages);
-        if (r < 0)
-                return r;
-        *ret_rss_kib = rss_pages * s->page_kib;
+        memcpy(comm, st.comm, sizeof(st.comm));
+        *ret_start = st.start_ticks;
+        *ret_rss_kib = sat_mul_u64(st.rss_pages, s->page_kib);
         return 0;
 }
 
@@ -340,15 +239,8 @@ typedef struct Scan {
 /* A pid that names a thread, not a process (reached by probing a pid
  * range: /proc lists only processes, but /proc/TID/ exists for threads). */
 static bool is_thread(GuestScanner *s, pid_t pid) {
-        _cleanup_free_ char *text = NULL;
-        char path[32];
-        const char *p;
-
-        snprintf(path, sizeof(path), "%d/status", (int) pid);
-        if (read_full_file_at(s->proc_fd, path, 65536, &text, NULL) < 0)
-                return true;    /* gone: not worth counting */
-        p = strstr(text, "\nTgid:");
-        return !p || strtol(p + 6, NULL, 10) != (long) pid;
+        /* Gone, or unreadable: not worth counting either. */
+        return proc_is_process(s->proc_fd, pid) != 1;
 }
 
 /* Classify pid (reading it unless it is settled) and remember it. probed:
@@ -377,7 +269,7 @@ static int visit(GuestScanner *s, Scan *sc, pid_t pid, bool probed) {
                         thread = is_thread(s, pid);
                 if (thread && kind == PID_GUEST) {
                         /* qemu's threads start with its name: count the process once. */
-                        sc->l.rss_kib -= sc->l.procs[--sc->l.n].rss_kib;
+                        sc->l.rss_kib = sat_sub_u64(sc->l.rss_kib, sc->l.procs[--sc->l.n].rss_kib);
                         kind = PID_YOUNG;
                 }
                 /* Processes seen for the first time (or still young) are the
@@ -403,33 +295,13 @@ static int visit(GuestScanner *s, Scan *sc, pid_t pid, bool probed) {
 
 /* Every process, from the listing of /proc. */
 static int scan_listing(GuestScanner *s, Scan *sc) {
+        pid_t pid;
         int r;
 
-        if (lseek(s->proc_fd, 0, SEEK_SET) < 0)
-                return negative_errno();
-        for (;;) {
-                long n = syscall(SYS_getdents64, s->proc_fd, s->dents, DENTS_BUF_SIZE);
-
-                if (n < 0)
-                        return negative_errno();
-                if (n == 0)
-                        return 0;
-                for (long off = 0; off < n;) {
-                        struct linux_dirent64 *de = (struct linux_dirent64 *) (s->dents + off);
-                        char *end;
-                        unsigned long v;
-
-                        off += de->d_reclen;
-                        if (de->d_name[0] < '1' || de->d_name[0] > '9')
-                                continue;
-                        v = strtoul(de->d_name, &end, 10);
-                        if (*end || v > INT32_MAX)
-                                continue;
-                        r = visit(s, sc, (pid_t) v, false);
-                        if (r < 0)
-                                return r;
-                }
-        }
+        r = proc_iter_start(&s->iter, s->proc_fd);
+        while (r >= 0 && (r = proc_iter_next(&s->iter, &pid)) > 0)
+                r = visit(s, sc, pid, false);
+        return r;
 }
 
 /* Only what may have changed: the processes not settled yet, the pids

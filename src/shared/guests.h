@@ -54,9 +54,5 @@ int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, Gues
 
 void guest_list_clear(GuestList *l);
 
-/* Parse /proc/PID/stat for the scan: name (at most 15 characters plus NUL),
- * starttime (clock ticks after boot) and rss (pages). Returns 0 or -EBADMSG. */
-int guest_stat_parse(const char *text, char comm[16], uint64_t *ret_start_ticks, uint64_t *ret_rss_pages);
-
 /* Whether pid is in the (sorted) list. */
 bool guest_list_contains(const GuestList *l, pid_t pid);

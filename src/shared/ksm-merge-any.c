@@ -4,6 +4,7 @@
 #endif
 
 #include "ksm-merge-any.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -134,9 +135,9 @@ int ksm_merge_any_get(const char *proc_dir, pid_t pid, int *ret)
 	r = build_pid_path(path, sizeof(path), proc_dir, pid, "ksm_merge_any");
 	if (r < 0)
 		return r;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_regular_at(AT_FDCWD, path, O_RDONLY, 0);
 	if (fd < 0)
-		return pid_open_error(proc_dir, pid, errno);
+		return pid_open_error(proc_dir, pid, -fd);
 	r = pread_small(fd, buf, sizeof(buf));
 	close(fd);
 	if (r < 0)
@@ -159,9 +160,9 @@ int ksm_merge_any_set(const char *proc_dir, pid_t pid, int enable)
 	r = build_pid_path(path, sizeof(path), proc_dir, pid, "ksm_merge_any");
 	if (r < 0)
 		return r;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open_regular_at(AT_FDCWD, path, O_WRONLY, 0);
 	if (fd < 0)
-		return pid_open_error(proc_dir, pid, errno);
+		return pid_open_error(proc_dir, pid, -fd);
 	do
 		n = write(fd, enable ? "1\n" : "0\n", 2);
 	while (n < 0 && errno == EINTR);
@@ -182,9 +183,9 @@ int ksm_full_scans_notify_supported(const char *ksm_dir)
 	r = build_path(path, sizeof(path), ksm_dir, "full_scans_notify");
 	if (r < 0)
 		return r;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_regular_at(AT_FDCWD, path, O_RDONLY, 0);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+		return fd == -ENOENT ? 0 : fd;
 	r = pread_small(fd, buf, sizeof(buf));
 	close(fd);
 	if (r < 0)
@@ -202,9 +203,9 @@ int ksm_full_scans_open(const char *ksm_dir)
 	r = build_path(path, sizeof(path), ksm_dir, "full_scans");
 	if (r < 0)
 		return r;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_regular_at(AT_FDCWD, path, O_RDONLY, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = ksm_full_scans_read(fd, &unused);
 	if (r < 0) {
 		close(fd);

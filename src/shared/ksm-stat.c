@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "arith.h"
 #include "config.h"
 
 #include <errno.h>
@@ -95,5 +96,5 @@ int ksm_stat_read(int root_fd, pid_t pid, KsmProcStat *ret) {
 }
 
 uint64_t ksm_proc_saved_bytes(const KsmProcStat *s, uint64_t page_size_bytes) {
-        return (s->merging_pages + s->zero_pages) * page_size_bytes;
+        return sat_mul_u64(sat_add_u64(s->merging_pages, s->zero_pages), page_size_bytes);
 }

@@ -52,6 +52,8 @@ static const struct {
         { "ksm_zero_pages",   offsetof(KsmKnobs, ksm_zero_pages),   KSM_FEATURE_ZERO_PAGES },
         { "pages_scanned",    offsetof(KsmKnobs, pages_scanned),    KSM_FEATURE_PAGES_SCANNED },
         { "max_kernel_pages", offsetof(KsmKnobs, max_kernel_pages), KSM_FEATURE_MAX_KERNEL_PAGES },
+        { "pages_skipped",    offsetof(KsmKnobs, pages_skipped),    KSM_FEATURE_PAGES_SKIPPED },
+        { "merge_across_nodes", offsetof(KsmKnobs, merge_across_nodes), KSM_FEATURE_MERGE_ACROSS_NODES },
 };
 
 const char *ksm_knob_name(KsmKnob knob) {
@@ -119,27 +121,46 @@ static int read_general_profit(int ksm_fd, KsmKnobs *k) {
         return 0;
 }
 
-int ksm_sysfs_read(int ksm_fd, KsmKnobs *ret) {
+/* An optional file that exists but cannot be read or parsed costs only its
+ * own value: note the first one and go on without its feature. */
+static void skip_optional(KsmKnobs *k, const char *name, int r) {
+        if (k->skipped_file)
+                return;
+        k->skipped_file = name;
+        k->skipped_error = r;
+}
+
+int ksm_sysfs_read_named(int ksm_fd, KsmKnobs *ret, const char **ret_file) {
         KsmKnobs k = {};
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 r = read_u64_file_at(ksm_fd, files[i].name, (uint64_t *) ((char *) &k + files[i].offset));
-                if (r == -ENOENT && files[i].feature != NO_FEATURE)
+                if (r < 0 && files[i].feature != NO_FEATURE) {
+                        if (r != -ENOENT)
+                                skip_optional(&k, files[i].name, r);
                         continue;
-                if (r < 0)
+                }
+                if (r < 0) {
+                        if (ret_file)
+                                *ret_file = files[i].name;
                         return r;
+                }
                 if (files[i].feature >= 0 && files[i].feature < _KSM_FEATURE_MAX)
                         k.features |= 1u << files[i].feature;
         }
         r = read_advisor_mode(ksm_fd, &k);
         if (r < 0)
-                return r;
+                skip_optional(&k, "advisor_mode", r);
         r = read_general_profit(ksm_fd, &k);
         if (r < 0)
-                return r;
+                skip_optional(&k, "general_profit", r);
         *ret = k;
         return 0;
+}
+
+int ksm_sysfs_read(int ksm_fd, KsmKnobs *ret) {
+        return ksm_sysfs_read_named(ksm_fd, ret, NULL);
 }
 
 static int write_knob(int ksm_fd, KsmKnob knob, uint64_t value) {

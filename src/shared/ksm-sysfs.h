@@ -33,6 +33,8 @@ typedef enum KsmFeature {
         KSM_FEATURE_GENERAL_PROFIT,
         KSM_FEATURE_PAGES_SCANNED,
         KSM_FEATURE_MAX_KERNEL_PAGES,   /* RHEL 6 era kernels */
+        KSM_FEATURE_PAGES_SKIPPED,      /* pages_skipped (6.7+, smart_scan) */
+        KSM_FEATURE_MERGE_ACROSS_NODES, /* merge_across_nodes (NUMA kernels) */
         _KSM_FEATURE_MAX,
 } KsmFeature;
 
@@ -52,8 +54,12 @@ typedef struct KsmKnobs {
         uint64_t ksm_zero_pages;
         uint64_t pages_scanned;
         uint64_t max_kernel_pages;
+        uint64_t pages_skipped;
+        uint64_t merge_across_nodes;
         int64_t general_profit;         /* bytes; negative when metadata costs more */
         unsigned features;              /* 1 << KsmFeature */
+        const char *skipped_file;       /* first optional file present but unreadable, or NULL */
+        int skipped_error;              /* its negative errno */
 } KsmKnobs;
 
 /* What a policy wants written: only knobs with (set & (1 << knob)). */
@@ -84,8 +90,13 @@ const char *ksm_knob_name(KsmKnob knob);
 int ksm_sysfs_open(int root_fd);
 
 /* Read every knob and counter. Required files: run, pages_to_scan,
- * sleep_millisecs, pages_shared, pages_sharing, full_scans. Returns 0 or
- * negative errno (of the first required file that failed). */
+ * sleep_millisecs, pages_shared, pages_sharing, full_scans. An optional file
+ * that is missing, unreadable or garbage leaves its feature unset (the first
+ * unreadable one is named in ret->skipped_file). Returns 0 or negative errno
+ * of the first required file that failed, named in *ret_file (may be NULL). */
+int ksm_sysfs_read_named(int ksm_fd, KsmKnobs *ret, const char **ret_file);
+
+/* ksm_sysfs_read_named() without the name. */
 int ksm_sysfs_read(int ksm_fd, KsmKnobs *ret);
 
 /* Write the targets that differ from cur, in the safe order. Every knob is

@@ -1,14 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-/* Parse the text of /proc/PID/stat: the command name (without parentheses,
- * at most 15 characters plus NUL in comm) and utime + stime in clock ticks.
- * Returns 0 or -EBADMSG. */
-int proc_stat_parse(const char *text, char comm[16], uint64_t *ret_cpu_ticks);
 
 /* Find ksmd's pid by scanning root/proc for a process named "ksmd" (a kernel
  * thread, so its pid stays valid until reboot). Returns 0, -ESRCH when there

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 
 static LogTarget log_target = LOG_TARGET_STDERR;
@@ -35,9 +36,10 @@ int log_open_file(const char *path) {
         FILE *f = NULL;
 
         if (path) {
-                int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+                /* A FIFO or device as LOGFILE would block every message. */
+                int fd = open_regular_at(AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT, 0640);
                 if (fd < 0)
-                        return negative_errno();
+                        return fd;
                 f = fdopen(fd, "a");
                 if (!f) {
                         int r = negative_errno();
@@ -58,8 +60,21 @@ void log_close(void) {
                 closelog();
 }
 
+/* fileio refuses a FIFO or device with -EBADFD, whose strerror() ("File
+ * descriptor in bad state") would mislead: say what it means. The fixed text
+ * has no '%', so the result is as safe a format as fmt. */
+static const char *explain_ebadfd(const char *fmt, char *buf, size_t size) {
+        const char *m = strstr(fmt, "%m");
+        int n;
+
+        if (!m)
+                return fmt;
+        n = snprintf(buf, size, "%.*snot a regular file%s", (int) (m - fmt), fmt, m + 2);
+        return n < 0 || (size_t) n >= size ? fmt : buf;
+}
+
 int log_internal(int priority, int error, const char *fmt, ...) {
-        char buf[1024];
+        char buf[1024], fmt_buf[512];
         int saved_errno = errno;
         va_list ap;
 
@@ -70,6 +85,8 @@ int log_internal(int priority, int error, const char *fmt, ...) {
 
         /* glibc's %m reads errno: make it the error we were given. */
         errno = error;
+        if (error == EBADFD)
+                fmt = explain_ebadfd(fmt, fmt_buf, sizeof(fmt_buf));
         va_start(ap, fmt);
         vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);

@@ -19,12 +19,14 @@ int log_get_max_priority(void);
 void log_set_max_priority(int max_priority);
 
 /* Also append every shown message, with a timestamp, to path (NULL stops).
- * Returns 0 or negative errno from open(); the previous file stays on error. */
+ * Only a regular file: a FIFO or device is refused (-EBADFD) rather than
+ * blocking. Returns 0 or negative errno; the previous file stays on error. */
 int log_open_file(const char *path);
 void log_close(void);
 
 /* Log a message. Returns -abs(error) when error != 0, else 0, so a caller can
- * write "return log_error_errno(r, ...)". %m is replaced by strerror(error). */
+ * write "return log_error_errno(r, ...)". %m is replaced by strerror(error),
+ * or "not a regular file" for EBADFD (see open_regular_at). */
 int log_internal(int priority, int error, const char *fmt, ...) _printf_(3, 4);
 
 #define log_full_errno(prio, error, ...) log_internal((prio), (error), __VA_ARGS__)

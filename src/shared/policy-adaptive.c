@@ -27,12 +27,15 @@
  * runs (the daemon restores the admin's setting on exit) instead of fighting
  * it, and uses smart_scan and use_zero_pages where the kernel has them.
  */
+#include "arith.h"
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "macro.h"
 #include "policy.h"
 #include "units.h"
 
@@ -45,6 +48,9 @@
  * to this much so a burst can go faster, spent over SPEND_USEC. */
 #define CPU_WINDOW_USEC (60 * USEC_PER_SEC)
 #define CPU_SPEND_USEC (10 * USEC_PER_SEC)
+/* A year of one CPU: more debt than that is absurd input, and the bound
+ * keeps credit * PPM within 64 bits. */
+#define CPU_DEBT_MAX_USEC ((int64_t) (365 * 24 * 3600 * USEC_PER_SEC))
 /* A burst may use at most this many times the budget while credit lasts. */
 #define CPU_BURST_FACTOR 4
 /* Before the first measurement: ksmd's cost per page when it merges, on the
@@ -95,105 +101,11 @@ static uint64_t sub_sat(uint64_t a, uint64_t b) {
         return a > b ? a - b : 0;
 }
 
-static uint64_t saved_pages(const KsmKnobs *k) {
-        return k->pages_sharing + k->ksm_zero_pages;
-}
-
-/* What one tick measured, derived from the sample and the previous state. */
-typedef struct Measure {
-        uint64_t page_kib;
-        uint64_t avail_kib;             /* MemAvailable, or free + buffers + cached */
-        uint64_t judged_kib;            /* avail less what KSM saves: avail without KSM */
-        uint64_t thres_kib;
-        bool mem_pressure, psi_pressure;
-        uint64_t mergeable_pages;       /* the memory a pass covers */
-        uint64_t scanned_pages;         /* pages_scanned or an estimate */
-        uint64_t saved;                 /* pages */
-        bool pass_ended;
-        bool grew;                      /* guest memory grew enough to plan passes */
-} Measure;
-
-static uint64_t scanned_pages(const KsmSample *s, const KsmAdaptiveState *p, uint64_t dt_usec) {
-        const KsmKnobs *k = &s->ksm;
-
-        if (ksm_has(k, KSM_FEATURE_PAGES_SCANNED))
-                return k->pages_scanned;
-        /* Older kernels: at most pages_to_scan per sleep_millisecs while running. */
-        if (!p->have_prev || k->run != 1 || k->sleep_millisecs == 0)
-                return p->prev_scanned_pages;
-        return p->prev_scanned_pages + k->pages_to_scan * (dt_usec / 1000) / k->sleep_millisecs;
-}
-
-static void measure(const KsmConfig *c, const KsmSample *s, const KsmAdaptiveState *p, uint64_t now_usec,
-                    Measure *m, KsmAdaptiveState *st) {
-        const KsmKnobs *k = &s->ksm;
-        uint64_t page_bytes = s->page_size_bytes ?: 4096;
-        uint64_t dt = p->have_prev && now_usec > p->prev_usec ? now_usec - p->prev_usec : 0;
-        uint64_t ksm_pages = k->pages_shared + k->pages_sharing + k->pages_unshared + k->pages_volatile;
-        uint64_t cap = (uint64_t) c->cpu_budget_pct * CPU_WINDOW_USEC / 100;
-
-        *m = (Measure) { .page_kib = max_u64(page_bytes / 1024, 1) };
-        m->avail_kib = s->mem.has_mem_available ? s->mem.mem_available_kib :
-                       s->mem.mem_free_kib + s->mem.buffers_kib + s->mem.cached_kib;
-        m->saved = saved_pages(k);
-        m->judged_kib = sub_sat(m->avail_kib, m->saved * m->page_kib);
-        m->thres_kib = policy_compat_threshold_kib(c, s->mem.mem_total_kib);
-        m->mem_pressure = m->judged_kib < m->thres_kib;
-        m->psi_pressure = s->has_psi && c->psi_thres_pct > 0 &&
-                          s->psi.some_avg10_centipct >= (uint64_t) c->psi_thres_pct * 100;
-        m->mergeable_pages = max_u64(s->committed_kib / m->page_kib, ksm_pages);
-        m->scanned_pages = scanned_pages(s, p, dt);
-
-        if (!p->have_prev) {
-                /* First look: a full bucket, and this pass starts now. */
-                st->cpu_credit_usec = (int64_t) cap;
-                st->pass_start_scanned_pages = m->scanned_pages;
-                st->pass_start_saved_pages = m->saved;
-                st->last_pass_gain_pages = UINT64_MAX;  /* unknown: not "nothing" */
-                goto done;
-        }
-
-        uint64_t dscan = sub_sat(m->scanned_pages, p->prev_scanned_pages);
-        if (s->has_ksmd_cpu && p->prev_ksmd_cpu_usec <= s->ksmd_cpu_usec) {
-                uint64_t dcpu = s->ksmd_cpu_usec - p->prev_ksmd_cpu_usec;
-                int64_t credit = p->cpu_credit_usec + (int64_t) (dt * (uint64_t) c->cpu_budget_pct / 100) - (int64_t) dcpu;
-
-                /* Debt is kept whole, saving is capped at one window. */
-                st->cpu_credit_usec = credit > (int64_t) cap ? (int64_t) cap : credit;
-                if (dscan >= MIN_MEASURE_PAGES) {
-                        uint64_t cost = dcpu * NSEC_PER_USEC / dscan;
-                        /* Mostly the new figure: the cost changes several fold
-                         * between a checksum pass and a merge pass. */
-                        st->cost_nsec_per_page = p->cost_nsec_per_page ?
-                                                 (p->cost_nsec_per_page + 3 * cost) / 4 : cost;
-                }
-        }
-        if (dscan >= MIN_MEASURE_PAGES)
-                st->yield_ppm = min_u64(sub_sat(m->saved, p->prev_saved_pages) * PPM / dscan, PPM);
-
-        if (k->full_scans != p->prev_full_scans) {
-                uint64_t gain = sub_sat(m->saved, p->pass_start_saved_pages);
-
-                m->pass_ended = true;
-                st->last_pass_gain_pages = gain;
-                st->pass_start_scanned_pages = m->scanned_pages;
-                st->pass_start_saved_pages = m->saved;
-        }
-        m->grew = s->committed_kib > p->prev_committed_kib + max_u64(p->prev_committed_kib / 16, GROWTH_MIN_KIB);
-done:
-        st->have_prev = true;
-        st->prev_usec = now_usec;
-        st->prev_ksmd_cpu_usec = s->ksmd_cpu_usec;
-        st->prev_scanned_pages = m->scanned_pages;
-        st->prev_saved_pages = m->saved;
-        st->prev_committed_kib = s->committed_kib;
-        st->prev_full_scans = k->full_scans;
-}
-
 /* The CPU share ksmd may use now, in ppm of one CPU. */
 static uint64_t cpu_allowed_ppm(const KsmConfig *c, const KsmAdaptiveState *st) {
         int64_t budget = c->cpu_budget_pct * 10000;
         int64_t ceiling = budget * CPU_BURST_FACTOR;
+        /* Credit is bounded (measure_cpu), so the product fits. */
         int64_t allowed = budget + st->cpu_credit_usec * (int64_t) PPM / (int64_t) CPU_SPEND_USEC;
 
         if (ceiling > (int64_t) PPM)
@@ -226,13 +138,291 @@ static void rate_to_knobs(uint64_t rate, uint64_t cost_nsec, uint64_t *ret_pages
         *ret_sleep_ms = sleep_ms;
 }
 
-static void format_mib(char *buf, size_t size, uint64_t kib) {
-        snprintf(buf, size, "%" PRIu64 " MiB", kib / 1024);
+/* What one tick measured, derived from the sample and the previous state. */
+typedef struct Measure {
+        uint64_t page_kib;
+        uint64_t avail_kib;             /* MemAvailable, or free + buffers + cached */
+        uint64_t judged_kib;            /* avail less what KSM saves: avail without KSM */
+        uint64_t thres_kib;
+        bool mem_pressure, psi_pressure;
+        bool pressure;                  /* either of them */
+        uint64_t mergeable_pages;       /* the memory a pass covers */
+        uint64_t scanned_pages;         /* pages_scanned or an estimate */
+        uint64_t saved;                 /* pages */
+        bool pass_ended;
+        bool grew;                      /* guest memory grew enough to plan passes */
+} Measure;
+
+/* The scan rate this tick chose and what it rests on, for the knobs and the reason. */
+typedef struct Plan {
+        uint64_t rate;                  /* pages/s, after the CPU cap */
+        bool capped;                    /* the CPU budget lowered it */
+        uint64_t uncovered_pages;       /* mergeable pages this pass has not reached */
+        uint64_t cost_nsec;             /* ksmd CPU per page, measured or guessed */
+        uint64_t cpu_ppm;               /* the CPU share allowed now */
+        const char *why;
+} Plan;
+
+static uint64_t scanned_pages(const KsmSample *s, const KsmAdaptiveState *p, uint64_t dt_usec) {
+        const KsmKnobs *k = &s->ksm;
+
+        if (ksm_has(k, KSM_FEATURE_PAGES_SCANNED))
+                return k->pages_scanned;
+        /* Older kernels: at most pages_to_scan per sleep_millisecs while running. */
+        if (!p->have_prev || k->run != 1 || k->sleep_millisecs == 0)
+                return p->prev_scanned_pages;
+        return p->prev_scanned_pages + k->pages_to_scan * (dt_usec / 1000) / k->sleep_millisecs;
 }
 
-/* A reason longer than KSM_REASON_MAX is cut on purpose: it is one line. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-truncation"
+/* The figures of this tick alone: memory, pressure, pages to cover. */
+static void measure_now(const KsmConfig *c, const KsmSample *s, const KsmAdaptiveState *p, uint64_t dt_usec,
+                        Measure *m) {
+        const KsmKnobs *k = &s->ksm;
+        uint64_t page_bytes = s->page_size_bytes ?: 4096;
+        uint64_t ksm_pages = sat_add_u64(sat_add_u64(k->pages_shared, k->pages_sharing),
+                                         sat_add_u64(k->pages_unshared, k->pages_volatile));
+
+        *m = (Measure) { .page_kib = max_u64(page_bytes / 1024, 1) };
+        m->avail_kib = s->mem.has_mem_available ? s->mem.mem_available_kib :
+                       sat_add_u64(sat_add_u64(s->mem.mem_free_kib, s->mem.buffers_kib), s->mem.cached_kib);
+        m->saved = ksm_saved_pages(k);
+        m->judged_kib = sub_sat(m->avail_kib, sat_mul_u64(m->saved, m->page_kib));
+        m->thres_kib = policy_compat_threshold_kib(c, s->mem.mem_total_kib);
+        m->mem_pressure = m->judged_kib < m->thres_kib;
+        m->psi_pressure = s->has_psi && c->psi_thres_pct > 0 &&
+                          s->psi.some_avg10_centipct >= (uint64_t) c->psi_thres_pct * 100;
+        m->pressure = m->mem_pressure || m->psi_pressure;
+        m->mergeable_pages = max_u64(s->committed_kib / m->page_kib, ksm_pages);
+        m->scanned_pages = scanned_pages(s, p, dt_usec);
+}
+
+/* ksmd's CPU since the last tick: the budget's credit, and its cost per page. */
+static void measure_cpu(const KsmConfig *c, const KsmSample *s, const KsmAdaptiveState *p, uint64_t dt_usec,
+                        uint64_t dscan, KsmAdaptiveState *st) {
+        uint64_t cap = (uint64_t) c->cpu_budget_pct * CPU_WINDOW_USEC / 100;
+        uint64_t dcpu;
+        int64_t credit;
+
+        if (!s->has_ksmd_cpu || p->prev_ksmd_cpu_usec > s->ksmd_cpu_usec)
+                return;
+        dcpu = s->ksmd_cpu_usec - p->prev_ksmd_cpu_usec;
+        /* A jump of ksmd's CPU time or of the clock (absurd input) must not
+         * overflow: saturate, then bound the debt. */
+        credit = sat_add_i64(p->cpu_credit_usec, u64_to_i64_sat(sat_mul_u64(dt_usec, (uint64_t) c->cpu_budget_pct) / 100));
+        credit = sat_add_i64(credit, -u64_to_i64_sat(dcpu));
+        /* Debt is kept whole (down to CPU_DEBT_MAX_USEC), saving is capped at one window. */
+        if (credit < -CPU_DEBT_MAX_USEC)
+                credit = -CPU_DEBT_MAX_USEC;
+        st->cpu_credit_usec = credit > (int64_t) cap ? (int64_t) cap : credit;
+        if (dscan >= MIN_MEASURE_PAGES) {
+                uint64_t cost = dcpu * NSEC_PER_USEC / dscan;
+                /* Mostly the new figure: the cost changes several fold
+                 * between a checksum pass and a merge pass. */
+                st->cost_nsec_per_page = p->cost_nsec_per_page ? (p->cost_nsec_per_page + 3 * cost) / 4 : cost;
+        }
+}
+
+/* Start a pass here: on the first look, and when ksmd finished one. */
+static void pass_begin(const Measure *m, KsmAdaptiveState *st) {
+        st->pass_start_scanned_pages = m->scanned_pages;
+        st->pass_start_saved_pages = m->saved;
+}
+
+/* What changed since the previous tick; the state remembers this sample. */
+static void measure(const KsmConfig *c, const KsmSample *s, const KsmAdaptiveState *p, uint64_t now_usec,
+                    Measure *m, KsmAdaptiveState *st) {
+        uint64_t dt = p->have_prev && now_usec > p->prev_usec ? now_usec - p->prev_usec : 0;
+
+        measure_now(c, s, p, dt, m);
+        if (!p->have_prev) {
+                /* First look: a full bucket, and this pass starts now. */
+                st->cpu_credit_usec = (int64_t) ((uint64_t) c->cpu_budget_pct * CPU_WINDOW_USEC / 100);
+                pass_begin(m, st);
+                st->last_pass_gain_pages = UINT64_MAX;  /* unknown: not "nothing" */
+        } else {
+                uint64_t dscan = sub_sat(m->scanned_pages, p->prev_scanned_pages);
+
+                measure_cpu(c, s, p, dt, dscan, st);
+                if (dscan >= MIN_MEASURE_PAGES)
+                        st->yield_ppm = min_u64(sub_sat(m->saved, p->prev_saved_pages) * PPM / dscan, PPM);
+                if (s->ksm.full_scans != p->prev_full_scans) {
+                        m->pass_ended = true;
+                        st->last_pass_gain_pages = sub_sat(m->saved, p->pass_start_saved_pages);
+                        pass_begin(m, st);
+                }
+                m->grew = s->committed_kib > p->prev_committed_kib +
+                                             max_u64(p->prev_committed_kib / 16, GROWTH_MIN_KIB);
+        }
+        st->have_prev = true;
+        st->prev_usec = now_usec;
+        st->prev_ksmd_cpu_usec = s->ksmd_cpu_usec;
+        st->prev_scanned_pages = m->scanned_pages;
+        st->prev_saved_pages = m->saved;
+        st->prev_committed_kib = s->committed_kib;
+        st->prev_full_scans = s->ksm.full_scans;
+}
+
+/* Whether KSM should scan at all: memory pressure, or work under way that
+ * still pays (planned passes, or a steady pass that saves). */
+static bool wants_scan(const KsmAdaptiveState *p, const KsmAdaptiveState *st, const KsmSample *s, const Measure *m) {
+        bool planned = s->ksm.full_scans < p->burst_until_full_scans;
+        bool gaining = (p->mode == KSM_ADAPTIVE_BURST && planned) ||
+                       (p->mode == KSM_ADAPTIVE_STEADY && p->have_prev && st->yield_ppm >= YIELD_MIN_PPM);
+
+        return m->pressure || (p->mode != KSM_ADAPTIVE_STOPPED && gaining);
+}
+
+/* Plan passes for new guests, grown guests, or a start from rest; without
+ * pressure only the work already planned is finished. Returns whether
+ * passes are planned. */
+static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiveState *p, const Measure *m,
+                        uint64_t now_usec, KsmAdaptiveState *st) {
+        if (m->pressure && (s->guests_changed || m->grew || p->mode == KSM_ADAPTIVE_STOPPED)) {
+                st->burst_until_full_scans = s->ksm.full_scans + BURST_PASSES;
+                st->burst_deadline_usec = now_usec + BURST_PASSES * (uint64_t) c->burst_secs * USEC_PER_SEC;
+                return true;
+        }
+        return s->ksm.full_scans < p->burst_until_full_scans;
+}
+
+/* The mode and the rate it wants, before the CPU cap. */
+static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiveState *p, const Measure *m,
+                        bool planned, uint64_t now_usec, KsmAdaptiveState *st, Plan *plan) {
+        uint64_t gain_min = max_u64(PASS_GAIN_MIN_PAGES, m->mergeable_pages / 1000);
+        uint64_t trickle = max_u64(m->mergeable_pages / (uint64_t) c->trickle_secs, 1);
+        uint64_t in_pass = sub_sat(m->scanned_pages, st->pass_start_scanned_pages);
+
+        plan->uncovered_pages = sub_sat(m->mergeable_pages, in_pass);
+        if (planned) {
+                uint64_t passes_after = sub_sat(st->burst_until_full_scans, s->ksm.full_scans + 1);
+                uint64_t work = plan->uncovered_pages + passes_after * m->mergeable_pages;
+                uint64_t left = max_u64(sub_sat(st->burst_deadline_usec, now_usec), USEC_PER_SEC);
+
+                st->mode = KSM_ADAPTIVE_BURST;
+                plan->rate = work * USEC_PER_SEC / left;
+                plan->why = s->guests_changed ? "guests changed" : m->grew ? "guest memory grew" :
+                            p->mode == KSM_ADAPTIVE_STOPPED ? "start" : "planned passes";
+        } else if (m->pass_ended && st->last_pass_gain_pages < gain_min) {
+                st->mode = KSM_ADAPTIVE_TRICKLE;
+                plan->rate = trickle;
+                plan->why = "the last pass saved nothing new";
+        } else if (p->mode != KSM_ADAPTIVE_BURST && st->yield_ppm < YIELD_MIN_PPM) {
+                /* No need to finish a pass that saves nothing to know it. */
+                st->mode = KSM_ADAPTIVE_TRICKLE;
+                plan->rate = trickle;
+                plan->why = "scanning saves nothing new";
+        } else {
+                /* As fast as the pass still pays: full steady rate at 1 % of
+                 * scanned pages saved, down to the trickle at nothing. */
+                uint64_t steady = m->mergeable_pages * USEC_PER_SEC / STEADY_PASS_USEC;
+
+                st->mode = KSM_ADAPTIVE_STEADY;
+                plan->rate = max_u64(trickle, steady * min_u64(st->yield_ppm, YIELD_FULL_PPM) / YIELD_FULL_PPM);
+                plan->why = "passes still save";
+        }
+        if (st->mode != KSM_ADAPTIVE_BURST)
+                st->burst_until_full_scans = 0;
+}
+
+/* The CPU cap, from ksmd's measured cost per page. */
+static void cap_rate(const KsmConfig *c, KsmAdaptiveState *st, Plan *plan) {
+        uint64_t rate_cap;
+
+        plan->cost_nsec = st->cost_nsec_per_page ?: COST_GUESS_NSEC;
+        plan->cpu_ppm = cpu_allowed_ppm(c, st);
+        rate_cap = max_u64(plan->cpu_ppm * 1000 / plan->cost_nsec, 1);
+        plan->capped = plan->rate > rate_cap;
+        if (plan->capped)
+                plan->rate = rate_cap;
+        st->rate_pages_per_sec = plan->rate;
+}
+
+/* The knobs of a running scan. The policy owns pages_to_scan and turns the
+ * kernel's advisor off for it, unless the admin turned the advisor back on. */
+static void set_scan_targets(const KsmSample *s, Plan *plan, KsmTargets *t) {
+        uint64_t pages, sleep_ms;
+
+        if (s->advisor_is_admins && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME)
+                /* The admin turned the advisor back on while we ran: it owns
+                 * the rate now, and pages_to_scan would fail with EINVAL. */
+                plan->why = "the kernel's advisor sets the rate";
+        else {
+                rate_to_knobs(plan->rate, plan->cost_nsec, &pages, &sleep_ms);
+                if (ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && !s->advisor_is_admins)
+                        ksm_targets_set(t, KSM_KNOB_ADVISOR_MODE, KSM_ADVISOR_NONE);
+                ksm_targets_set(t, KSM_KNOB_PAGES_TO_SCAN, pages);
+                ksm_targets_set(t, KSM_KNOB_SLEEP_MILLISECS, sleep_ms);
+        }
+        if (ksm_has(&s->ksm, KSM_FEATURE_SMART_SCAN))
+                ksm_targets_set(t, KSM_KNOB_SMART_SCAN, 1);
+        if (ksm_has(&s->ksm, KSM_FEATURE_USE_ZERO_PAGES))
+                ksm_targets_set(t, KSM_KNOB_USE_ZERO_PAGES, 1);
+        ksm_targets_set(t, KSM_KNOB_RUN, 1);
+}
+
+/* A reason is one line: a longer one is cut on purpose. */
+_printf_(3, 4)
+static void reason_printf(char *buf, size_t size, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(buf, size, fmt, ap);
+        va_end(ap);
+}
+
+static const char *mib(char buf[static 32], uint64_t kib) {
+        reason_printf(buf, 32, "%" PRIu64 " MiB", kib / 1024);
+        return buf;
+}
+
+/* What drives a running scan: memory, stalls, or work being finished. */
+static void format_pressure(const KsmConfig *c, const KsmSample *s, const Measure *m, char *buf, size_t size) {
+        char judged[32], thres[32];
+
+        if (m->mem_pressure)
+                reason_printf(buf, size, "available without KSM's savings %s < %s",
+                              mib(judged, m->judged_kib), mib(thres, m->thres_kib));
+        else if (m->psi_pressure)
+                reason_printf(buf, size, "memory stalls %" PRIu32 ".%02" PRIu32 "%% >= %" PRId64 "%%",
+                              s->psi.some_avg10_centipct / 100, s->psi.some_avg10_centipct % 100, c->psi_thres_pct);
+        else
+                reason_printf(buf, size, "no pressure, finishing");
+}
+
+static void format_scan_reason(const KsmConfig *c, const KsmSample *s, const Measure *m,
+                               const KsmAdaptiveState *st, const Plan *plan, KsmDecision *d) {
+        char unc[32], merg[32], press[128];
+
+        format_pressure(c, s, m, press, sizeof(press));
+        reason_printf(d->reason, sizeof(d->reason),
+                      "%s: %s; %s of %s not yet in this pass; %" PRIu64 " pages/s%s (%" PRIu64 ".%" PRIu64
+                      " us/page, CPU %" PRIu64 "%%); %s",
+                      mode_names[st->mode], plan->why, mib(unc, plan->uncovered_pages * m->page_kib),
+                      mib(merg, m->mergeable_pages * m->page_kib), plan->rate, plan->capped ? " capped" : "",
+                      plan->cost_nsec / 1000, plan->cost_nsec % 1000 / 100, plan->cpu_ppm / 10000, press);
+}
+
+/* No guest and nothing in KSM: there is nothing to scan for. */
+static bool nothing_to_merge(const KsmSample *s, const Measure *m) {
+        return s->n_guests == 0 && s->committed_kib == 0 && m->mergeable_pages == 0;
+}
+
+static void decide_stop(const KsmSample *s, const Measure *m, KsmAdaptiveState *st, KsmDecision *d) {
+        char judged[32], thres[32];
+
+        if (nothing_to_merge(s, m))
+                reason_printf(d->reason, sizeof(d->reason), "stop: no guests and no mergeable memory");
+        else
+                reason_printf(d->reason, sizeof(d->reason),
+                              "stop: available without KSM's savings %s >= threshold %s%s, nothing left to gain",
+                              mib(judged, m->judged_kib), mib(thres, m->thres_kib),
+                              s->has_psi ? " and no memory stalls" : "");
+        st->mode = KSM_ADAPTIVE_STOPPED;
+        st->burst_until_full_scans = 0;
+        st->rate_pages_per_sec = 0;
+        ksm_targets_set(&d->targets, KSM_KNOB_RUN, 0);
+}
+
 void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmState *prev, uint64_t now_usec,
                             KsmDecision *ret, KsmState *ret_state) {
         const KsmAdaptiveState *p = &prev->adaptive;
@@ -240,130 +430,24 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
         KsmAdaptiveState *st = &state.adaptive;
         KsmDecision d = {};
         Measure m;
-        char judged[32], thres[32];
-        uint64_t rate, cost, cpu_ppm, pages, sleep_ms, gain_min;
-        bool pressure, gaining, planned;
-        const char *why;
+        Plan plan = {};
 
         measure(c, s, p, now_usec, &m, st);
         d.thres_kib = m.thres_kib;
         d.free_kib = m.avail_kib;
-        pressure = m.mem_pressure || m.psi_pressure;
-        format_mib(judged, sizeof(judged), m.judged_kib);
-        format_mib(thres, sizeof(thres), m.thres_kib);
-
-        if (s->n_guests == 0 && s->committed_kib == 0 && m.mergeable_pages == 0) {
-                st->mode = KSM_ADAPTIVE_STOPPED;
-                snprintf(d.reason, sizeof(d.reason), "stop: no guests and no mergeable memory");
-                goto stop;
-        }
-
-        gain_min = max_u64(PASS_GAIN_MIN_PAGES, m.mergeable_pages / 1000);
-        planned = s->ksm.full_scans < p->burst_until_full_scans;
-        gaining = (p->mode == KSM_ADAPTIVE_BURST && planned) ||
-                  (p->mode == KSM_ADAPTIVE_STEADY && p->have_prev && st->yield_ppm >= YIELD_MIN_PPM);
-
-        if (!pressure && !(p->mode != KSM_ADAPTIVE_STOPPED && gaining)) {
-                st->mode = KSM_ADAPTIVE_STOPPED;
-                snprintf(d.reason, sizeof(d.reason),
-                         "stop: available without KSM's savings %s >= threshold %s%s, nothing left to gain",
-                         judged, thres, s->has_psi ? " and no memory stalls" : "");
-                goto stop;
-        }
-
-        /* Plan passes for new guests, grown guests, or a start from rest;
-         * without pressure only the work already planned is finished. */
-        if (pressure && (s->guests_changed || m.grew || p->mode == KSM_ADAPTIVE_STOPPED)) {
-                st->burst_until_full_scans = s->ksm.full_scans + BURST_PASSES;
-                st->burst_deadline_usec = now_usec + BURST_PASSES * (uint64_t) c->burst_secs * USEC_PER_SEC;
-                planned = true;
-        }
-
-        cost = st->cost_nsec_per_page ?: COST_GUESS_NSEC;
-        cpu_ppm = cpu_allowed_ppm(c, st);
-        uint64_t trickle = max_u64(m.mergeable_pages / (uint64_t) c->trickle_secs, 1);
-        uint64_t in_pass = sub_sat(m.scanned_pages, st->pass_start_scanned_pages);
-        uint64_t uncovered = sub_sat(m.mergeable_pages, in_pass);
-
-        if (planned) {
-                uint64_t passes_after = sub_sat(st->burst_until_full_scans, s->ksm.full_scans + 1);
-                uint64_t work = uncovered + passes_after * m.mergeable_pages;
-                uint64_t left = max_u64(sub_sat(st->burst_deadline_usec, now_usec), USEC_PER_SEC);
-
-                st->mode = KSM_ADAPTIVE_BURST;
-                rate = work * USEC_PER_SEC / left;
-                why = s->guests_changed ? "guests changed" : m.grew ? "guest memory grew" :
-                      p->mode == KSM_ADAPTIVE_STOPPED ? "start" : "planned passes";
-        } else if (m.pass_ended && st->last_pass_gain_pages < gain_min) {
-                st->mode = KSM_ADAPTIVE_TRICKLE;
-                rate = trickle;
-                why = "the last pass saved nothing new";
-        } else if (p->mode != KSM_ADAPTIVE_BURST && st->yield_ppm < YIELD_MIN_PPM) {
-                /* No need to finish a pass that saves nothing to know it. */
-                st->mode = KSM_ADAPTIVE_TRICKLE;
-                rate = trickle;
-                why = "scanning saves nothing new";
-        } else {
-                /* As fast as the pass still pays: full steady rate at 1 % of
-                 * scanned pages saved, down to the trickle at nothing. */
-                uint64_t steady = m.mergeable_pages * USEC_PER_SEC / STEADY_PASS_USEC;
-
-                st->mode = KSM_ADAPTIVE_STEADY;
-                rate = max_u64(trickle, steady * min_u64(st->yield_ppm, YIELD_FULL_PPM) / YIELD_FULL_PPM);
-                why = "passes still save";
-        }
-        if (st->mode != KSM_ADAPTIVE_BURST)
-                st->burst_until_full_scans = 0;
-
-        /* The CPU cap, from ksmd's measured cost per page. */
-        uint64_t rate_cap = max_u64(cpu_ppm * 1000 / cost, 1);
-        bool capped = rate > rate_cap;
-        if (capped)
-                rate = rate_cap;
-        st->rate_pages_per_sec = rate;
-        rate_to_knobs(rate, cost, &pages, &sleep_ms);
-
-        d.running = true;
-        if (s->advisor_is_admins && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME)
-                /* The admin turned the advisor back on while we ran: it owns
-                 * the rate now, and pages_to_scan would fail with EINVAL. */
-                why = "the kernel's advisor sets the rate";
+        if (nothing_to_merge(s, &m) || !wants_scan(p, st, s, &m))
+                decide_stop(s, &m, st, &d);
         else {
-                if (ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && !s->advisor_is_admins)
-                        ksm_targets_set(&d.targets, KSM_KNOB_ADVISOR_MODE, KSM_ADVISOR_NONE);
-                ksm_targets_set(&d.targets, KSM_KNOB_PAGES_TO_SCAN, pages);
-                ksm_targets_set(&d.targets, KSM_KNOB_SLEEP_MILLISECS, sleep_ms);
+                bool planned = plan_passes(c, s, p, &m, now_usec, st);
+
+                choose_rate(c, s, p, &m, planned, now_usec, st, &plan);
+                cap_rate(c, st, &plan);
+                set_scan_targets(s, &plan, &d.targets);
+                d.running = true;
+                d.next_tick_usec = st->mode == KSM_ADAPTIVE_BURST ? TICK_BURST_USEC :
+                                   st->mode == KSM_ADAPTIVE_STEADY ? TICK_STEADY_USEC : 0;
+                format_scan_reason(c, s, &m, st, &plan, &d);
         }
-        if (ksm_has(&s->ksm, KSM_FEATURE_SMART_SCAN))
-                ksm_targets_set(&d.targets, KSM_KNOB_SMART_SCAN, 1);
-        if (ksm_has(&s->ksm, KSM_FEATURE_USE_ZERO_PAGES))
-                ksm_targets_set(&d.targets, KSM_KNOB_USE_ZERO_PAGES, 1);
-        ksm_targets_set(&d.targets, KSM_KNOB_RUN, 1);
-        d.next_tick_usec = st->mode == KSM_ADAPTIVE_BURST ? TICK_BURST_USEC :
-                           st->mode == KSM_ADAPTIVE_STEADY ? TICK_STEADY_USEC : 0;
-
-        char unc[32], merg[32], press[96];
-
-        format_mib(unc, sizeof(unc), uncovered * m.page_kib);
-        format_mib(merg, sizeof(merg), m.mergeable_pages * m.page_kib);
-        if (m.mem_pressure)
-                snprintf(press, sizeof(press), "available without KSM's savings %s < %s", judged, thres);
-        else if (m.psi_pressure)
-                snprintf(press, sizeof(press), "memory stalls %" PRIu32 ".%02" PRIu32 "%% >= %" PRId64 "%%",
-                         s->psi.some_avg10_centipct / 100, s->psi.some_avg10_centipct % 100, c->psi_thres_pct);
-        else
-                snprintf(press, sizeof(press), "no pressure, finishing");
-        snprintf(d.reason, sizeof(d.reason),
-                 "%s: %s; %s of %s not yet in this pass; %" PRIu64 " pages/s%s (%" PRIu64 ".%" PRIu64 " us/page, CPU %" PRIu64 "%%); %s",
-                 mode_names[st->mode], why, unc, merg, rate, capped ? " capped" : "",
-                 cost / 1000, cost % 1000 / 100, cpu_ppm / 10000, press);
-        goto done;
-stop:
-        st->burst_until_full_scans = 0;
-        st->rate_pages_per_sec = 0;
-        ksm_targets_set(&d.targets, KSM_KNOB_RUN, 0);
-done:
         *ret = d;
         *ret_state = state;
 }
-#pragma GCC diagnostic pop

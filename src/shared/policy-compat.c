@@ -16,6 +16,7 @@
  * Differences: 64-bit arithmetic throughout (the script overflowed shell
  * integers on hosts of a few TiB), and the inputs are re-read each tick.
  */
+#include "arith.h"
 #include "config.h"
 
 #include <inttypes.h>
@@ -31,8 +32,10 @@
 #define SLEEP_CEIL_MS UINT32_MAX
 
 uint64_t policy_compat_threshold_kib(const KsmConfig *c, uint64_t mem_total_kib) {
-        /* MemTotal < 2^54 KiB and COEF <= 100, so this cannot overflow. */
-        uint64_t thres = mem_total_kib * (uint64_t) c->thres_coef_pct / 100;
+        /* Divide first: COEF <= 100, so neither part can overflow even for
+         * a MemTotal of 2^64 - 1 KiB, and the result is exact. */
+        uint64_t coef = (uint64_t) c->thres_coef_pct;
+        uint64_t thres = mem_total_kib / 100 * coef + mem_total_kib % 100 * coef / 100;
 
         if ((uint64_t) c->thres_const_kib > thres)
                 thres = (uint64_t) c->thres_const_kib;
@@ -65,15 +68,12 @@ static int64_t clamp_npages(const KsmConfig *c, int64_t n) {
 void policy_compat_decide(const KsmConfig *c, const KsmSample *s, const KsmState *prev,
                           KsmDecision *ret, KsmState *ret_state) {
         uint64_t total = s->mem.mem_total_kib;
-        uint64_t free_kib = s->mem.mem_free_kib + s->mem.buffers_kib + s->mem.cached_kib;
+        uint64_t free_kib = sat_add_u64(sat_add_u64(s->mem.mem_free_kib, s->mem.buffers_kib), s->mem.cached_kib);
         uint64_t thres = policy_compat_threshold_kib(c, total);
-        uint64_t need = s->committed_kib + thres;
+        uint64_t need = sat_add_u64(s->committed_kib, thres);
         KsmDecision d = { .thres_kib = thres, .free_kib = free_kib };
         KsmState st = *prev;
         bool boost;
-
-        if (need < s->committed_kib)    /* saturate instead of wrapping */
-                need = UINT64_MAX;
 
         if (need < total && free_kib > thres) {
                 ksm_targets_set(&d.targets, KSM_KNOB_RUN, 0);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "arith.h"
 #include "config.h"
 
 #include <inttypes.h>
@@ -20,8 +21,12 @@ uint64_t page_size(void) {
         return (uint64_t) sysconf(_SC_PAGESIZE);
 }
 
+uint64_t ksm_saved_pages(const KsmKnobs *k) {
+        return sat_add_u64(k->pages_sharing, k->ksm_zero_pages);
+}
+
 uint64_t ksm_saved_bytes(const KsmKnobs *k, uint64_t page_size_bytes) {
-        return (k->pages_sharing + k->ksm_zero_pages) * page_size_bytes;
+        return sat_mul_u64(ksm_saved_pages(k), page_size_bytes);
 }
 
 const char *format_bytes(uint64_t bytes, char *buf, size_t size) {

@@ -15,6 +15,10 @@ uint64_t now_usec(clockid_t clock);
 /* The system's page size in bytes (sysconf), never assumed. */
 uint64_t page_size(void);
 
+/* Pages KSM saves now: each page that shares a KSM page (pages_sharing)
+ * and each zero page it mapped (ksm_zero_pages). Saturates. */
+uint64_t ksm_saved_pages(const KsmKnobs *k);
+
 /* Bytes KSM saves now: pages_sharing plus the zero pages it mapped. */
 uint64_t ksm_saved_bytes(const KsmKnobs *k, uint64_t page_size_bytes);
 

@@ -29,15 +29,31 @@ def test_test_config(tmp):
             check_status=0)
     check("configuration OK" in p.stdout, "configuration OK", got=p.stdout)
     bad = os.path.join(tmp, "bad.conf")
+    # What the old script ran with starts, with a warning naming file:line.
     with open(bad, "w") as f:
-        f.write("# ok\nKSM_NPAGES_MIN=2000\n")
-    p = run(KSMTUNED, "--test-config", "--config", bad, check_status=1)
-    check(f"{bad}:2: KSM_NPAGES_MIN=2000 is greater than KSM_NPAGES_MAX=1250" in p.stderr,
-          "error names file, line, key and value", got=p.stderr)
-    with open(bad, "w") as f:
-        f.write("KSM_MONITOR_INTERVAL=10\n    KSM_SLEEP_MSEC=5\n")
-    p = run(KSMTUNED, "--test-config", "--config", bad, check_status=1)
-    check(f"{bad}:2: indented line" in p.stderr, "indented line named", got=p.stderr)
+        f.write("# ok\nDEBUG=foo\nKSM_THRES_COEF=150\nKSM_NPAGES_DECAY=5\n")
+    p = run(KSMTUNED, "--test-config", "--config", bad, check_status=0)
+    check("configuration OK" in p.stdout, "an old script's file is OK", got=p.stdout)
+    for line, what in [(2, "DEBUG=foo: not a boolean"), (3, "KSM_THRES_COEF=150: outside 0..100"),
+                       (4, "KSM_NPAGES_DECAY=5: outside -10000000..0")]:
+        check(f"<4>{bad}:{line}: {what}" in p.stderr, f"warning for line {line}", got=p.stderr)
+    # What the shell read differently is an error naming file, line and value.
+    for text, line, what in [
+            ("# ok\nKSM_NPAGES_BOOST = 500\n", 2, "KSM_NPAGES_BOOST = 500: blanks around '='"),
+            ("KSM_SLEEP_MSEC=020\n", 1, "KSM_SLEEP_MSEC=020: leading zero: the old script's shell arithmetic read it as octal 16"),
+            ("KSM_MONITOR_INTERVAL=10\r\n", 1, "carriage return"),
+            ("\0" * 4096, 1, "NUL byte"),
+            ("\ufeffLOGFILE=/" + "x" * 190 + "\n", 1, "UTF-8 byte order mark")]:
+        with open(bad, "w") as f:
+            f.write(text)
+        p = run(KSMTUNED, "--test-config", "--config", bad, check_status=1)
+        check(f"{bad}:{line}: {what}" in p.stderr, f"error for {text[:30]!r}", got=p.stderr)
+        check("configuration OK" not in p.stdout, "no 'configuration OK' after an error", got=p.stdout)
+    # A FIFO is refused at once: a blocking open would hang (run() times out).
+    fifo = os.path.join(tmp, "fifo.conf")
+    os.mkfifo(fifo)
+    p = run(KSMTUNED, "--test-config", "--config", fifo, check_status=1, timeout=20)
+    check(f"{fifo}: not a regular file" in p.stderr, "FIFO refused", got=p.stderr)
     with open(bad, "w") as f:
         f.write("KSM_FOO=1\n")
     p = run(KSMTUNED, "--test-config", "--config", bad, check_status=0)

@@ -6,7 +6,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "macro.h"
@@ -23,7 +26,7 @@ static void collect_warning(const char *msg, void *userdata) {
 }
 
 static int parse(const char *text, KsmConfig *c, char *err, Warnings *w) {
-        return conf_parse(text, "test.conf", c, collect_warning, w, err, 512);
+        return conf_parse(text, strlen(text), "test.conf", c, collect_warning, w, err, 512);
 }
 
 /* Rows that parse: the text and one field to check. */
@@ -52,11 +55,9 @@ static const GoodRow good[] = {
         { "KSM_MONITOR_INTERVAL=14 # every 14 s\n", F(monitor_interval_s), 14 },
         { "KSM_MONITOR_INTERVAL=\"15\" # quoted, then a comment\n", F(monitor_interval_s), 15 },
         { "KSM_MONITOR_INTERVAL=1\"6\"\n", F(monitor_interval_s), 16 },
-        { "# comment\n; comment\n\n   \nKSM_MONITOR_INTERVAL=17\n", F(monitor_interval_s), 17 },
+        { "# comment\n\n   \nKSM_MONITOR_INTERVAL=17\n", F(monitor_interval_s), 17 },
         { "   # indented comments are fine\nKSM_MONITOR_INTERVAL=18\n", F(monitor_interval_s), 18 },
-        { "KSM_MONITOR_INTERVAL=19\r\n", F(monitor_interval_s), 19 },
         { "KSM_MONITOR_INTERVAL=1\nKSM_MONITOR_INTERVAL=20\n", F(monitor_interval_s), 20 },   /* last wins, as in sh */
-        { "\xEF\xBB\xBFKSM_MONITOR_INTERVAL=21\n", F(monitor_interval_s), 21 },
         /* range edges */
         { "KSM_MONITOR_INTERVAL=1\n", F(monitor_interval_s), 1 },
         { "KSM_MONITOR_INTERVAL=86400\n", F(monitor_interval_s), 86400 },
@@ -101,39 +102,23 @@ typedef struct BadRow {
 
 static const BadRow bad[] = {
         { "KSM_MONITOR_INTERVAL=abc\n", "test.conf:1: KSM_MONITOR_INTERVAL=abc: not an integer" },
-        { "KSM_MONITOR_INTERVAL=\n", "test.conf:1: KSM_MONITOR_INTERVAL=: not an integer" },
+        { "KSM_CPU_BUDGET=\n", "test.conf:1: KSM_CPU_BUDGET=: not an integer" },
         { "KSM_MONITOR_INTERVAL=10s\n", "test.conf:1: KSM_MONITOR_INTERVAL=10s: not an integer" },
         { "KSM_MONITOR_INTERVAL=1.5\n", "test.conf:1: KSM_MONITOR_INTERVAL=1.5: not an integer" },
-        { "\n\nKSM_MONITOR_INTERVAL=0\n", "test.conf:3: KSM_MONITOR_INTERVAL=0: out of range, must be 1..86400" },
-        { "KSM_MONITOR_INTERVAL=-1\n", "test.conf:1: KSM_MONITOR_INTERVAL=-1: out of range, must be 1..86400" },
+        { "\n\nKSM_MONITOR_INTERVAL=86401\n", "test.conf:3: KSM_MONITOR_INTERVAL=86401: out of range, must be 1..86400" },
+        { "KSM_THRES_COEF=1000001\n", "test.conf:1: KSM_THRES_COEF=1000001: out of range, must be 0..100" },
+        { "KSM_NPAGES_DECAY=10000001\n", "test.conf:1: KSM_NPAGES_DECAY=10000001: out of range, must be -10000000..0" },
+        { "KSM_NPAGES_BOOST=-10000001\n", "test.conf:1: KSM_NPAGES_BOOST=-10000001: out of range, must be 0..10000000" },
+        { "KSM_SLEEP_MSEC=1000001\n", "test.conf:1: KSM_SLEEP_MSEC=1000001: out of range, must be 1..1000000" },
         { "KSM_MONITOR_INTERVAL=99999999999999999999\n",
           "test.conf:1: KSM_MONITOR_INTERVAL=99999999999999999999: out of range, must be 1..86400" },
-        { "KSM_THRES_COEF=101\n", "test.conf:1: KSM_THRES_COEF=101: out of range, must be 0..100" },
-        { "KSM_NPAGES_DECAY=50\n", "test.conf:1: KSM_NPAGES_DECAY=50: out of range, must be -10000000..0" },
-        { "KSM_NPAGES_BOOST=-1\n", "test.conf:1: KSM_NPAGES_BOOST=-1: out of range, must be 0..10000000" },
-        { "KSM_SLEEP_MSEC=0\n", "test.conf:1: KSM_SLEEP_MSEC=0: out of range, must be 1..1000000" },
-        { "KSM_NPAGES_MIN=2000\n", "test.conf:1: KSM_NPAGES_MIN=2000 is greater than KSM_NPAGES_MAX=1250" },
-        { "KSM_NPAGES_MIN=100\n# x\nKSM_NPAGES_MAX=50\n",
-          "test.conf:3: KSM_NPAGES_MIN=100 is greater than KSM_NPAGES_MAX=50" },
-        { "KSM_MONITOR_INTERVAL=10\n  KSM_SLEEP_MSEC=20\n",
-          "test.conf:2: indented line (it would continue the previous value): remove the leading blanks" },
-        { "KSM_MONITOR_INTERVAL='10\n", "test.conf:1: KSM_MONITOR_INTERVAL='10: unterminated quote" },
-        { "KSM_MONITOR_INTERVAL=1 2\n", "test.conf:1: KSM_MONITOR_INTERVAL=1 2: unquoted space in value (quote it)" },
-        { "KSM_MONITOR_INTERVAL=$FOO\n", "test.conf:1: KSM_MONITOR_INTERVAL=$FOO: shell expansion is not supported" },
-        { "KSM_MONITOR_INTERVAL=`date`\n", "test.conf:1: KSM_MONITOR_INTERVAL=`date`: shell expansion is not supported" },
-        { "KSM_MONITOR_INTERVAL\n", "test.conf:1: expected KEY=value: KSM_MONITOR_INTERVAL" },
-        { "[main]\nKSM_MONITOR_INTERVAL=1\n", "test.conf:1: sections are not supported: [main]" },
-        { "1KEY=5\n", "test.conf:1: '1KEY': not a variable name" },
-        { "DEBUG=maybe\n", "test.conf:1: DEBUG=maybe: not a boolean (use 1 or 0)" },
-        { "KSM_GUEST_REGEX=(qemu\n", "test.conf:1: KSM_GUEST_REGEX=(qemu: bad regular expression: Unmatched ( or \\(" },
+        { "KSM_GUEST_REGEX='(qemu'\n", "test.conf:1: KSM_GUEST_REGEX='(qemu': bad regular expression: Unmatched ( or \\(" },
         { "KSM_GUEST_REGEX=\n", "test.conf:1: KSM_GUEST_REGEX=: empty pattern" },
-        { "KSM_MERGE_ANY_REGEX=a(\n", "test.conf:1: KSM_MERGE_ANY_REGEX=a(: bad regular expression: Unmatched ( or \\(" },
+        { "KSM_MERGE_ANY_REGEX='a('\n", "test.conf:1: KSM_MERGE_ANY_REGEX='a(': bad regular expression: Unmatched ( or \\(" },
         { "KSM_LIBVIRT_URI=\"a:// b:// c:// d:// e:// f:// g:// h:// i://\"\n",
           "test.conf:1: KSM_LIBVIRT_URI=\"a:// b:// c:// d:// e:// f:// g:// h:// i://\": more than 8 URIs" },
         { "\nKSM_LIBVIRT_URI='qemu:///system lxc:///system qemu:///system'\n",
           "test.conf:2: KSM_LIBVIRT_URI='qemu:///system lxc:///system qemu:///system': qemu:///system is listed twice" },
-        { "KSM_LIBVIRT_URI=qemu:///system lxc:///system\n",
-          "test.conf:1: KSM_LIBVIRT_URI=qemu:///system lxc:///system: unquoted space in value (quote it)" },
         { "KSM_POLICY=fast\n", "test.conf:1: KSM_POLICY=fast: unknown policy (use compat or adaptive)" },
         { "KSM_POLICY=\n", "test.conf:1: KSM_POLICY=: unknown policy (use compat or adaptive)" },
         { "KSM_POLICY=Adaptive\n", "test.conf:1: KSM_POLICY=Adaptive: unknown policy (use compat or adaptive)" },
@@ -165,21 +150,168 @@ static void test_bad(void **state) {
         }
 }
 
+
+/* The cases table of ksmtuned.conf(5): how the old script's shell read a
+ * line, and what this parser does with it. OK: taken as the shell did;
+ * WARN: the old script ran with it, accepted with this (last) warning;
+ * ERR: the shell read it differently from what it seems to say. */
+typedef enum Outcome { OK, WARN, ERR } Outcome;
+
+typedef struct ShellCase {
+        const char *text;
+        size_t size;            /* 0: strlen(text) (for rows with NUL bytes) */
+        Outcome outcome;
+        const char *msg;        /* the warning or error, exact */
+        size_t offset;          /* of an int64_t field, for OK and WARN */
+        int64_t want;
+} ShellCase;
+
+static const ShellCase shell_cases[] = {
+        { "KSM_MONITOR_INTERVAL=\"10\"\n", 0, OK, NULL, F(monitor_interval_s), 10 },
+        { "export KSM_MONITOR_INTERVAL=12\n", 0, OK, NULL, F(monitor_interval_s), 12 },
+        { "KSM_MONITOR_INTERVAL=14 # every 14 s\n", 0, OK, NULL, F(monitor_interval_s), 14 },
+        { "KSM_MONITOR_INTERVAL=1\"6\"\n", 0, OK, NULL, F(monitor_interval_s), 16 },
+        { "    KSM_MONITOR_INTERVAL=18\n", 0, OK, NULL, F(monitor_interval_s), 18 },
+        { "KSM_MONITOR_INTERVAL=5 KSM_SLEEP_MSEC=20\n", 0, OK, NULL, F(sleep_msec), 20 },
+        { "KSM_MONITOR_INTERVAL=7", 0, OK, NULL, F(monitor_interval_s), 7 },
+        /* what the old script ran with */
+        { "DEBUG=foo\n", 0, WARN, 
+          "test.conf:1: DEBUG=foo: not a boolean: the old script turned debugging on for any value but the empty one; taken as 1", F(monitor_interval_s), 60 },
+        { "KSM_THRES_COEF=150\n", 0, WARN, 
+          "test.conf:1: KSM_THRES_COEF=150: outside 0..100: the threshold is above MemTotal, so KSM never stops and always boosts, as in the old script", F(thres_coef_pct), 150 },
+        { "KSM_THRES_COEF=-3\n", 0, WARN, 
+          "test.conf:1: KSM_THRES_COEF=-3: outside 0..100: the old script then used KSM_THRES_CONST alone, as for 0; taken as 0", F(thres_coef_pct), 0 },
+        { "KSM_THRES_CONST=-1\n", 0, WARN, 
+          "test.conf:1: KSM_THRES_CONST=-1: outside 0..1099511627776: the old script ignored it, as for 0; taken as 0", F(thres_const_kib), 0 },
+        { "KSM_NPAGES_DECAY=50\n", 0, WARN, 
+          "test.conf:1: KSM_NPAGES_DECAY=50: outside -10000000..0: the old script raised pages_to_scan by it at each tuning, and so does this one", F(npages_decay), 50 },
+        { "KSM_NPAGES_BOOST=-10\n", 0, WARN, 
+          "test.conf:1: KSM_NPAGES_BOOST=-10: outside 0..10000000: the old script lowered pages_to_scan by it when memory was short, and so does this one", F(npages_boost), -10 },
+        { "KSM_NPAGES_MIN=-5\n", 0, WARN, 
+          "test.conf:1: KSM_NPAGES_MIN=-5: outside 0..10000000: the old script could write a negative pages_to_scan, which the kernel refuses; taken as 0", F(npages_min), 0 },
+        { "KSM_NPAGES_MIN=2000\n", 0, WARN, 
+          "test.conf:1: KSM_NPAGES_MIN=2000 is greater than KSM_NPAGES_MAX=1250: pages_to_scan is raised to the minimum, else cut to the maximum, as in the old script", F(npages_min), 2000 },
+        { "KSM_MONITOR_INTERVAL=0\n", 0, WARN, 
+          "test.conf:1: KSM_MONITOR_INTERVAL=0: outside 1..86400: the old script's sleep returned at once and it tuned without pause; taken as 1", F(monitor_interval_s), 1 },
+        { "KSM_SLEEP_MSEC=0\n", 0, WARN, 
+          "test.conf:1: KSM_SLEEP_MSEC=0: outside 1..1000000: the old script scanned at its 10 ms floor; taken as 0, which does the same", F(sleep_msec), 0 },
+        { "KSM_MONITOR_INTERVAL=\n", 0, WARN, 
+          "test.conf:1: KSM_MONITOR_INTERVAL=: empty: the old script used the default, and so does this one", F(monitor_interval_s), 60 },
+        { "KSM_MONITOR_INTERVAL=060\n", 0, WARN, 
+          "test.conf:1: KSM_MONITOR_INTERVAL=060: leading zero: read as decimal, as the old script's sleep did", F(monitor_interval_s), 60 },
+        /* what the shell read differently */
+        { "KSM_NPAGES_BOOST = 500\n", 0, ERR, 
+          "test.conf:1: KSM_NPAGES_BOOST = 500: blanks around '=': the shell runs a command named KSM_NPAGES_BOOST and the line sets nothing; write KSM_NPAGES_BOOST=value", 0, 0 },
+        { "KSM_NPAGES_BOOST =500\n", 0, ERR, 
+          "test.conf:1: KSM_NPAGES_BOOST =500: blanks around '=': the shell runs a command named KSM_NPAGES_BOOST and the line sets nothing; write KSM_NPAGES_BOOST=value", 0, 0 },
+        { "KSM_NPAGES_BOOST= 500\n", 0, ERR, 
+          "test.conf:1: KSM_NPAGES_BOOST= 500: the shell runs the command '500' with KSM_NPAGES_BOOST set for it alone, and the line sets nothing; quote the value", 0, 0 },
+        { "KSM_NPAGES_BOOST:500\n", 0, ERR, 
+          "test.conf:1: KSM_NPAGES_BOOST:500: the shell runs a command named 'KSM_NPAGES_BOOST:500' and the line sets nothing; write KSM_NPAGES_BOOST=value", 0, 0 },
+        { "KSM_SLEEP_MSEC=020\n", 0, ERR, 
+          "test.conf:1: KSM_SLEEP_MSEC=020: leading zero: the old script's shell arithmetic read it as octal 16; write the number without the zero", 0, 0 },
+        { "KSM_SLEEP_MSEC=08\n", 0, ERR, 
+          "test.conf:1: KSM_SLEEP_MSEC=08: leading zero: the old script's shell arithmetic failed on it (not octal); write the number without the zero", 0, 0 },
+        { "KSM_MONITOR_INTERVAL=19\r\n", 0, ERR, 
+          "test.conf:1: carriage return at column 24 (DOS line ending?): the shell keeps it in the value, which the old script then could not use; save the file with Unix line endings", 0, 0 },
+        { "KSM_MONITOR_INTERVAL=1\nKSM_SLEEP_MSEC=2\0\0\nDEBUG=1\n", 50, ERR, 
+          "test.conf:2: NUL byte at column 17: the shell stops reading the file there and ignores the rest (a file filled with zeros after a crash?)", 0, 0 },
+        { "\0\0\0\0\0\0\0\0", 8, ERR, 
+          "test.conf:1: NUL byte at column 1: the shell stops reading the file there and ignores the rest (a file filled with zeros after a crash?)", 0, 0 },
+        { "\xEF\xBB\xBFKSM_MONITOR_INTERVAL=21\n", 0, ERR, 
+          "test.conf:1: UTF-8 byte order mark: the shell reads it as part of the first word, runs that as a command and the line sets nothing; save the file without it", 0, 0 },
+        { "KSM_MONITOR_INTERVAL=1 2\n", 0, ERR, 
+          "test.conf:1: KSM_MONITOR_INTERVAL=1 2: the shell runs the command '2' with KSM_MONITOR_INTERVAL set for it alone, and the line sets nothing; quote the value", 0, 0 },
+        { "KSM_MONITOR_INTERVAL\n", 0, ERR, 
+          "test.conf:1: expected KEY=value: KSM_MONITOR_INTERVAL (the shell runs 'KSM_MONITOR_INTERVAL' as a command)", 0, 0 },
+        { "; comment\n", 0, ERR, 
+          "test.conf:1: ; comment: a shell syntax error: the old script stopped reading the file here", 0, 0 },
+        { "[main]\n", 0, ERR, 
+          "test.conf:1: expected KEY=value: [main] (the shell runs '[main]' as a command)", 0, 0 },
+        { "1KEY=5\n", 0, ERR, 
+          "test.conf:1: expected KEY=value: 1KEY=5 (the shell runs '1KEY=5' as a command)", 0, 0 },
+        { "KSM_MONITOR_INTERVAL='10\n", 0, ERR, 
+          "test.conf:1: KSM_MONITOR_INTERVAL='10: unterminated quote (a value across lines is not supported)", 0, 0 },
+        { "KSM_MONITOR_INTERVAL=$FOO\n", 0, ERR, 
+          "test.conf:1: KSM_MONITOR_INTERVAL=$FOO: shell expansion is not supported", 0, 0 },
+        { "KSM_MONITOR_INTERVAL=`date`\n", 0, ERR, 
+          "test.conf:1: KSM_MONITOR_INTERVAL=`date`: shell expansion is not supported", 0, 0 },
+        { "KSM_MONITOR_INTERVAL=10; KSM_SLEEP_MSEC=20\n", 0, ERR, 
+          "test.conf:1: KSM_MONITOR_INTERVAL=10;: shell operators (; & | < > ( )) are not supported: one KEY=value per line", 0, 0 },
+        { "KSM_MONITOR_INTERVAL=10\\\n", 0, ERR, 
+          "test.conf:1: KSM_MONITOR_INTERVAL=10\\: a backslash at the end continues the line in the shell: not supported", 0, 0 },
+        { "LOGFILE=~/ksmtuned.log\n", 0, ERR, 
+          "test.conf:1: LOGFILE=~/ksmtuned.log: tilde expansion is not supported (write the path out)", 0, 0 },
+};
+
+static void test_shell_cases(void **state) {
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(shell_cases); i++) {
+                const ShellCase *t = &shell_cases[i];
+                size_t size = t->size ? t->size : strlen(t->text);
+                KsmConfig c, before;
+                char err[512] = "";
+                Warnings w = {};
+                int r;
+
+                memset(&c, 0x5a, sizeof(c));
+                before = c;
+                r = conf_parse(t->text, size, "test.conf", &c, collect_warning, &w, err, sizeof(err));
+                if (t->outcome == ERR) {
+                        if (r != -EINVAL || strcmp(err, t->msg) != 0)
+                                fail_msg("row %zu: expected error\n  '%s'\ngot %d\n  '%s'", i, t->msg, r, err);
+                        if (memcmp(&c, &before, sizeof(c)) != 0)
+                                fail_msg("row %zu: output written on failure", i);
+                        continue;
+                }
+                if (r != 0)
+                        fail_msg("row %zu: expected success, got %d: %s", i, r, err);
+                if (t->outcome == OK && w.n != 0)
+                        fail_msg("row %zu: unexpected warning %s", i, w.last);
+                if (t->outcome == WARN && (w.n != 1 || strcmp(w.last, t->msg) != 0))
+                        fail_msg("row %zu: expected one warning\n  '%s'\ngot %u, last\n  '%s'", i, t->msg, w.n, w.last);
+                int64_t got = *(int64_t *) ((char *) &c + t->offset);
+                if (got != t->want)
+                        fail_msg("row %zu: expected %jd, got %jd", i, (intmax_t) t->want, (intmax_t) got);
+        }
+}
+
+static void test_not_a_regular_file(void **state) {
+        char dir[] = "/tmp/test-conf.XXXXXX", path[64], err[512];
+        KsmConfig c;
+
+        (void) state;
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/fifo", dir);
+        assert_int_equal(mkfifo(path, 0600), 0);
+        /* No writer: an open that could block would hang the test here. */
+        assert_int_equal(conf_load(path, &c, NULL, NULL, err, sizeof(err)), -EBADFD);
+        assert_non_null(strstr(err, "/fifo: not a regular file"));
+        unlink(path);
+        assert_int_equal(conf_load(dir, &c, NULL, NULL, err, sizeof(err)), -EISDIR);
+        assert_int_equal(conf_load("/dev/null", &c, NULL, NULL, err, sizeof(err)), -EBADFD);
+        assert_string_equal(err, "/dev/null: not a regular file");
+        rmdir(dir);
+}
+
 static void test_long_line(void **state) {
-        char text[400], err[512];
+        char text[700], err[512];
         KsmConfig c;
         Warnings w = {};
 
         (void) state;
-        /* 199 characters is the longest line libinih keeps whole. */
-        snprintf(text, sizeof(text), "LOGFILE=/%0190d\n", 0);
-        assert_int_equal(strlen(text) - 1, 199);
+        /* No limit on a line (the shell has none): a long comment is fine. */
+        snprintf(text, sizeof(text), "# %0600d\nKSM_MONITOR_INTERVAL=5\n", 0);
         assert_int_equal(parse(text, &c, err, &w), 0);
-        assert_int_equal(strlen(c.logfile), 191);
-
-        snprintf(text, sizeof(text), "# x\nLOGFILE=/%0191d\n", 0);
+        assert_int_equal(c.monitor_interval_s, 5);
+        /* 199 characters is the longest value. */
+        snprintf(text, sizeof(text), "LOGFILE=/%0198d\n", 0);
+        assert_int_equal(parse(text, &c, err, &w), 0);
+        assert_int_equal(strlen(c.logfile), 199);
+        snprintf(text, sizeof(text), "# x\nLOGFILE=/%0199d\n", 0);
         assert_int_equal(parse(text, &c, err, &w), -EINVAL);
-        assert_string_equal(err, "test.conf:2: line is 200 characters long, at most 199 are allowed");
+        assert_true(strncmp(err, "test.conf:2: LOGFILE=/000", 25) == 0);
+        assert_non_null(strstr(err, ": value too long"));
 }
 
 static void test_defaults_and_old_file(void **state) {
@@ -375,6 +507,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_good),
                 cmocka_unit_test(test_bad),
+                cmocka_unit_test(test_shell_cases),
+                cmocka_unit_test(test_not_a_regular_file),
                 cmocka_unit_test(test_long_line),
                 cmocka_unit_test(test_defaults_and_old_file),
                 cmocka_unit_test(test_strings_and_bools),

@@ -6,8 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -85,11 +87,77 @@ static void test_files(void **state) {
         rmdir(dir);
 }
 
+/* A FIFO (no writer, or no reader) or a device in place of a knob, a /proc
+ * file, the config or LOGFILE: refused at once, never a blocking open. */
+static void test_not_regular(void **state) {
+        char dir[] = "/tmp/test-fileio.XXXXXX";
+        _cleanup_free_ char *s = NULL;
+        uint64_t v;
+        int fd;
+
+        (void) state;
+        assert_non_null(mkdtemp(dir));
+        fd = open(dir, O_RDONLY | O_DIRECTORY);
+        assert_true(fd >= 0);
+        assert_int_equal(mkfifoat(fd, "fifo", 0600), 0);
+        alarm(10);      /* the old code blocked here forever */
+        assert_int_equal(read_full_file_at(fd, "fifo", 100, &s, NULL), -EBADFD);
+        assert_int_equal(read_u64_file_at(fd, "fifo", &v), -EBADFD);
+        /* No reader: a blocking open would wait, O_NONBLOCK gives ENXIO. */
+        assert_int_equal(write_string_file_at(fd, "fifo", "1"), -ENXIO);
+        assert_int_equal(read_full_file_at(AT_FDCWD, "/dev/zero", 100, &s, NULL), -EBADFD);
+        assert_int_equal(write_string_file_at(AT_FDCWD, "/dev/null", "1"), -EBADFD);
+        assert_int_equal(read_full_file_at(AT_FDCWD, dir, 100, &s, NULL), -EISDIR);
+        assert_string_equal(file_strerror(-EBADFD), "not a regular file");
+        assert_string_equal(file_strerror(-ENOENT), strerror(ENOENT));
+        alarm(0);
+        assert_null(s);
+        unlinkat(fd, "fifo", 0);
+        close(fd);
+        rmdir(dir);
+}
+
+/* A configuration file: regular files only, and never a blocking open. */
+static void test_regular_file(void **state) {
+        char dir[] = "/tmp/test-fileio.XXXXXX", path[64];
+        char *s = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        (void) state;
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/conf", dir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        assert_int_equal(fwrite("A=1\0\0B=2\n", 1, 10, f), 10);
+        fclose(f);
+        /* The size counts the NUL bytes, so a caller can refuse them. */
+        assert_int_equal(read_regular_file(path, 100, &s, &size), 0);
+        assert_int_equal(size, 10);
+        assert_memory_equal(s, "A=1\0\0B=2\n", 11);
+        free(s);
+        assert_int_equal(read_regular_file(path, 9, &s, &size), -EFBIG);
+        /* A FIFO without a writer: a blocking open would hang here. */
+        snprintf(path, sizeof(path), "%s/fifo", dir);
+        assert_int_equal(mkfifo(path, 0600), 0);
+        assert_int_equal(read_regular_file(path, 100, &s, &size), -EBADFD);
+        unlink(path);
+        assert_int_equal(read_regular_file(dir, 100, &s, &size), -EISDIR);
+        assert_int_equal(read_regular_file("/dev/null", 100, &s, &size), -EBADFD);
+        snprintf(path, sizeof(path), "%s/missing", dir);
+        assert_int_equal(read_regular_file(path, 100, &s, &size), -ENOENT);
+        snprintf(path, sizeof(path), "%s/conf", dir);
+        unlink(path);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_int64),
                 cmocka_unit_test(test_parse_uint64),
                 cmocka_unit_test(test_files),
+                cmocka_unit_test(test_not_regular),
+                cmocka_unit_test(test_regular_file),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

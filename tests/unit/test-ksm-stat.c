@@ -64,6 +64,8 @@ static void test_saved(void **state) {
 
         (void) state;
         assert_int_equal(ksm_proc_saved_bytes(&s, 4096), 12 * 4096);
+        s = (KsmProcStat) { .merging_pages = UINT64_C(1) << 62, .zero_pages = UINT64_MAX };
+        assert_true(ksm_proc_saved_bytes(&s, 4096) == UINT64_MAX);
 }
 
 static void test_read_self(void **state) {

@@ -64,6 +64,8 @@ static int make_tree(bool modern) {
                 put(ksm, "ksm_zero_pages", "9\n");
                 put(ksm, "general_profit", "-4096\n");
                 put(ksm, "pages_scanned", "123456789012\n");
+                put(ksm, "pages_skipped", "11\n");
+                put(ksm, "merge_across_nodes", "1\n");
         }
         return ksm;
 }
@@ -106,6 +108,10 @@ static void test_read_modern_kernel(void **state) {
         assert_int_equal(k.general_profit, -4096);
         assert_int_equal(k.pages_scanned, UINT64_C(123456789012));
         assert_false(ksm_has(&k, KSM_FEATURE_MAX_KERNEL_PAGES));
+        assert_true(ksm_has(&k, KSM_FEATURE_PAGES_SKIPPED));
+        assert_int_equal(k.pages_skipped, 11);
+        assert_true(ksm_has(&k, KSM_FEATURE_MERGE_ACROSS_NODES));
+        assert_int_equal(k.merge_across_nodes, 1);
         close(ksm);
         remove_tree();
 }
@@ -115,13 +121,63 @@ static void test_read_errors(void **state) {
         int ksm = make_tree(false);
 
         (void) state;
+        const char *file = NULL;
+
         put(ksm, "pages_sharing", "lots\n");
-        assert_int_equal(ksm_sysfs_read(ksm, &k), -EINVAL);
+        assert_int_equal(ksm_sysfs_read_named(ksm, &k, &file), -EINVAL);
+        assert_string_equal(file, "pages_sharing");
         put(ksm, "pages_sharing", "1\n");
         unlinkat(ksm, "run", 0);
-        assert_int_equal(ksm_sysfs_read(ksm, &k), -ENOENT);
+        assert_int_equal(ksm_sysfs_read_named(ksm, &k, &file), -ENOENT);
+        assert_string_equal(file, "run");
+        put(ksm, "run", "1\n");
+        assert_int_equal(ksm_sysfs_read(ksm, &k), 0);
+        assert_null(k.skipped_file);
         close(ksm);
         remove_tree();
+}
+
+/* A bad optional file costs only its own value and feature, never the read. */
+static void test_read_bad_optional(void **state) {
+        static const struct { const char *file, *text; int error; KsmFeature feature; } rows[] = {
+                { "pages_volatile", "garbage\n", -EINVAL, _KSM_FEATURE_MAX },
+                { "pages_unshared", "-1\n", -EINVAL, _KSM_FEATURE_MAX },
+                { "smart_scan", "\n", -EINVAL, KSM_FEATURE_SMART_SCAN },
+                { "general_profit", "12x\n", -EINVAL, KSM_FEATURE_GENERAL_PROFIT },
+                { "advisor_mode", "none scan-time\n", -EINVAL, KSM_FEATURE_ADVISOR },
+                { "pages_scanned", "99999999999999999999999\n", -ERANGE, KSM_FEATURE_PAGES_SCANNED },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                int ksm = make_tree(true);
+                KsmKnobs k;
+
+                put(ksm, rows[i].file, rows[i].text);
+                assert_int_equal(ksm_sysfs_read(ksm, &k), 0);
+                if (!k.skipped_file || strcmp(k.skipped_file, rows[i].file) != 0 || k.skipped_error != rows[i].error)
+                        fail_msg("%s=%s: expected skipped %s/%d, got %s/%d", rows[i].file, rows[i].text,
+                                 rows[i].file, rows[i].error, k.skipped_file ? k.skipped_file : "(null)",
+                                 k.skipped_error);
+                if (rows[i].feature != _KSM_FEATURE_MAX)
+                        assert_false(ksm_has(&k, rows[i].feature));
+                assert_int_equal(k.pages_sharing, 50);
+                close(ksm);
+                remove_tree();
+        }
+        /* A FIFO in place of an optional file: skipped without blocking. */
+        {
+                int ksm = make_tree(true);
+                KsmKnobs k;
+
+                unlinkat(ksm, "smart_scan", 0);
+                assert_int_equal(mkfifoat(ksm, "smart_scan", 0600), 0);
+                assert_int_equal(ksm_sysfs_read(ksm, &k), 0);
+                assert_string_equal(k.skipped_file, "smart_scan");
+                assert_int_equal(k.skipped_error, -EBADFD);
+                close(ksm);
+                remove_tree();
+        }
 }
 
 static void test_advisor_parse(void **state) {
@@ -206,6 +262,7 @@ int main(void) {
                 cmocka_unit_test(test_read_old_kernel),
                 cmocka_unit_test(test_read_modern_kernel),
                 cmocka_unit_test(test_read_errors),
+                cmocka_unit_test(test_read_bad_optional),
                 cmocka_unit_test(test_advisor_parse),
                 cmocka_unit_test(test_apply_writes_only_changes),
                 cmocka_unit_test(test_apply_advisor_mode),

@@ -363,6 +363,46 @@ static void test_cpu_budget_held(void **state) {
                 fail_msg("ksmd used only %" PRIu64 " us in 600 s of constant bursts: the budget is not used", cpu);
 }
 
+/* ksmd's CPU time or the clock jumping by 2^63 and more: no signed
+ * overflow (UBSan in the sanitizer build), a bounded debt, sane knobs. */
+static void test_absurd_jumps(void **state) {
+        static const struct { uint64_t cpu, now; } steps[] = {
+                { SEC(10), SEC(1) },
+                { UINT64_MAX, SEC(2) },         /* ksmd's CPU jumps to the top */
+                { UINT64_MAX, SEC(3) },
+                { UINT64_MAX, UINT64_MAX },     /* and the clock too */
+                { 0, UINT64_MAX },              /* and back: a new ksmd */
+                { UINT64_C(1) << 63, UINT64_MAX },
+        };
+        KsmConfig c;
+        KsmState st = {}, next;
+        KsmDecision d;
+
+        (void) state;
+        conf_init_defaults(&c);
+        c.policy = KSM_POLICY_ADAPTIVE;
+        for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+                KsmSample s = {
+                        .mem = { .mem_total_kib = TOTAL, .mem_available_kib = 1000, .has_mem_available = true },
+                        .committed_kib = GIB(6), .n_guests = 6, .page_size_bytes = 4096,
+                        .has_ksmd_cpu = true, .ksmd_cpu_usec = steps[i].cpu,
+                        .ksm = { .run = 1, .pages_to_scan = 100, .sleep_millisecs = 20,
+                                 .pages_scanned = UINT64_MAX - 5, .pages_sharing = UINT64_MAX,
+                                 .features = 1u << KSM_FEATURE_PAGES_SCANNED },
+                };
+                policy_decide(&c, &s, &st, steps[i].now, &d, &next);
+                st = next;
+                assert_true(st.adaptive.cpu_credit_usec >= -(INT64_C(365) * 24 * 3600 * 1000000));
+                if (d.targets.set & (1u << KSM_KNOB_RUN))
+                        assert_true(d.targets.value[KSM_KNOB_RUN] <= 1);
+                if (d.targets.set & (1u << KSM_KNOB_SLEEP_MILLISECS))
+                        assert_true(d.targets.value[KSM_KNOB_SLEEP_MILLISECS] <= UINT32_MAX);
+                if (d.targets.set & (1u << KSM_KNOB_PAGES_TO_SCAN))
+                        assert_true(d.targets.value[KSM_KNOB_PAGES_TO_SCAN] >= 1 &&
+                                    d.targets.value[KSM_KNOB_PAGES_TO_SCAN] <= UINT32_MAX);
+        }
+}
+
 /* The dispatcher: compat by default, and its state does not leak into adaptive. */
 static void test_dispatch(void **state) {
         KsmConfig c;
@@ -388,6 +428,7 @@ int main(void) {
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_measurements),
                 cmocka_unit_test(test_cpu_budget_held),
+                cmocka_unit_test(test_absurd_jumps),
                 cmocka_unit_test(test_dispatch),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -154,6 +154,32 @@ static void test_table(void **state) {
                 run_row(&rows[i]);
 }
 
+/* Absurd meminfo: exact threshold, sums that saturate instead of wrapping. */
+static void test_absurd_input(void **state) {
+        KsmConfig c;
+        KsmSample s = {};
+        KsmState prev = { .npages = 0 }, st;
+        KsmDecision d;
+
+        (void) state;
+        conf_init_defaults(&c);
+        /* 20 % of 2^64 - 1 KiB, exactly (the old product wrapped). */
+        assert_true(policy_compat_threshold_kib(&c, UINT64_MAX) == UINT64_C(3689348814741910323));
+        c.thres_coef_pct = 100;
+        assert_true(policy_compat_threshold_kib(&c, UINT64_MAX) == UINT64_MAX);
+        conf_init_defaults(&c);
+
+        /* MemFree + Buffers + Cached = 2^64 + 5 wrapped to 5: a boost on an
+         * idle host. Saturated, it is plenty free: stop. */
+        s.mem.mem_total_kib = UINT64_MAX;
+        s.mem.mem_free_kib = UINT64_C(1) << 63;
+        s.mem.buffers_kib = UINT64_C(1) << 63;
+        s.mem.cached_kib = 5;
+        policy_compat_decide(&c, &s, &prev, &d, &st);
+        assert_true(d.free_kib == UINT64_MAX);
+        assert_int_equal(target(&d, KSM_KNOB_RUN), 0);
+}
+
 /* npages survives a stop: the next start continues from it. */
 static void test_npages_kept_across_stop(void **state) {
         KsmConfig c;
@@ -203,6 +229,7 @@ static void test_helpers(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_table),
+                cmocka_unit_test(test_absurd_input),
                 cmocka_unit_test(test_npages_kept_across_stop),
                 cmocka_unit_test(test_helpers),
         };

@@ -35,6 +35,11 @@ static void test_saved(void **state) {
         assert_int_equal(page_size(), (uint64_t) sysconf(_SC_PAGESIZE));
         assert_int_equal(ksm_saved_bytes(&k, 4096), 128 * 4096);
         assert_int_equal(ksm_saved_bytes(&k, 65536), 128 * 65536);
+        /* 2^62 pages of 4 KiB wrapped to "0 B": saturate. */
+        k = (KsmKnobs) { .pages_sharing = UINT64_C(1) << 62 };
+        assert_true(ksm_saved_bytes(&k, 4096) == UINT64_MAX);
+        k = (KsmKnobs) { .pages_sharing = UINT64_MAX, .ksm_zero_pages = 2 };
+        assert_true(ksm_saved_pages(&k) == UINT64_MAX);
 }
 
 int main(void) {

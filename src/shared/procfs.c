@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macro.h"
+#include "procfs.h"
+
+/* /proc/PID/stat is about 300 bytes; comm is at most 15 characters. */
+#define STAT_MAX 4096
+#define STATUS_MAX 65536
+#define DENTS_BUF_SIZE (64 * 1024)
+
+/* The last field of stat the programs need (rss). */
+#define LAST_FIELD 24
+
+struct linux_dirent64 {
+        uint64_t d_ino;
+        int64_t d_off;
+        unsigned short d_reclen;
+        unsigned char d_type;
+        char d_name[];
+};
+
+static int parse_field(const char **p, uint64_t *ret) {
+        unsigned long long v;
+        char *end;
+
+        if (**p < '0' || **p > '9')
+                return -EBADMSG;
+        errno = 0;
+        v = strtoull(*p, &end, 10);
+        if (errno != 0 || (*end != ' ' && *end != '\n' && *end != '\0'))
+                return -EBADMSG;
+        *p = end;
+        *ret = v;
+        return 0;
+}
+
+int proc_stat_parse(const char *text, ProcStat *ret) {
+        const char *open = strchr(text, '('), *close = strrchr(text, ')'), *p;
+        ProcStat st = {};
+        uint64_t utime = 0, stime = 0, ppid = 0;
+
+        if (!open || !close || close < open || close - open - 1 > 15 || close[1] != ' ')
+                return -EBADMSG;
+        p = close + 1;
+        for (unsigned field = 3; field <= LAST_FIELD; field++) {
+                uint64_t *dest = NULL;
+                int r;
+
+                while (*p == ' ')
+                        p++;
+                if (!*p || *p == '\n')
+                        return -EBADMSG;
+                switch (field) {
+                case 3:
+                        st.state = *p;
+                        break;
+                case 4:
+                        dest = &ppid;
+                        break;
+                case 14:
+                        dest = &utime;
+                        break;
+                case 15:
+                        dest = &stime;
+                        break;
+                case 22:
+                        dest = &st.start_ticks;
+                        break;
+                case 24:
+                        dest = &st.rss_pages;
+                        break;
+                }
+                if (!dest) {
+                        p += strcspn(p, " \n");
+                        continue;
+                }
+                r = parse_field(&p, dest);
+                if (r < 0)
+                        return r;
+        }
+        if (utime > UINT64_MAX - stime || ppid > INT32_MAX)
+                return -EBADMSG;
+        st.cpu_ticks = utime + stime;
+        st.ppid = (pid_t) ppid;
+        memcpy(st.comm, open + 1, (size_t) (close - open - 1));
+        st.comm[close - open - 1] = '\0';
+        *ret = st;
+        return 0;
+}
+
+int proc_open(int root_fd) {
+        int fd = openat(root_fd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        return fd < 0 ? negative_errno() : fd;
+}
+
+/* Read proc_fd/PID/name; a process that went away is -ESRCH. */
+static int read_pid_file(int proc_fd, pid_t pid, const char *name, size_t max, char **ret) {
+        char path[64];
+        int r;
+
+        snprintf(path, sizeof(path), "%d/%s", (int) pid, name);
+        r = read_full_file_at(proc_fd, path, max, ret, NULL);
+        /* ESRCH: the directory was open but the task is gone (read of a zombie's files). */
+        return r == -ENOENT ? -ESRCH : r;
+}
+
+int proc_read_stat(int proc_fd, pid_t pid, ProcStat *ret) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = read_pid_file(proc_fd, pid, "stat", STAT_MAX, &text);
+        if (r < 0)
+                return r;
+        return proc_stat_parse(text, ret);
+}
+
+int proc_read_comm(int proc_fd, pid_t pid, char comm[16]) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = read_pid_file(proc_fd, pid, "comm", 64, &text);
+        if (r < 0)
+                return r;
+        text[strcspn(text, "\n")] = '\0';
+        if (strlen(text) > 15)
+                return -EBADMSG;
+        strcpy(comm, text);
+        return 0;
+}
+
+int proc_is_process(int proc_fd, pid_t pid) {
+        _cleanup_free_ char *text = NULL;
+        char line[32];
+        int64_t tgid;
+        const char *p;
+        int r;
+
+        r = read_pid_file(proc_fd, pid, "status", STATUS_MAX, &text);
+        if (r < 0)
+                return r;
+        p = strstr(text, "\nTgid:");
+        if (!p)
+                return -EBADMSG;
+        p += strlen("\nTgid:");
+        snprintf(line, sizeof(line), "%.*s", (int) strcspn(p, "\n"), p);
+        if (parse_int64(line, 0, INT32_MAX, &tgid) < 0)
+                return -EBADMSG;
+        return tgid == pid;
+}
+
+int proc_iter_start(ProcIter *it, int proc_fd) {
+        if (!it->buf) {
+                it->buf = malloc(DENTS_BUF_SIZE);
+                if (!it->buf)
+                        return -ENOMEM;
+        }
+        if (lseek(proc_fd, 0, SEEK_SET) < 0)
+                return negative_errno();
+        it->proc_fd = proc_fd;
+        it->n = it->off = 0;
+        return 0;
+}
+
+int proc_iter_next(ProcIter *it, pid_t *ret) {
+        for (;;) {
+                struct linux_dirent64 *de;
+                unsigned long v;
+                char *end;
+
+                if (it->off >= it->n) {
+                        it->n = syscall(SYS_getdents64, it->proc_fd, it->buf, DENTS_BUF_SIZE);
+                        it->off = 0;
+                        if (it->n < 0)
+                                return negative_errno();
+                        if (it->n == 0)
+                                return 0;
+                }
+                de = (struct linux_dirent64 *) (it->buf + it->off);
+                it->off += de->d_reclen;
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                errno = 0;
+                v = strtoul(de->d_name, &end, 10);
+                if (errno != 0 || *end || v > INT32_MAX)
+                        continue;
+                *ret = (pid_t) v;
+                return 1;
+        }
+}
+
+void proc_iter_done(ProcIter *it) {
+        free(it->buf);
+        it->buf = NULL;
+        it->n = it->off = 0;
+}

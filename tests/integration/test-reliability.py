@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Unattended reliability against a fixture root: nothing the daemon reads
+or writes can block it (FIFOs, devices in place of files)."""
+import os
+import signal
+import subprocess
+
+from ksmtest import KSMTUNED, Daemon, check, main, write_config
+
+GIB = 1048576
+NOMATCH = "'^ksmtuned-no-such-guest$'"
+
+
+class Root:
+    """A fixture root with KSM knobs and a meminfo at 16 GiB, 10 GiB free."""
+
+    def __init__(self, tmp):
+        self.root = os.path.join(tmp, "root")
+        self.ksm = os.path.join(self.root, "sys/kernel/mm/ksm")
+        os.makedirs(self.ksm)
+        os.makedirs(os.path.join(self.root, "proc"))
+        for name, value in dict(run=0, pages_to_scan=100, sleep_millisecs=20, pages_shared=0,
+                                pages_sharing=0, pages_unshared=0, pages_volatile=0, full_scans=0).items():
+            self.put(name, value)
+        self.meminfo(free=1000)
+
+    def put(self, name, value):
+        with open(os.path.join(self.ksm, name), "w") as f:
+            f.write(f"{value}\n")
+
+    def get(self, name):
+        with open(os.path.join(self.ksm, name)) as f:
+            return f.read().strip()
+
+    def meminfo(self, free, total=16 * GIB):
+        with open(os.path.join(self.root, "proc/meminfo"), "w") as f:
+            f.write(f"MemTotal: {total} kB\nMemFree: {free} kB\nMemAvailable: {free} kB\n"
+                    f"Buffers: 0 kB\nCached: 0 kB\n")
+
+    def fifo(self, rel):
+        path = os.path.join(self.root, rel)
+        os.unlink(path)
+        os.mkfifo(path)
+        return path
+
+
+def tick(d, pattern):
+    d.mark()
+    d.signal(signal.SIGUSR1)
+    return d.wait_log(pattern)
+
+
+def test_fifo_meminfo(tmp):
+    r = Root(tmp)
+    r.fifo("proc/meminfo")
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"<3>Cannot read .*/proc/meminfo: not a regular file")
+        check(r.get("run") == "0", "nothing written without meminfo", "0", r.get("run"))
+        # The loop is alive: a regular file again, the next tick tunes.
+        os.unlink(os.path.join(r.root, "proc/meminfo"))
+        r.meminfo(free=1000)
+        tick(d, r"Tick \d+: ")
+        check(r.get("run") == "1", "tunes once meminfo is a file again", "1", r.get("run"))
+        d.stop()
+
+
+def test_fifo_knob(tmp):
+    r = Root(tmp)
+    r.fifo("sys/kernel/mm/ksm/pages_to_scan")
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"pages_to_scan.*not a regular file|not a regular file.*pages_to_scan|"
+                   r"Cannot read .*/sys/kernel/mm/ksm.*not a regular file")
+        tick(d, r"Tick \d+: |Cannot read")
+        d.stop()            # SIGTERM is honoured: the loop never blocked
+
+
+def test_fifo_logfile(tmp):
+    r = Root(tmp)
+    fifo = os.path.join(tmp, "log.fifo")
+    os.mkfifo(fifo)
+    # With a reader that never reads, the old daemon opened it and then
+    # blocked once the pipe was full; without one, its open() blocked.
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH,
+                        LOGFILE=fifo)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"<4>Cannot open LOGFILE .*log\.fifo, logging to stderr only: not a regular file")
+        d.wait_log(r"Tick 1: ", after=0)
+        check(r.get("run") == "1", "tunes with a FIFO as LOGFILE", "1", r.get("run"))
+        d.stop()
+    os.close(reader)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"<4>Cannot open LOGFILE .*log\.fifo, logging to stderr only: No such device or address")
+        d.wait_log(r"Tick 1: ", after=0)
+        d.stop()
+
+
+def test_fifo_config(tmp):
+    conf = os.path.join(tmp, "ksmtuned.conf")
+    os.mkfifo(conf)
+    try:
+        p = subprocess.run([KSMTUNED, "--test-config", "--config", conf], capture_output=True, text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        check(False, "--test-config on a FIFO returns at once (it blocked)")
+    check(p.returncode == 1, "--test-config on a FIFO fails", 1, p.returncode)
+    check(f"{conf}: not a regular file" in p.stderr, "names the file and why", got=p.stderr)
+
+
+def test_bad_optional_counter(tmp):
+    r = Root(tmp)
+    r.put("pages_volatile", "garbage")
+    r.put("general_profit", "")
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"Tick 1: ")
+        check(r.get("run") == "1", "a garbage optional counter does not stop tuning", "1", r.get("run"))
+        tick(d, r"Tick \d+: ")
+        tick(d, r"Tick \d+: ")
+        text = d.log_text()
+        n = text.count("tuning without it")
+        check(n == 1, "the skipped file is warned about once over three ticks", 1, n)
+        check("<4>Cannot read " + r.ksm + "/pages_volatile, tuning without it: Invalid argument" in text,
+              "the warning names the file", got=text)
+        d.stop()
+
+
+def test_bad_required_counter(tmp):
+    r = Root(tmp)
+    r.put("pages_sharing", "lots")
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"<3>Cannot read .*/sys/kernel/mm/ksm/pages_sharing: Invalid argument")
+        tick(d, r"<7>Cannot read .*/pages_sharing")
+        tick(d, r"<7>Cannot read .*/pages_sharing")
+        n = d.log_text().count("<3>Cannot read")
+        check(n == 1, "an unreadable required file is an error once, then debug", 1, n)
+        r.put("pages_sharing", 0)
+        tick(d, r"Tick \d+: ")
+        check("pages_sharing is readable again" in d.log_text(), "recovery is logged", got=d.log_text())
+        check(r.get("run") == "1", "tunes once the file reads again", "1", r.get("run"))
+        d.stop()
+
+
+if __name__ == "__main__":
+    main([test_fifo_meminfo, test_fifo_knob, test_fifo_logfile, test_fifo_config,
+          test_bad_optional_counter, test_bad_required_counter])
