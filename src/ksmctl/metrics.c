@@ -37,7 +37,7 @@ static int metrics_print(Ctl *c, size_t top) {
         m.has_mem = meminfo_read(root, &m.mem) >= 0;
         if (ksmd_find_pid(root, &ksmd) >= 0 && ksmd_read_cpu_usec(root, ksmd, &m.ksmd_cpu_usec) >= 0)
                 m.has_ksmd_cpu = true;
-        r = procs_scan(root, m.page_size_bytes, top, &procs);
+        r = procs_scan(c->root, root, m.page_size_bytes, top, &procs);
         if (r < 0)
                 ctl_msg(r, "Cannot list %s: %m", ctl_path(c, "proc", path, sizeof(path)));
         if (procs.n > 0) {

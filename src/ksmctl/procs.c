@@ -9,6 +9,7 @@
 
 #include "fileio.h"
 #include "guest-name.h"
+#include "guest-rules.h"
 #include "macro.h"
 #include "procfs.h"
 #include "procs.h"
@@ -31,21 +32,24 @@ static int cmp_saved(const void *a, const void *b) {
         return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-static void name_proc(int proc_fd, ProcEntry *p) {
+static void name_proc(const char *root, int proc_fd, ProcEntry *p) {
         _cleanup_free_ char *cmdline = NULL;
         char path[64];
         size_t size;
 
         (void) proc_read_comm(proc_fd, p->pid, p->comm);
-        /* qemu-kvm, qemu-system-*, qemu:NAME: the guest's name says more. */
-        if (strncmp(p->comm, "qemu", 4) != 0)
+        /* A Proxmox VE guest: its name is in its qemu-server configuration. */
+        if (guest_pve_name(root, proc_fd, GUEST_PIDFILES_DEFAULT, p->pid, &p->name) >= 0)
+                return;
+        /* qemu-kvm, qemu-system-*, qemu:NAME, kvm: the guest's name says more. */
+        if (strncmp(p->comm, "qemu", 4) != 0 && strcmp(p->comm, "kvm") != 0)
                 return;
         snprintf(path, sizeof(path), "%d/cmdline", (int) p->pid);
         if (read_full_file_at(proc_fd, path, CMDLINE_MAX, &cmdline, &size) >= 0)
                 (void) guest_name_from_cmdline(cmdline, size, &p->name);
 }
 
-int procs_scan(int root_fd, uint64_t page_size_bytes, size_t top, ProcList *ret) {
+int procs_scan(const char *root, int root_fd, uint64_t page_size_bytes, size_t top, ProcList *ret) {
         _cleanup_close_ int fd = -1;
         ProcList l = {};
         ProcIter it = {};
@@ -94,7 +98,7 @@ int procs_scan(int root_fd, uint64_t page_size_bytes, size_t top, ProcList *ret)
                 l.n = top;
         /* Names only for those shown: cmdlines can be long. */
         for (size_t i = 0; i < l.n; i++)
-                name_proc(fd, &l.procs[i]);
+                name_proc(root, fd, &l.procs[i]);
         *ret = l;
         return 0;
 }

@@ -11,7 +11,7 @@
 typedef struct ProcEntry {
         pid_t pid;
         char comm[16];
-        char *name;                     /* qemu's -name guest, else NULL */
+        char *name;                     /* Proxmox VE's name: or qemu's -name guest, else NULL */
         KsmProcStat stat;
         uint64_t saved_bytes;           /* (merging + zero pages) * page size */
 } ProcEntry;
@@ -23,9 +23,10 @@ typedef struct ProcList {
         bool incomplete;                /* some ksm_stat files could not be read (other users' processes) */
 } ProcList;
 
-/* The top processes by KSM savings from ROOT/proc/PID/ksm_stat, named by
- * comm or their qemu guest name. Returns 0 or negative errno (ROOT/proc
+/* The top processes by KSM savings from ROOT/proc/PID/ksm_stat (root is
+ * the path of root_fd), named by their Proxmox VE or qemu guest name, else
+ * by comm. Returns 0 or negative errno (ROOT/proc
  * cannot be listed); ret is written only on success. */
-int procs_scan(int root_fd, uint64_t page_size_bytes, size_t top, ProcList *ret);
+int procs_scan(const char *root, int root_fd, uint64_t page_size_bytes, size_t top, ProcList *ret);
 
 void proc_list_free(ProcList *l);

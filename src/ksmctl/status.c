@@ -34,7 +34,7 @@ static int status_collect(Ctl *c, size_t top, Status *ret) {
         if (r < 0)
                 ctl_msg(r, "Cannot read %s: %m", ctl_path(c, "proc/meminfo", path, sizeof(path)));
         s.have_mem = r >= 0;
-        r = procs_scan(root, s.page_size_bytes, top, &s.procs);
+        r = procs_scan(c->root, root, s.page_size_bytes, top, &s.procs);
         if (r < 0)
                 ctl_msg(r, "Cannot list %s: %m", ctl_path(c, "proc", path, sizeof(path)));
         daemon_query(c, &s.daemon);
@@ -126,22 +126,19 @@ static void print_daemon(const Status *s) {
 }
 
 /* Names may hold any bytes a process chose: keep the table printable and
- * aligned. Valid UTF-8 passes (one column per character, near enough),
- * control characters and invalid bytes become '?'. */
+ * aligned. Valid UTF-8 passes (one column per character, near enough);
+ * control and bidirectional characters and invalid bytes become '?'. */
 static void print_name(const char *name, int width) {
-        size_t len = strlen(name), i = 0;
+        char buf[256];
+        const char *t = text_printable(name, buf, sizeof(buf));
+        size_t len = strlen(t), i = 0;
         int cols = 0;
 
         while (i < len && cols < width) {
-                size_t n = utf8_sequence_len(name + i, len - i);
+                size_t n = utf8_sequence_len(t + i, len - i);
 
-                if (n == 0 || (n == 1 && ((unsigned char) name[i] < 0x20 || name[i] == 0x7f))) {
-                        putchar('?');
-                        i++;
-                } else {
-                        fwrite(name + i, 1, n, stdout);
-                        i += n;
-                }
+                fwrite(t + i, 1, n, stdout);
+                i += n;
                 cols++;
         }
         printf("%*s", width - cols, "");

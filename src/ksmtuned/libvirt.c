@@ -15,8 +15,8 @@
 #include "libvirt.h"
 #include "log.h"
 #include "macro.h"
+#include "units.h"
 
-#define USEC_PER_MSEC UINT64_C(1000)
 /* Reconnect quickly after a libvirtd restart, but do not knock every second
  * on a host where it is simply not running. */
 #define RETRY_FIRST_MS UINT64_C(1000)

@@ -53,9 +53,14 @@ static void help(void) {
                "kernel's advisor_mode back if it turned it off).\n"
                "D-Bus: " KSM_BUS_NAME " on the system bus (methods Retune, Reload;\n"
                "read-only properties), unless --no-bus; without a bus it keeps tuning.\n"
-               "Guests that libvirt starts or stops (KSM_LIBVIRT_URI) cause a retune within a second%s.\n",
+               "Guests: processes named as KSM_GUEST_REGEX (qemu, Proxmox VE's kvm), in a\n"
+               "cgroup of KSM_GUEST_CGROUPS (machine.slice), with a pid in KSM_GUEST_PIDFILES\n"
+               "(/var/run/qemu-server/*.pid), or run by libvirt (KSM_LIBVIRT_URI), each counted\n"
+               "once, by RSS or PSS (KSM_GUEST_MEMORY). A guest that starts or exits causes a\n"
+               "retune within a second: through the kernel's process events (root, with\n"
+               "CONFIG_PROC_EVENTS) and through libvirt%s.\n",
                program_invocation_short_name,
-               libvirt_built() ? "" : " (not in this build)");
+               libvirt_built() ? "" : " (libvirt is not in this build)");
 }
 
 /* Returns 1 to go on, 0 to exit successfully, negative for a usage error. */

@@ -19,8 +19,10 @@
 #include "manager.h"
 #include "psi.h"
 #include "units.h"
+#include "utf8.h"
+#include "discovery.h"
+#include "proc-events.h"
 
-#define USEC_PER_MSEC UINT64_C(1000)
 
 static void log_conf_warning(const char *msg, void *userdata) {
         (void) userdata;
@@ -76,9 +78,7 @@ int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret)
         snprintf(m->proc_dir, sizeof(m->proc_dir), "%s/proc", strcmp(o->root, "/") == 0 ? "" : o->root);
         snprintf(m->ksm_dir, sizeof(m->ksm_dir), "%s/" KSM_SYSFS_DIR, strcmp(o->root, "/") == 0 ? "" : o->root);
         m->scan_watch.fd = -1;
-        r = guest_scanner_new(m->root_fd, m->config.guest_regex, &m->scanner);
-        if (r >= 0)
-                r = guest_scanner_set_merge_any(m->scanner, m->config.merge_any_regex);
+        r = discovery_scanner_new(m, &m->config, &m->scanner);
         if (r < 0) {
                 log_error_errno(r, "Cannot set up the process scanner: %m");
                 goto fail;
@@ -108,6 +108,7 @@ Manager *manager_free(Manager *m) {
         merge_any_tracker_clear(&m->merge_any);
         libvirt_watcher_free(m->libvirt);
         sd_event_unref(m->event);
+        proc_events_free(m->proc_events);
         guest_scanner_free(m->scanner);
         guest_list_clear(&m->guests);
         closep(&m->ksm_fd);
@@ -197,12 +198,16 @@ static int collect(Manager *m, KsmSample *ret) {
         r = guest_scanner_scan(m->scanner, extra, n_extra, &guests);
         if (r < 0)
                 return log_error_errno(r, "Cannot scan processes: %m");
-        for (size_t i = 0; i < guests.n; i++)
+        for (size_t i = 0; i < guests.n; i++) {
+                char name[64];
+
                 log_debug("Guest pid %d (%s): %" PRIu64 " KiB", (int) guests.procs[i].pid,
-                          guests.procs[i].comm, guests.procs[i].rss_kib);
+                          text_printable(guests.procs[i].comm, name, sizeof(name)), guests.procs[i].rss_kib);
+        }
         s.committed_kib = guests.rss_kib;
         s.n_guests = (unsigned) guests.n;
-        s.guests_changed = m->guests_changed || guest_list_has_new(&m->guests, &guests);
+        s.guests_changed = guest_list_has_new(&m->guests, &guests);
+        s.guest_events = m->n_guest_events;
         guest_list_clear(&m->guests);
         m->guests = guests;
         r = collect_ksm(m, &s.ksm);
@@ -217,29 +222,19 @@ static int collect(Manager *m, KsmSample *ret) {
                 m->psi_error_logged = true;
         }
         collect_ksmd(m, &s);
-
-        /* Our own write of advisor_mode=none was undone: the admin wants the advisor. */
-        if (m->advisor_taken && s.ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME) {
-                log_notice("The kernel's KSM advisor was turned back on: leaving the scan rate to it");
-                m->advisor_taken = false;
-                m->advisor_is_admins = true;
-        }
-        s.advisor_is_admins = m->advisor_is_admins;
         *ret = s;
         return 0;
 }
 
 void manager_guests_changed(Manager *m) {
-        m->guests_changed = true;
+        m->n_guest_events++;
         manager_retune_soon(m);
 }
 
-void manager_restore_advisor(Manager *m) {
+/* Give the admin's advisor back (on exit, or when the policy says so). */
+static void restore_advisor(Manager *m) {
         int r;
 
-        if (!m->advisor_taken)
-                return;
-        m->advisor_taken = false;
         r = write_string_file_at(m->ksm_fd, "advisor_mode", "scan-time");
         if (r < 0)
                 log_error_errno(r, "Cannot restore %s/" KSM_SYSFS_DIR "/advisor_mode to scan-time: %m", m->opts.root);
@@ -247,16 +242,23 @@ void manager_restore_advisor(Manager *m) {
                 log_info("Restored the kernel's KSM advisor (advisor_mode=scan-time)");
 }
 
-/* Note when our write turned the admin's advisor off, to give it back later. */
-static void track_advisor(Manager *m, const KsmSample *s, const KsmDecision *d) {
-        unsigned bit = 1u << KSM_KNOB_ADVISOR_MODE;
-
-        if (m->opts.dry_run || !(m->applied.written & bit) || d->targets.value[KSM_KNOB_ADVISOR_MODE] != KSM_ADVISOR_NONE)
+void manager_restore_advisor(Manager *m) {
+        if (!m->state.advisor.taken)
                 return;
-        if (s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME && !m->advisor_taken) {
+        m->state.advisor.taken = false;
+        restore_advisor(m);
+}
+
+/* Say, and do, what the policy decided about the kernel's advisor. */
+static void act_on_advisor(Manager *m, unsigned events) {
+        if (events & KSM_ADVISOR_TAKEN_BACK)
+                log_notice("The kernel's KSM advisor was turned back on: leaving the scan rate to it");
+        if (events & KSM_ADVISOR_RESTORE)
+                restore_advisor(m);
+        if (events & KSM_ADVISOR_LEFT_ON)
+                log_notice("The kernel's KSM advisor is on (advisor_mode=scan-time): leaving pages_to_scan to it");
+        if (events & KSM_ADVISOR_TAKEN)
                 log_notice("Turned the kernel's KSM advisor off while the adaptive policy sets the scan rate; it is restored on exit");
-                m->advisor_taken = true;
-        }
 }
 
 static void log_apply(Manager *m, const KsmApplyResult *a) {
@@ -298,18 +300,9 @@ int manager_tick(Manager *m) {
         if (r < 0)
                 return r;
 
-        if (m->config.policy != KSM_POLICY_ADAPTIVE)
-                manager_restore_advisor(m);
         now = now_usec(CLOCK_MONOTONIC);
         policy_decide(&m->config, &s, &m->state, now, &d, &st);
-        m->guests_changed = false;
-
-        if (d.running && !m->advisor_taken && ksm_has(&s.ksm, KSM_FEATURE_ADVISOR) && s.ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME) {
-                if (!m->advisor_logged)
-                        log_notice("The kernel's KSM advisor is on (advisor_mode=scan-time): leaving pages_to_scan to it");
-                m->advisor_logged = true;
-        } else
-                m->advisor_logged = false;
+        act_on_advisor(m, d.advisor_events);
 
         /* Write failures are in m->applied, logged below and retried next tick. */
         (void) ksm_sysfs_apply(m->ksm_fd, &d.targets, &s.ksm, m->opts.dry_run, &m->applied);
@@ -317,7 +310,7 @@ int manager_tick(Manager *m) {
                 log_warning("Out of memory while opting processes into KSM");
         scan_watch_tick(&m->scan_watch, s.ksm.full_scans, now);
 
-        track_advisor(m, &s, &d);
+        act_on_advisor(m, policy_advisor_applied(&s, &d, m->opts.dry_run ? 0 : m->applied.written, &st));
         m->sample = s;
         m->decision = d;
         m->state = st;
@@ -473,13 +466,9 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
         r = manager_load_config(&m->opts, &c, err, err_size);
         if (r < 0)
                 return r;
-        if (strcmp(c.guest_regex, m->config.guest_regex) != 0 ||
-            strcmp(c.merge_any_regex, m->config.merge_any_regex) != 0) {
-                r = guest_scanner_new(m->root_fd, c.guest_regex, &scanner);
-                if (r >= 0)
-                        r = guest_scanner_set_merge_any(scanner, c.merge_any_regex);
+        if (discovery_config_differs(&c, &m->config)) {
+                r = discovery_scanner_new(m, &c, &scanner);
                 if (r < 0) {
-                        guest_scanner_free(scanner);
                         snprintf(err, err_size, "cannot set up the process scanner: %s", strerror(-r));
                         return r;
                 }
@@ -489,6 +478,7 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
         m->config = c;
         apply_log_settings(m);
         log_info("Reloaded %s", m->opts.config_path);
+        discovery_start(m);
         manager_libvirt_start(m);
         tick_and_rearm(m);
         return 0;
@@ -565,6 +555,7 @@ int manager_run(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "Cannot set up the watchdog: %m");
 
+        discovery_start(m);
         manager_libvirt_start(m);
         tick_and_rearm(m);
         (void) sd_notify(false, "READY=1");

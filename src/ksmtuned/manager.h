@@ -24,6 +24,7 @@ typedef struct ManagerOptions {
 } ManagerOptions;
 
 typedef struct LibvirtWatcher LibvirtWatcher;
+typedef struct ProcEvents ProcEvents;
 
 typedef struct Manager {
         sd_event *event;
@@ -47,6 +48,7 @@ typedef struct Manager {
         ScanWatch scan_watch;
         GuestScanner *scanner;
         GuestList guests;
+        ProcEvents *proc_events;        /* NULL: not root, no CONFIG_PROC_EVENTS, or --root */
 
         /* The last tick, for STATUS=, the bus and --once. */
         KsmSample sample;
@@ -57,7 +59,6 @@ typedef struct Manager {
         uint64_t n_ticks;
 
         unsigned failed_logged;         /* 1 << KsmKnob whose write failure was logged */
-        bool advisor_logged;
 
         pid_t ksmd_pid;                 /* 0 until found */
         bool ksmd_missing_logged;
@@ -65,11 +66,7 @@ typedef struct Manager {
         const char *ksm_error_file;     /* required KSM file that failed last tick, logged */
         int ksm_error;
         const char *ksm_skipped_file;   /* optional KSM file skipped last tick, logged */
-        bool guests_changed;            /* set by manager_guests_changed(), cleared by the tick */
-        /* The adaptive policy turns the kernel's advisor off while it sets
-         * the rate; the admin's mode comes back on exit or a switch to compat. */
-        bool advisor_taken;
-        bool advisor_is_admins;         /* turned back on behind our back: leave it alone */
+        uint64_t n_guest_events;        /* manager_guests_changed() calls, for KsmSample.guest_events */
 
         /* Called after every tick and reload, when set (the bus uses it). */
         void (*on_change)(struct Manager *m, void *userdata);
@@ -126,7 +123,7 @@ void manager_retune_soon(Manager *m);
 void manager_guests_changed(Manager *m);
 
 /* Put the kernel's advisor back as the admin had it, if the adaptive policy
- * turned it off. Logged; called on exit and when the policy changes. */
+ * turned it off (m->state.advisor.taken). Logged; called on exit. */
 void manager_restore_advisor(Manager *m);
 
 /* One line for STATUS= and logs: state, rate, memory saved. */

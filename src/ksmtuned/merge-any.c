@@ -8,6 +8,7 @@
 #include "ksm-merge-any.h"
 #include "log.h"
 #include "merge-any.h"
+#include "utf8.h"
 
 void merge_any_tracker_clear(MergeAnyTracker *t) {
         free(t->done);
@@ -33,11 +34,13 @@ static bool was_done(const MergeAnyTracker *t, const GuestProc *p) {
 /* Returns true when the process is handled for good (opted in, already on,
  * refused); false to try again next tick. */
 static bool opt_in(MergeAnyTracker *t, const char *proc_dir, const GuestProc *p, int *opted) {
+        char name[64];
+        const char *comm = text_printable(p->comm, name, sizeof(name));  /* the process chose it */
         int on = 0, r;
 
         r = ksm_merge_any_get(proc_dir, p->pid, &on);
         if (r == 0 && on) {
-                log_debug("%s[%d] already merges all its memory", p->comm, (int) p->pid);
+                log_debug("%s[%d] already merges all its memory", comm, (int) p->pid);
                 return true;
         }
         if (r == 0)
@@ -45,15 +48,15 @@ static bool opt_in(MergeAnyTracker *t, const char *proc_dir, const GuestProc *p,
         if (r == -ESRCH || r == -ENOENT)        /* exited meanwhile */
                 return true;
         if (r == -EINTR || r == -ENOMEM) {
-                log_debug_errno(r, "Cannot opt %s[%d] into KSM now, retrying: %m", p->comm, (int) p->pid);
+                log_debug_errno(r, "Cannot opt %s[%d] into KSM now, retrying: %m", comm, (int) p->pid);
                 return false;
         }
         if (r < 0) {
                 log_warning_errno(r, "Cannot opt %s[%d] into KSM via %s/%d/ksm_merge_any: %m",
-                                  p->comm, (int) p->pid, proc_dir, (int) p->pid);
+                                  comm, (int) p->pid, proc_dir, (int) p->pid);
                 return true;
         }
-        log_info("Opted %s[%d] into KSM: all its anonymous memory may now be merged", p->comm, (int) p->pid);
+        log_info("Opted %s[%d] into KSM: all its anonymous memory may now be merged", comm, (int) p->pid);
         t->n_opted++;
         (*opted)++;
         return true;

@@ -25,6 +25,9 @@ typedef enum KeyType {
         KEY_REGEX_OR_EMPTY,     /* empty turns the feature off */
         KEY_URI_LIST,
         KEY_POLICY,
+        KEY_CGROUPS,            /* blank-separated cgroup names */
+        KEY_PIDFILES,           /* blank-separated absolute globs */
+        KEY_MEASURE,            /* rss or pss */
 } KeyType;
 
 typedef struct KeyDef {
@@ -60,6 +63,10 @@ static const KeyDef keys[] = {
         STR_KEY("KSM_LIBVIRT_URI", libvirt_uri, KEY_URI_LIST),
         STR_KEY("KSM_MERGE_ANY_REGEX", merge_any_regex, KEY_REGEX_OR_EMPTY),
         STR_KEY("DEBUG", debug, KEY_BOOL),
+        STR_KEY("KSM_GUEST_CGROUPS", guest_cgroups, KEY_CGROUPS),
+        STR_KEY("KSM_GUEST_PIDFILES", guest_pidfiles, KEY_PIDFILES),
+        STR_KEY("KSM_GUEST_MEMORY", guest_measure, KEY_MEASURE),
+        STR_KEY("KSM_PROC_EVENTS", proc_events, KEY_BOOL),
 };
 
 static const char *const policy_names[_KSM_POLICY_MAX] = {
@@ -94,7 +101,12 @@ int conf_key_format(const KsmConfig *c, size_t i, char *buf, size_t size) {
         case KEY_REGEX:
         case KEY_REGEX_OR_EMPTY:
         case KEY_URI_LIST:
+        case KEY_CGROUPS:
+        case KEY_PIDFILES:
                 n = snprintf(out, sizeof(out), "%s", (const char *) field);
+                break;
+        case KEY_MEASURE:
+                n = snprintf(out, sizeof(out), "%s", guest_measure_to_string(*(const GuestMeasure *) field));
                 break;
         case KEY_POLICY:
                 n = snprintf(out, sizeof(out), "%s", conf_policy_name(*(const KsmPolicyKind *) field));
@@ -124,6 +136,10 @@ void conf_init_defaults(KsmConfig *c) {
                 .burst_secs = 5,
                 .trickle_secs = 1800,
                 .psi_thres_pct = 10,
+                .guest_cgroups = GUEST_CGROUPS_DEFAULT,
+                .guest_pidfiles = GUEST_PIDFILES_DEFAULT,
+                .guest_measure = GUEST_MEASURE_RSS,
+                .proc_events = true,
         };
 }
 
@@ -266,6 +282,8 @@ static int set_int(ParseContext *ctx, const KeyDef *k, unsigned line, const char
 static int set_bool(ParseContext *ctx, const KeyDef *k, unsigned line, const char *raw, const char *value, bool *field) {
         if (parse_bool(value, field) == 0)
                 return 0;
+        if (strcmp(k->name, "DEBUG") != 0)
+                return fail(ctx, line, "%s=%s: not a boolean (use 1, yes, true, on or 0, no, false, off)", k->name, raw);
         /* The script tested [ -n "$DEBUG" ]. */
         warn_at(ctx, line, "%s=%s: not a boolean: the old script turned debugging on for any value but the empty one; taken as 1",
              k->name, raw);
@@ -312,6 +330,21 @@ static int set_key(ParseContext *ctx, const KeyDef *k, unsigned line, const char
                 break;
         case KEY_URI_LIST:
                 r = set_uri_list(ctx, k, line, raw, value, field);
+                break;
+        case KEY_CGROUPS:
+                if (guest_cgroups_check(value) < 0)
+                        return fail(ctx, line, "%s=%s: a cgroup name is one path component (no '/', not . or ..)",
+                                    k->name, raw);
+                snprintf(field, CONF_VALUE_MAX, "%s", value);
+                break;
+        case KEY_PIDFILES:
+                if (guest_pidfiles_check(value) < 0)
+                        return fail(ctx, line, "%s=%s: pid file patterns are absolute paths", k->name, raw);
+                snprintf(field, CONF_VALUE_MAX, "%s", value);
+                break;
+        case KEY_MEASURE:
+                if (guest_measure_from_string(value, field) < 0)
+                        return fail(ctx, line, "%s=%s: unknown measure (use rss or pss)", k->name, raw);
                 break;
         case KEY_REGEX:
         case KEY_REGEX_OR_EMPTY: {

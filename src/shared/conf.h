@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest-rules.h"
+
 /* configure's sysconfdir: "/etc" in a distribution build, "/usr/local/etc"
  * by default, so that a local install never reads the packaged file. */
 #ifndef SYSCONFDIR
@@ -42,6 +44,10 @@ typedef struct KsmConfig {
         char logfile[CONF_VALUE_MAX];   /* LOGFILE, "" for none */
         char libvirt_uri[CONF_VALUE_MAX];       /* KSM_LIBVIRT_URI, blank-separated, "" for none */
         bool debug;                     /* DEBUG */
+        char guest_cgroups[CONF_VALUE_MAX];     /* KSM_GUEST_CGROUPS, blank-separated, "" for none */
+        char guest_pidfiles[CONF_VALUE_MAX];    /* KSM_GUEST_PIDFILES, blank-separated globs, "" for none */
+        GuestMeasure guest_measure;     /* KSM_GUEST_MEMORY */
+        bool proc_events;               /* KSM_PROC_EVENTS: watch the kernel's process events */
 } KsmConfig;
 
 /* Called for each warning (an unknown key, a value the old script ran

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "arith.h"
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arith.h"
 #include "fileio.h"
+#include "guest-rules.h"
 #include "guests.h"
 #include "macro.h"
 #include "procfs.h"
+#include "regex-cost.h"
 #include "units.h"
 
 /*
@@ -59,11 +62,25 @@ struct GuestScanner {
         uint64_t page_kib;
         uint64_t hz;
         pid_t last_pid;         /* ns_last_pid at the last scan, -1 unknown */
+        char *root;             /* for pid file globs */
+        char *cgroups;          /* KSM_GUEST_CGROUPS, NULL for none */
+        char *pidfiles;         /* KSM_GUEST_PIDFILES, NULL for none */
+        GuestMeasure measure;   /* KSM_GUEST_MEMORY */
         unsigned since_full;    /* scans since the last listing */
 };
 
 int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t errbuf_size) {
-        int r = regcomp(ret, pattern, REG_EXTENDED | REG_NOSUB);
+        uint64_t cost = regex_cost(pattern);
+        int r;
+
+        /* Before regcomp(): a few stacked quantifiers cost gigabytes there. */
+        if (cost > REGEX_COST_MAX) {
+                if (errbuf)
+                        snprintf(errbuf, errbuf_size, "too complex (expands to about %s%" PRIu64 " states, at most %d)",
+                                 cost == UINT64_MAX ? "more than " : "", cost, REGEX_COST_MAX);
+                return -E2BIG;
+        }
+        r = regcomp(ret, pattern, REG_EXTENDED | REG_NOSUB);
         if (r != 0) {
                 if (errbuf)
                         regerror(r, ret, errbuf, errbuf_size);
@@ -114,6 +131,9 @@ GuestScanner *guest_scanner_free(GuestScanner *s) {
         if (s->has_merge_re)
                 regfree(&s->merge_re);
         closep(&s->proc_fd);
+        free(s->root);
+        free(s->cgroups);
+        free(s->pidfiles);
         free(s->known);
         proc_iter_done(&s->iter);
         free(s);
@@ -136,6 +156,40 @@ int guest_scanner_set_merge_any(GuestScanner *s, const char *pattern) {
                 s->merge_re = re;
         /* Processes already settled were never checked against the new
          * pattern: look at every process again at the next scan. */
+        free(s->known);
+        s->known = NULL;
+        s->n_known = 0;
+        return 0;
+}
+
+/* A copy of a blank-separated list, NULL when it has no word. */
+static int dup_list(const char *list, char **ret) {
+        if (!list || list[strspn(list, " \t")] == '\0') {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(list);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int guest_scanner_set_rules(GuestScanner *s, const char *root, const char *cgroups, const char *pidfiles,
+                            GuestMeasure measure) {
+        _cleanup_free_ char *r = NULL, *c = NULL, *p = NULL;
+
+        if ((cgroups && guest_cgroups_check(cgroups) < 0) || (pidfiles && guest_pidfiles_check(pidfiles) < 0) ||
+            !guest_measure_to_string(measure))
+                return -EINVAL;
+        r = strdup(root ?: "/");
+        if (!r || dup_list(cgroups, &c) < 0 || dup_list(pidfiles, &p) < 0)
+                return -ENOMEM;
+        free(s->root);
+        free(s->cgroups);
+        free(s->pidfiles);
+        s->root = TAKE_PTR(r);
+        s->cgroups = TAKE_PTR(c);
+        s->pidfiles = TAKE_PTR(p);
+        s->measure = measure;
+        /* Settled processes were not checked against the new cgroups. */
         free(s->known);
         s->known = NULL;
         s->n_known = 0;
@@ -181,48 +235,31 @@ static int proc_append(GuestProc **array, size_t *n, size_t *alloc, pid_t pid, c
         return 0;
 }
 
-static int list_add(GuestList *l, size_t *alloc, pid_t pid, const char *comm, uint64_t start_tics, uint64_t rss_kib) {
-        int r = proc_append(&l->procs, &l->n, alloc, pid, comm, start_tics, rss_kib);
+/* How much memory a guest commits, KiB: its resident set, or its
+ * proportional set size when so configured (falling back to the resident
+ * set when smaps_rollup cannot be read). */
+static uint64_t guest_kib(GuestScanner *s, pid_t pid, const ProcStat *st) {
+        uint64_t pss;
 
-        if (r >= 0)
-                l->rss_kib = sat_add_u64(l->rss_kib, rss_kib);
-        return r;
+        if (s->measure == GUEST_MEASURE_PSS && guest_read_pss_kib(s->proc_fd, pid, &pss) >= 0)
+                return pss;
+        return sat_mul_u64(st->rss_pages, s->page_kib);
 }
 
-/* Name, start time (clock ticks after boot) and resident size (KiB) of pid.
- * Returns 0, -ESRCH when it is gone, or negative errno. */
-static int read_process(GuestScanner *s, pid_t pid, char comm[16], uint64_t *ret_start, uint64_t *ret_rss_kib) {
+/* Whether the process read as st is a guest by name or cgroup. */
+static bool matches(GuestScanner *s, pid_t pid, const ProcStat *st) {
+        return guest_regex_match(&s->re, st->comm) ||
+               (s->cgroups && guest_cgroup_matches(s->proc_fd, pid, s->cgroups) > 0);
+}
+
+int guest_scanner_check_pid(GuestScanner *s, pid_t pid) {
         ProcStat st;
         int r;
 
         r = proc_read_stat(s->proc_fd, pid, &st);
         if (r < 0)
                 return r;
-        memcpy(comm, st.comm, sizeof(st.comm));
-        *ret_start = st.start_ticks;
-        *ret_rss_kib = sat_mul_u64(st.rss_pages, s->page_kib);
-        return 0;
-}
-
-/* Look at one process: a guest goes into l, and every pid gets its kind.
- * Its name and start time go to comm and *ret_start. */
-static int look_at(GuestScanner *s, pid_t pid, bool extra, uint64_t now_sec, GuestList *l, size_t *alloc,
-                   PidKind *ret, char comm[16], uint64_t *ret_start) {
-        uint64_t start, rss_kib;
-        int r;
-
-        r = read_process(s, pid, comm, &start, &rss_kib);
-        if (r < 0)
-                return r;       /* gone since the directory was read */
-        *ret_start = start;
-        if (extra || guest_regex_match(&s->re, comm)) {
-                r = list_add(l, alloc, pid, comm, start, rss_kib);
-                if (r < 0)
-                        return r;
-                *ret = PID_GUEST;
-        } else
-                *ret = start / s->hz + YOUNG_SECS > now_sec ? PID_YOUNG : PID_OTHER;
-        return 0;
+        return matches(s, pid, &st);
 }
 
 /* One scan's bookkeeping. */
@@ -236,50 +273,65 @@ typedef struct Scan {
         size_t n_seen, seen_alloc;
 } Scan;
 
-/* A pid that names a thread, not a process (reached by probing a pid
- * range: /proc lists only processes, but /proc/TID/ exists for threads). */
-static bool is_thread(GuestScanner *s, pid_t pid) {
-        /* Gone, or unreadable: not worth counting either. */
-        return proc_is_process(s->proc_fd, pid) != 1;
+typedef enum VisitFlags {
+        VISIT_PROBED = 1 << 0,          /* reached through the pid range: it may name a thread */
+        VISIT_FRESH = 1 << 1,           /* handed out since the last scan: read even if settled */
+} VisitFlags;
+
+static bool is_extra(const Scan *sc, pid_t pid) {
+        return sc->n_extra && bsearch(&pid, sc->extra, sc->n_extra, sizeof(pid_t), cmp_pid);
 }
 
-/* Classify pid (reading it unless it is settled) and remember it. probed:
- * reached through the pid range rather than the directory listing. */
-static int visit(GuestScanner *s, Scan *sc, pid_t pid, bool probed) {
+/* Read pid and classify it; a guest goes into the list, a process matching
+ * the merge-any pattern into merge_any. Returns 0, -ESRCH (gone, or a
+ * thread), or negative errno. */
+static int look_at(GuestScanner *s, Scan *sc, pid_t pid, bool extra, VisitFlags flags, PidKind *ret) {
+        ProcStat st;
+        bool guest, merge;
+        int r;
+
+        r = proc_read_stat(s->proc_fd, pid, &st);
+        if (r < 0)
+                return r;       /* gone since the directory was read */
+        guest = extra || matches(s, pid, &st);
+        merge = s->has_merge_re && guest_regex_match(&s->merge_re, st.comm);
+        /* qemu's threads start with its name: count the process once. */
+        if ((flags & VISIT_PROBED) && !extra && (guest || merge) && proc_is_process(s->proc_fd, pid) != 1) {
+                *ret = PID_YOUNG;
+                return 0;
+        }
+        if (guest) {
+                uint64_t kib = guest_kib(s, pid, &st);
+
+                r = proc_append(&sc->l.procs, &sc->l.n, &sc->alloc, pid, st.comm, st.start_ticks, kib);
+                if (r < 0)
+                        return r;
+                sc->l.rss_kib = sat_add_u64(sc->l.rss_kib, kib);
+                *ret = PID_GUEST;
+        } else
+                *ret = st.start_ticks / s->hz + YOUNG_SECS > sc->now_sec ? PID_YOUNG : PID_OTHER;
+        /* Processes seen for the first time (or still young) are the
+         * candidates to opt into KSM. */
+        if (merge)
+                return proc_append(&sc->l.merge_any, &sc->l.n_merge_any, &sc->merge_alloc, pid, st.comm,
+                                   st.start_ticks, 0);
+        return 0;
+}
+
+/* Classify pid (reading it unless it is settled) and remember it. */
+static int visit(GuestScanner *s, Scan *sc, pid_t pid, VisitFlags flags) {
         const PidEntry *old;
-        PidKind kind;
-        bool is_extra = sc->n_extra && bsearch(&pid, sc->extra, sc->n_extra, sizeof(pid_t), cmp_pid);
+        PidKind kind = PID_OTHER;
+        bool extra = is_extra(sc, pid);
         int r;
 
         old = s->n_known ? bsearch(&pid, s->known, s->n_known, sizeof(PidEntry), cmp_entry) : NULL;
-        if (old && old->kind == PID_OTHER && !is_extra)
-                kind = PID_OTHER;
-        else {
-                char comm[16];
-                uint64_t start;
-                bool merge, thread = false;
-
-                r = look_at(s, pid, is_extra, sc->now_sec, &sc->l, &sc->alloc, &kind, comm, &start);
+        if (!old || old->kind != PID_OTHER || extra || (flags & VISIT_FRESH)) {
+                r = look_at(s, sc, pid, extra, flags, &kind);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
                         return 0;       /* exited meanwhile */
-                merge = s->has_merge_re && guest_regex_match(&s->merge_re, comm);
-                if (probed && !is_extra && (kind == PID_GUEST || merge))
-                        thread = is_thread(s, pid);
-                if (thread && kind == PID_GUEST) {
-                        /* qemu's threads start with its name: count the process once. */
-                        sc->l.rss_kib = sat_sub_u64(sc->l.rss_kib, sc->l.procs[--sc->l.n].rss_kib);
-                        kind = PID_YOUNG;
-                }
-                /* Processes seen for the first time (or still young) are the
-                 * candidates to opt into KSM; a thread is not a process. */
-                if (merge && !thread) {
-                        r = proc_append(&sc->l.merge_any, &sc->l.n_merge_any, &sc->merge_alloc,
-                                        pid, comm, start, 0);
-                        if (r < 0)
-                                return r;
-                }
         }
         if (sc->n_seen == sc->seen_alloc) {
                 size_t na = sc->seen_alloc ? sc->seen_alloc * 2 : 256;
@@ -300,49 +352,83 @@ static int scan_listing(GuestScanner *s, Scan *sc) {
 
         r = proc_iter_start(&s->iter, s->proc_fd);
         while (r >= 0 && (r = proc_iter_next(&s->iter, &pid)) > 0)
-                r = visit(s, sc, pid, false);
+                r = visit(s, sc, pid, 0);
         return r;
 }
 
 /* Only what may have changed: the processes not settled yet, the pids
  * handed out since the last scan, and the extra pids. Settled processes
- * are kept as they were; the next listing drops those that exited. */
+ * are kept as they were; the next listing drops those that exited. Each
+ * pid is visited once: a known pid in the new range (listed after
+ * ns_last_pid was read, or reused since) is read afresh, not probed again. */
 static int scan_changes(GuestScanner *s, Scan *sc, pid_t last, pid_t now) {
         int r;
 
         for (size_t i = 0; i < s->n_known; i++) {
-                if (s->known[i].kind == PID_OTHER) {
-                        bool is_extra = sc->n_extra &&
-                                        bsearch(&s->known[i].pid, sc->extra, sc->n_extra, sizeof(pid_t), cmp_pid);
+                pid_t pid = s->known[i].pid;
+                VisitFlags flags = s->known[i].kind != PID_GUEST ? VISIT_PROBED : 0;
 
-                        if (!is_extra) {
-                                r = visit(s, sc, s->known[i].pid, false);       /* no read */
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                }
-                r = visit(s, sc, s->known[i].pid, s->known[i].kind != PID_GUEST);
+                if (pid > last && pid <= now)
+                        flags = VISIT_PROBED | VISIT_FRESH;
+                r = visit(s, sc, pid, flags);
                 if (r < 0)
                         return r;
         }
         for (pid_t pid = last + 1; pid > 0 && pid <= now; pid++) {
-                r = visit(s, sc, pid, true);
-                if (r < 0)
-                        return r;
-        }
-        /* Probed pids came after the known ones: sort before searching. */
-        if (sc->n_seen > 1)
-                qsort(sc->seen, sc->n_seen, sizeof(PidEntry), cmp_entry);
-        for (size_t i = 0, n_seen = sc->n_seen; i < sc->n_extra; i++) {
-                if ((i > 0 && sc->extra[i] == sc->extra[i - 1]) ||
-                    (n_seen > 0 && bsearch(&sc->extra[i], sc->seen, n_seen, sizeof(PidEntry), cmp_entry)))
+                if (s->n_known && bsearch(&pid, s->known, s->n_known, sizeof(PidEntry), cmp_entry))
                         continue;
-                r = visit(s, sc, sc->extra[i], false);
+                r = visit(s, sc, pid, VISIT_PROBED | VISIT_FRESH);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+/* Visit the extra pids no listing or probe reached; seen is sorted. */
+static int scan_extra(GuestScanner *s, Scan *sc) {
+        size_t n_seen = sc->n_seen;
+        int r;
+
+        for (size_t i = 0; i < sc->n_extra; i++) {
+                if ((i > 0 && sc->extra[i] == sc->extra[i - 1]) ||
+                    (n_seen > 0 && bsearch(&sc->extra[i], sc->seen, n_seen, sizeof(PidEntry), cmp_entry)))
+                        continue;
+                r = visit(s, sc, sc->extra[i], 0);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Sort seen, the guests and merge_any by pid and drop any pid met twice,
+ * so that a guest counts once whatever found it. */
+static void scan_finish(Scan *sc) {
+        size_t n = 0;
+
+        if (sc->n_seen > 1)
+                qsort(sc->seen, sc->n_seen, sizeof(PidEntry), cmp_entry);
+        for (size_t i = 0; i < sc->n_seen; i++)
+                if (n == 0 || sc->seen[n - 1].pid != sc->seen[i].pid)
+                        sc->seen[n++] = sc->seen[i];
+        sc->n_seen = n;
+        if (sc->l.n > 1)
+                qsort(sc->l.procs, sc->l.n, sizeof(GuestProc), cmp_proc);
+        n = 0;
+        for (size_t i = 0; i < sc->l.n; i++) {
+                if (n > 0 && sc->l.procs[n - 1].pid == sc->l.procs[i].pid) {
+                        sc->l.rss_kib = sat_sub_u64(sc->l.rss_kib, sc->l.procs[i].rss_kib);
+                        continue;
+                }
+                sc->l.procs[n++] = sc->l.procs[i];
+        }
+        sc->l.n = n;
+        if (sc->l.n_merge_any > 1)
+                qsort(sc->l.merge_any, sc->l.n_merge_any, sizeof(GuestProc), cmp_proc);
+        n = 0;
+        for (size_t i = 0; i < sc->l.n_merge_any; i++)
+                if (n == 0 || sc->l.merge_any[n - 1].pid != sc->l.merge_any[i].pid)
+                        sc->l.merge_any[n++] = sc->l.merge_any[i];
+        sc->l.n_merge_any = n;
 }
 
 /* The last pid the kernel handed out (to a process or a thread), or -1. */
@@ -354,6 +440,34 @@ static pid_t read_last_pid(GuestScanner *s) {
         return (pid_t) v;
 }
 
+/* The extra pids and those of the pid files, sorted. Returns how many
+ * (in *ret) or negative errno. */
+static int collect_extra(GuestScanner *s, const pid_t *extra, size_t n_extra, pid_t **ret) {
+        _cleanup_free_ pid_t *from_files = NULL;
+        pid_t *all;
+        int n_files = 0;
+
+        if (s->pidfiles) {
+                n_files = guest_pidfiles_read(s->root, s->proc_fd, s->pidfiles, &from_files);
+                if (n_files < 0)
+                        return n_files;
+        }
+        if (n_extra + (size_t) n_files == 0) {
+                *ret = NULL;
+                return 0;
+        }
+        all = malloc((n_extra + (size_t) n_files) * sizeof(pid_t));
+        if (!all)
+                return -ENOMEM;
+        if (n_extra > 0)
+                memcpy(all, extra, n_extra * sizeof(pid_t));
+        if (n_files > 0)
+                memcpy(all + n_extra, from_files, (size_t) n_files * sizeof(pid_t));
+        qsort(all, n_extra + (size_t) n_files, sizeof(pid_t), cmp_pid);
+        *ret = all;
+        return (int) (n_extra + (size_t) n_files);
+}
+
 int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, GuestList *ret) {
         _cleanup_free_ pid_t *sorted = NULL;
         /* starttime in /proc/PID/stat counts from boot. */
@@ -362,15 +476,11 @@ int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, Gues
         bool full;
         int r;
 
-        if (n_extra > 0) {
-                sorted = malloc(n_extra * sizeof(pid_t));
-                if (!sorted)
-                        return -ENOMEM;
-                memcpy(sorted, extra, n_extra * sizeof(pid_t));
-                qsort(sorted, n_extra, sizeof(pid_t), cmp_pid);
-                sc.extra = sorted;
-                sc.n_extra = n_extra;
-        }
+        r = collect_extra(s, extra, n_extra, &sorted);
+        if (r < 0)
+                return r;
+        sc.extra = sorted;
+        sc.n_extra = (size_t) r;
         /* List /proc on the first scan, without ns_last_pid, when pids
          * wrapped, when many were handed out, and every FULL_EVERY scans
          * to forget exited processes. */
@@ -381,21 +491,17 @@ int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, Gues
                 r = scan_listing(s, &sc);
         } else
                 r = scan_changes(s, &sc, s->last_pid, last_pid);
-        if (r < 0)
-                goto fail;
-
-        /* /proc lists pids in ascending order, probes come after known
-         * pids: sort unless already in order. */
-        for (size_t i = 1; i < sc.n_seen; i++)
-                if (sc.seen[i - 1].pid >= sc.seen[i].pid) {
+        if (r >= 0) {
+                if (sc.n_seen > 1)
                         qsort(sc.seen, sc.n_seen, sizeof(PidEntry), cmp_entry);
-                        break;
-                }
-        if (sc.l.n > 1)
-                qsort(sc.l.procs, sc.l.n, sizeof(GuestProc), cmp_proc);
-        if (sc.l.n_merge_any > 1)
-                qsort(sc.l.merge_any, sc.l.n_merge_any, sizeof(GuestProc), cmp_proc);
-
+                r = scan_extra(s, &sc);
+        }
+        if (r < 0) {
+                free(sc.seen);
+                guest_list_clear(&sc.l);
+                return r;
+        }
+        scan_finish(&sc);
         free(s->known);
         s->known = sc.seen;
         s->n_known = sc.n_seen;
@@ -403,8 +509,4 @@ int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, Gues
         guest_list_clear(ret);
         *ret = sc.l;
         return 0;
-fail:
-        free(sc.seen);
-        guest_list_clear(&sc.l);
-        return r;
 }

@@ -7,9 +7,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "guest-rules.h"
+
 /* The old ksmtuned's pgrep pattern: qemu-kvm, qemu-system-*, and the
  * "qemu:NAME" process titles some distributions set. */
-#define GUEST_REGEX_DEFAULT "^qemu(-(kvm|system-.+)|:.{1,11})$"
+#define GUEST_REGEX_DEFAULT "^(qemu(-(kvm|system-.+)|:.{1,11})|kvm)$"
 
 typedef struct GuestProc {
         pid_t pid;
@@ -29,8 +31,10 @@ typedef struct GuestList {
 
 typedef struct GuestScanner GuestScanner;
 
-/* Compile an extended regex for process names. Returns 0 or -EINVAL; on error
- * a description goes to errbuf when given. */
+/* Compile an extended regex for process names, refusing one whose cost
+ * (regex_cost) is above REGEX_COST_MAX before compiling it. Returns 0,
+ * -E2BIG (too complex), -EINVAL or -ENOMEM; on error a description goes to
+ * errbuf when given. */
 int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t errbuf_size);
 
 /* Whether a process name (comm, at most 15 characters) matches. */
@@ -47,8 +51,21 @@ GuestScanner *guest_scanner_free(GuestScanner *s);
  * or young. Returns 0, -EINVAL, -ENOMEM. */
 int guest_scanner_set_merge_any(GuestScanner *s, const char *pattern);
 
-/* Find guests: processes whose name matches, plus the pids in extra (for
- * example from libvirt) whatever their name, each counted once. Returns 0 or
+/* Also count as guests the processes in the cgroups named in cgroups and
+ * the pids in the pid files globbed by pidfiles (both blank-separated lists,
+ * NULL or "" for none; the globs are taken under root), and measure each
+ * guest's memory as measure says. Returns 0, -EINVAL (a bad list), -ENOMEM. */
+int guest_scanner_set_rules(GuestScanner *s, const char *root, const char *cgroups, const char *pidfiles,
+                            GuestMeasure measure);
+
+/* Whether pid is a guest by its name or cgroup (for process events; pid
+ * files and extra pids are for the scan). Returns 1, 0, -ESRCH when it is
+ * gone, or negative errno. */
+int guest_scanner_check_pid(GuestScanner *s, pid_t pid);
+
+/* Find guests: processes whose name or cgroup matches, plus the pids in
+ * extra (for example from libvirt) and in the pid files whatever their
+ * name, each counted once. Returns 0 or
  * negative errno; ret is replaced on success. */
 int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, GuestList *ret);
 

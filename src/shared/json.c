@@ -37,6 +37,13 @@ void json_write_escaped(FILE *f, const char *str, size_t len) {
                         i++;
                         continue;
                 }
+                /* Exact, but never a raw control or bidi override in a
+                 * terminal or log that shows the JSON. */
+                if (unichar_is_unsafe(utf8_decode(str + i, n))) {
+                        fprintf(f, "\\u%04x", (unsigned) utf8_decode(str + i, n));
+                        i += n;
+                        continue;
+                }
                 fwrite(s + i, 1, n, f);
                 i += n;
         }

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "arith.h"
 #include "config.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "arith.h"
 #include "fileio.h"
 #include "ksm-stat.h"
 #include "macro.h"

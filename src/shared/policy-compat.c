@@ -16,12 +16,12 @@
  * Differences: 64-bit arithmetic throughout (the script overflowed shell
  * integers on hosts of a few TiB), and the inputs are re-read each tick.
  */
-#include "arith.h"
 #include "config.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "arith.h"
 #include "policy.h"
 
 /* 16 GiB in KiB: the host size KSM_SLEEP_MSEC is meant for. */

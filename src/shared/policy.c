@@ -3,17 +3,28 @@
 
 #include "policy.h"
 
+bool policy_guests_changed(const KsmSample *s, const KsmState *prev) {
+        return s->guests_changed || s->guest_events != prev->guest_events_seen;
+}
+
 void policy_decide(const KsmConfig *c, const KsmSample *s, const KsmState *prev, uint64_t now_usec,
                    KsmDecision *ret, KsmState *ret_state) {
+        KsmState in = *prev;
+        unsigned events = 0;
+
+        policy_advisor_before(c, s, &in, &events);
         switch (c->policy) {
         case KSM_POLICY_ADAPTIVE:
-                policy_adaptive_decide(c, s, prev, now_usec, ret, ret_state);
-                return;
+                policy_adaptive_decide(c, s, &in, now_usec, ret, ret_state);
+                break;
         case KSM_POLICY_COMPAT:
         default:
-                policy_compat_decide(c, s, prev, ret, ret_state);
+                policy_compat_decide(c, s, &in, ret, ret_state);
                 /* A later switch to adaptive starts from fresh measurements. */
                 ret_state->adaptive = (KsmAdaptiveState) {};
-                return;
+                break;
         }
+        ret_state->guest_events_seen = s->guest_events;
+        ret->advisor_events = events;
+        policy_advisor_after(s, ret, ret_state, &ret->advisor_events);
 }

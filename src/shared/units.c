@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "arith.h"
 #include "config.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "arith.h"
 #include "units.h"
 
 uint64_t now_usec(clockid_t clock) {

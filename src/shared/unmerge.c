@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "arith.h"
 #include "config.h"
 
+#include "arith.h"
 #include "unmerge.h"
 
 void unmerge_check(const KsmMeminfo *mem, uint64_t pages_sharing, uint64_t ksm_zero_pages,

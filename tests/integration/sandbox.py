@@ -57,6 +57,7 @@ NOT_REPRODUCED = {
     "RestrictSUIDSGID": "seccomp on chmod with set-id bits; the file system is read-only anyway",
     "ProtectClock": "a device rule for the RTC; its system calls are in @clock, denied with @privileged",
     "ProtectKernelModules": "its system calls are in @module, denied with @privileged; /usr/lib/modules is read-only",
+    "MemoryMax": "the cgroup memory controller; a resource limit, not confinement (the peak is measured in the unit)",
 }
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8

@@ -291,5 +291,26 @@ def test_status_fixture(tmp):
     check("Top processes" not in p.stdout, "--top 0 shows none", got=p.stdout)
 
 
+def test_status_proxmox_names(tmp):
+    """Proxmox VE guests (kvm, /var/run/qemu-server/VMID.pid) are named from
+    the name: line of /etc/pve/qemu-server/VMID.conf, else from -name."""
+    r = Root(tmp, run=1, pages_sharing=100)
+    stat = "ksm_rmap_items 10\nksm_zero_pages 0\nksm_merging_pages {m}\nksm_process_profit 0\n"
+    r.proc(600, b"kvm", [b"/usr/bin/kvm", b"-id", b"100", b"-name", b"from-cmdline,debug-threads=on"], stat.format(m=300))
+    r.proc(700, b"kvm", [b"/usr/bin/kvm", b"-id", b"101", b"-name", b"vm101,debug-threads=on"], stat.format(m=200))
+    r.proc(800, b"kvm", [b"/usr/bin/kvm", b"-id", b"102"], stat.format(m=100))
+    os.makedirs(os.path.join(r.path, "var/run/qemu-server"))
+    for vmid, pid in ((100, 600), (101, 700), (102, 800)):
+        with open(os.path.join(r.path, f"var/run/qemu-server/{vmid}.pid"), "w") as f:
+            f.write(f"{pid}\n")
+    r.etc("pve/qemu-server/100.conf", "boot: order=scsi0\nname: web01 \nmemory: 4096\n\n[snap1]\nname: old\n")
+    r.etc("pve/qemu-server/102.conf", "memory: 1024\n")      # no name: line
+    p = ksmctl("--root", r.path, "status", "--json", "--pidfile", os.path.join(tmp, "none.pid"))
+    expect_status(p, 0, "status --json")
+    got = [(x["pid"], x["name"]) for x in json.loads(p.stdout)["processes"]]
+    want = [(600, "web01"), (700, "vm101"), (800, "kvm")]
+    check(got == want, "Proxmox guests named from their qemu-server configuration, else -name, else comm", want, got)
+
+
 main([test_help_and_usage, test_missing_ksm, test_start_stop_exact_writes, test_start_max_kernel_pages,
-      test_unmerge_guard, test_status_fixture])
+      test_unmerge_guard, test_status_fixture, test_status_proxmox_names])

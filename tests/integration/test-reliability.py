@@ -5,8 +5,11 @@ or writes can block it (FIFOs, devices in place of files)."""
 import os
 import signal
 import subprocess
+import sys
 
-from ksmtest import KSMTUNED, Daemon, check, main, write_config
+import json
+
+from ksmtest import KSMTUNED, NO_BUS, Daemon, check, main, run_ksmctl, write_config
 
 GIB = 1048576
 NOMATCH = "'^ksmtuned-no-such-guest$'"
@@ -37,6 +40,18 @@ class Root:
         with open(os.path.join(self.root, "proc/meminfo"), "w") as f:
             f.write(f"MemTotal: {total} kB\nMemFree: {free} kB\nMemAvailable: {free} kB\n"
                     f"Buffers: 0 kB\nCached: 0 kB\n")
+
+    def process(self, pid, comm, **files):
+        """A fake process: stat (with comm, started at boot) and other files."""
+        d = os.path.join(self.root, "proc", str(pid))
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "stat"), "wb") as f:
+            f.write(f"{pid} (".encode() + comm + b") S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 0 0 1000 0\n")
+        with open(os.path.join(d, "comm"), "wb") as f:
+            f.write(comm + b"\n")
+        for name, text in files.items():
+            with open(os.path.join(d, name), "w") as f:
+                f.write(text)
 
     def fifo(self, rel):
         path = os.path.join(self.root, rel)
@@ -109,6 +124,26 @@ def test_fifo_config(tmp):
     check(f"{conf}: not a regular file" in p.stderr, "names the file and why", got=p.stderr)
 
 
+# Run a command, then print its peak RSS (KiB) on stderr.
+MAXRSS = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]).returncode; "
+          "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(r)")
+
+
+def test_regex_bomb(tmp):
+    """Each stacked '+' doubled regcomp's memory: refused before compiling."""
+    for key in ("KSM_GUEST_REGEX", "KSM_MERGE_ANY_REGEX"):
+        conf = write_config(os.path.join(tmp, "bomb.conf"), **{key: "'a" + "+" * 22 + "'"})
+        p = subprocess.run([sys.executable, "-c", MAXRSS, KSMTUNED, "--test-config", "--config", conf],
+                           capture_output=True, text=True, timeout=30)
+        maxrss_kib = int(p.stderr.strip().splitlines()[-1])
+        check(p.returncode == 1, f"{key} bomb refused", 1, p.returncode)
+        check(f"{key}='a++++" in p.stderr and "too complex" in p.stderr, "names the key and why", got=p.stderr)
+        check(maxrss_kib < 65536, "refused before compiling (max RSS in KiB)", "< 65536", maxrss_kib)
+    conf = write_config(os.path.join(tmp, "ok.conf"), KSM_GUEST_REGEX="'(a?){1,511}'")
+    p = subprocess.run([KSMTUNED, "--test-config", "--config", conf], capture_output=True, text=True, timeout=30)
+    check(p.returncode == 0, "a pattern at the limit is accepted", 0, p.returncode)
+
+
 def test_bad_optional_counter(tmp):
     r = Root(tmp)
     r.put("pages_volatile", "garbage")
@@ -144,6 +179,43 @@ def test_bad_required_counter(tmp):
         d.stop()
 
 
+def test_forged_log_line(tmp):
+    """A process named to forge a log line ("x\\n<3>..."): one line, '?' for the newline."""
+    r = Root(tmp)
+    os.makedirs(os.path.join(r.root, "proc/self"))
+    with open(os.path.join(r.root, "proc/self/ksm_merge_any"), "w") as f:
+        f.write("0\n")
+    r.process(200, b"evil\n<3>forged", ksm_merge_any="0\n", status="Name:\tevil\nTgid:\t200\n")
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH,
+                        KSM_MERGE_ANY_REGEX="'^evil'")
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"Opted evil\?<3>forged\[200\] into KSM")
+        text = d.log_text()
+        check("\n<3>forged" not in text, "no log line starts with the forged priority", got=text)
+        with open(os.path.join(r.root, "proc/200/ksm_merge_any")) as f:
+            check(f.read().strip() == "1", "the process was opted in")
+        d.stop()
+
+
+def test_bidi_name_in_status(tmp):
+    """A right-to-left override in a process name: '?' in the table, escaped in JSON."""
+    r = Root(tmp)
+    rlo = "\u202e".encode()
+    stat = "ksm_rmap_items 10\nksm_zero_pages 0\nksm_merging_pages 100\nksm_process_profit 409600\n"
+    r.process(300, b"evil" + rlo + b"gpj.exe", ksm_stat=stat)
+    env = {"DBUS_SYSTEM_BUS_ADDRESS": NO_BUS}
+    p = run_ksmctl("--root", r.root, "status", env=env, text=False)
+    out = p.stdout.decode()
+    check(p.returncode == 0, "ksmctl status on the fixture", 0, p.returncode)
+    check("evil?gpj.exe" in out and "\u202e" not in out, "the override shows as '?'", got=out)
+    p = run_ksmctl("--root", r.root, "status", "--json", env=env, text=False)
+    out = p.stdout.decode()
+    check("\u202e" not in out and "evil\\u202egpj.exe" in out, "JSON escapes the override", got=out)
+    names = [x.get("comm") or x.get("name") for x in json.loads(out).get("processes", [])]
+    check("evil\u202egpj.exe" in names, "JSON keeps the exact name", got=names)
+
+
 if __name__ == "__main__":
     main([test_fifo_meminfo, test_fifo_knob, test_fifo_logfile, test_fifo_config,
-          test_bad_optional_counter, test_bad_required_counter])
+          test_bad_optional_counter, test_bad_required_counter, test_forged_log_line, test_bidi_name_in_status,
+          test_regex_bomb])

@@ -122,6 +122,13 @@ static const BadRow bad[] = {
         { "KSM_POLICY=fast\n", "test.conf:1: KSM_POLICY=fast: unknown policy (use compat or adaptive)" },
         { "KSM_POLICY=\n", "test.conf:1: KSM_POLICY=: unknown policy (use compat or adaptive)" },
         { "KSM_POLICY=Adaptive\n", "test.conf:1: KSM_POLICY=Adaptive: unknown policy (use compat or adaptive)" },
+        { "KSM_GUEST_CGROUPS='machine.slice a/b'\n",
+          "test.conf:1: KSM_GUEST_CGROUPS='machine.slice a/b': a cgroup name is one path component (no '/', not . or ..)" },
+        { "KSM_GUEST_CGROUPS=..\n", "test.conf:1: KSM_GUEST_CGROUPS=..: a cgroup name is one path component (no '/', not . or ..)" },
+        { "KSM_GUEST_PIDFILES=run/*.pid\n", "test.conf:1: KSM_GUEST_PIDFILES=run/*.pid: pid file patterns are absolute paths" },
+        { "KSM_GUEST_MEMORY=vss\n", "test.conf:1: KSM_GUEST_MEMORY=vss: unknown measure (use rss or pss)" },
+        { "KSM_GUEST_MEMORY=PSS\n", "test.conf:1: KSM_GUEST_MEMORY=PSS: unknown measure (use rss or pss)" },
+        { "KSM_PROC_EVENTS=2\n", "test.conf:1: KSM_PROC_EVENTS=2: not a boolean (use 1, yes, true, on or 0, no, false, off)" },
         { "KSM_CPU_BUDGET=0\n", "test.conf:1: KSM_CPU_BUDGET=0: out of range, must be 1..100" },
         { "KSM_CPU_BUDGET=101\n", "test.conf:1: KSM_CPU_BUDGET=101: out of range, must be 1..100" },
         { "KSM_CPU_BUDGET=20%\n", "test.conf:1: KSM_CPU_BUDGET=20%: not an integer" },
@@ -329,7 +336,7 @@ static void test_defaults_and_old_file(void **state) {
         assert_int_equal(d.npages_max, 1250);
         assert_int_equal(d.thres_coef_pct, 20);
         assert_int_equal(d.thres_const_kib, 2048);
-        assert_string_equal(d.guest_regex, "^qemu(-(kvm|system-.+)|:.{1,11})$");
+        assert_string_equal(d.guest_regex, "^(qemu(-(kvm|system-.+)|:.{1,11})|kvm)$");
         assert_string_equal(d.logfile, "");
         assert_string_equal(d.libvirt_uri, "qemu:///system");
         assert_false(d.debug);
@@ -428,7 +435,8 @@ static void test_missing_file(void **state) {
 static void test_key_names_complete(void **state) {
         static const struct { const char *key, *value; } samples[] = {
                 { "KSM_NPAGES_DECAY", "-1" }, { "DEBUG", "0" }, { "LOGFILE", "/x" }, { "KSM_GUEST_REGEX", "x" },
-                { "KSM_POLICY", "adaptive" },
+                { "KSM_POLICY", "adaptive" }, { "KSM_GUEST_PIDFILES", "/run/x/*.pid" }, { "KSM_GUEST_MEMORY", "pss" },
+                { "KSM_PROC_EVENTS", "no" },
         };
         const char *k;
         size_t n;
@@ -457,12 +465,20 @@ static void test_key_format(void **state) {
                 { "", "KSM_MONITOR_INTERVAL", "60" },
                 { "", "KSM_NPAGES_DECAY", "-50" },
                 { "", "KSM_THRES_CONST", "2048" },
-                { "", "KSM_GUEST_REGEX", "^qemu(-(kvm|system-.+)|:.{1,11})$" },
+                { "", "KSM_GUEST_REGEX", "^(qemu(-(kvm|system-.+)|:.{1,11})|kvm)$" },
                 { "", "LOGFILE", "" },
                 { "", "DEBUG", "0" },
                 { "DEBUG=yes\n", "DEBUG", "1" },
                 { "LOGFILE='/var/log/a b'\n", "LOGFILE", "/var/log/a b" },
                 { "KSM_THRES_CONST=1099511627776\n", "KSM_THRES_CONST", "1099511627776" },
+                { "", "KSM_GUEST_CGROUPS", "machine.slice" },
+                { "", "KSM_GUEST_PIDFILES", "/var/run/qemu-server/*.pid" },
+                { "", "KSM_GUEST_MEMORY", "rss" },
+                { "KSM_GUEST_CGROUPS=\n", "KSM_GUEST_CGROUPS", "" },
+                { "KSM_GUEST_CGROUPS='machine.slice  lxc.payload'\n", "KSM_GUEST_CGROUPS", "machine.slice  lxc.payload" },
+                { "KSM_GUEST_MEMORY=pss\n", "KSM_GUEST_MEMORY", "pss" },
+                { "", "KSM_PROC_EVENTS", "1" },
+                { "KSM_PROC_EVENTS=0\n", "KSM_PROC_EVENTS", "0" },
         };
 
         (void) state;

@@ -33,7 +33,9 @@ static void test_default_regex(void **state) {
                 { "qemu", false },
                 { "qemu-img", false },
                 { "qemu-system-", false },
-                { "kvm", false },
+                { "kvm", true },                        /* Proxmox VE's /usr/bin/kvm */
+                { "kvmx", false },
+                { "kvm-pit/1234", false },
                 { "xqemu-kvm", false },
                 { "qemu-kvmx", false },
                 { "", false },
@@ -146,6 +148,159 @@ static void put_proc(const char *root, int pid, const char *comm, uint64_t start
         fprintf(f, "%d (%s) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 %ju 0 %ju 0\n", pid, comm,
                 (uintmax_t) start_ticks, (uintmax_t) rss_pages);
         fclose(f);
+}
+
+/* The scanner over a fixture /proc, step by step: each step sets the
+ * processes, ns_last_pid, the extra pids and the pid files, scans (repeat
+ * times) and expects exactly these guests. */
+typedef struct FixtureProc {
+        int pid;
+        const char *comm;
+        int age_s;                      /* seconds since it started; 0: since boot */
+        unsigned rss_pages;
+        int tgid;                       /* 0: a process; else the thread's process */
+        const char *cgroup;             /* the 0:: line's path, NULL for "/user.slice" */
+} FixtureProc;
+
+typedef struct ScanStep {
+        int last_pid;
+        FixtureProc procs[6];
+        int extra[4];
+        const char *pidfiles[3];        /* "VMID:pid" in var/run/qemu-server */
+        int want[6];
+        unsigned want_rss_pages;
+        unsigned repeat;                /* scans of this state (0: 1) */
+} ScanStep;
+
+typedef struct ScanCase {
+        const char *name;
+        ScanStep steps[4];
+} ScanCase;
+
+static const ScanCase scan_cases[] = {
+        { "a guest listed above the ns_last_pid read before the listing counts once (not twice for 63 scans)", {
+                { 20, { { 10, "bash" }, { 25, "qemu-kvm", .rss_pages = 1000 } }, .want = { 25 }, .want_rss_pages = 1000 },
+                { 30, { { 10, "bash" }, { 25, "qemu-kvm", .rss_pages = 1000 } }, .want = { 25 }, .want_rss_pages = 1000,
+                  .repeat = 70 },
+        } },
+        { "a settled pid handed out again (reused) is read afresh", {
+                { 20, { { 10, "bash" }, { 30, "sshd" } } },
+                { 35, { { 10, "bash" }, { 30, "qemu-kvm", 1, 300 } }, .want = { 30 }, .want_rss_pages = 300 },
+        } },
+        { "a young process that execs qemu becomes a guest", {
+                { 20, { { 10, "bash" }, { 20, "libvirtd", 1, 50 } } },
+                { 20, { { 10, "bash" }, { 20, "qemu-system-x86", 2, 400 } }, .want = { 20 }, .want_rss_pages = 400 },
+                { 20, { { 10, "bash" } } },
+        } },
+        { "an old process renamed later is not read again", {
+                { 20, { { 10, "bash" } } },
+                { 20, { { 10, "qemu-kvm", .rss_pages = 5 } }, .repeat = 3 },
+        } },
+        { "a new thread named like qemu is not a second guest", {
+                { 20, { { 20, "qemu-kvm", .rss_pages = 100 } }, .want = { 20 }, .want_rss_pages = 100 },
+                { 22, { { 20, "qemu-kvm", .rss_pages = 100 }, { 21, "qemu-kvm", 0, 100, 20 }, { 22, "qemu-kvm", 1, 7 } },
+                  .want = { 20, 22 }, .want_rss_pages = 107 },
+        } },
+        { "one guest found by name, extra pid and pid file counts once", {
+                { 20, { { 20, "kvm", .rss_pages = 64 } }, .extra = { 20, 20 }, .pidfiles = { "100:20", "101:20" },
+                  .want = { 20 }, .want_rss_pages = 64, .repeat = 2 },
+        } },
+        { "a Proxmox pid file makes a guest whatever its name; a pid file of no process is ignored", {
+                { 20, { { 10, "bash" }, { 20, "vm-runner", .rss_pages = 9 } }, .pidfiles = { "100:20", "102:77" },
+                  .want = { 20 }, .want_rss_pages = 9 },
+                { 20, { { 10, "bash" }, { 20, "vm-runner", .rss_pages = 9 } }, .want = { } },
+        } },
+        { "a process under machine.slice is a guest whatever its name", {
+                { 20, { { 10, "bash" }, { 11, "bash", .cgroup = "/machine.slice/machine-qemu\\x2d1\\x2dvm.scope/libvirt" },
+                        { 12, "bash", .cgroup = "/machine.sliced/x" }, { 13, "systemd-nspawn", 1, 3, .cgroup = "/machine.slice" } },
+                  .want = { 11, 13 }, .want_rss_pages = 3 },
+        } },
+};
+
+static void put_step(const char *root, const ScanStep *st, uint64_t now_ticks, uint64_t hz) {
+        char cmd[700], rel[128], text[256];
+
+        snprintf(cmd, sizeof(cmd), "cd '%s' && rm -rf proc/[0-9]* var/run/qemu-server/*", root);
+        assert_int_equal(system(cmd), 0);
+        snprintf(text, sizeof(text), "%d\n", st->last_pid);
+        fixture_put(root, "proc/sys/kernel/ns_last_pid", text);
+        for (const FixtureProc *p = st->procs; p < st->procs + ELEMENTSOF(st->procs) && p->pid; p++) {
+                uint64_t start = p->age_s ? now_ticks - (uint64_t) p->age_s * hz : 0;
+
+                put_proc(root, p->pid, p->comm, start, p->rss_pages);
+                snprintf(rel, sizeof(rel), "proc/%d/status", p->pid);
+                snprintf(text, sizeof(text), "Name:\t%s\nTgid:\t%d\nPid:\t%d\n", p->comm, p->tgid ?: p->pid, p->pid);
+                fixture_put(root, rel, text);
+                snprintf(rel, sizeof(rel), "proc/%d/cgroup", p->pid);
+                snprintf(text, sizeof(text), "0::%s\n", p->cgroup ?: "/user.slice");
+                fixture_put(root, rel, text);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(st->pidfiles) && st->pidfiles[i]; i++) {
+                int vmid, pid;
+
+                assert_int_equal(sscanf(st->pidfiles[i], "%d:%d", &vmid, &pid), 2);
+                snprintf(rel, sizeof(rel), "var/run/qemu-server/%d.pid", vmid);
+                snprintf(text, sizeof(text), "%d\n", pid);
+                fixture_put(root, rel, text);
+        }
+}
+
+static void test_scan_table(void **state) {
+        uint64_t hz = (uint64_t) sysconf(_SC_CLK_TCK), page_kib = (uint64_t) sysconf(_SC_PAGESIZE) / 1024;
+        struct timespec ts;
+
+        (void) state;
+        for (size_t c = 0; c < ELEMENTSOF(scan_cases); c++) {
+                const ScanCase *sc = &scan_cases[c];
+                char root[] = "/tmp/test-guests.XXXXXX", cmd[600];
+                GuestScanner *s;
+                GuestList l = {};
+                int fd;
+
+                assert_non_null(mkdtemp(root));
+                snprintf(cmd, sizeof(cmd), "mkdir -p '%s/proc/sys/kernel' '%s/var/run/qemu-server'", root, root);
+                assert_int_equal(system(cmd), 0);
+                fd = open(root, O_RDONLY | O_DIRECTORY);
+                assert_true(fd >= 0);
+                assert_int_equal(guest_scanner_new(fd, GUEST_REGEX_DEFAULT, &s), 0);
+                assert_int_equal(guest_scanner_set_rules(s, root, GUEST_CGROUPS_DEFAULT, GUEST_PIDFILES_DEFAULT,
+                                                         GUEST_MEASURE_RSS), 0);
+                for (size_t i = 0; i < ELEMENTSOF(sc->steps) && sc->steps[i].procs[0].pid; i++) {
+                        const ScanStep *st = &sc->steps[i];
+                        size_t n_extra = 0, n_want = 0;
+
+                        clock_gettime(CLOCK_BOOTTIME, &ts);
+                        put_step(root, st, (uint64_t) ts.tv_sec * hz, hz);
+                        while (n_extra < ELEMENTSOF(st->extra) && st->extra[n_extra])
+                                n_extra++;
+                        while (n_want < ELEMENTSOF(st->want) && st->want[n_want])
+                                n_want++;
+                        for (unsigned k = 0; k < (st->repeat ?: 1); k++) {
+                                pid_t extra[ELEMENTSOF(st->extra)];
+
+                                for (size_t j = 0; j < n_extra; j++)
+                                        extra[j] = st->extra[j];
+                                assert_int_equal(guest_scanner_scan(s, extra, n_extra, &l), 0);
+                                bool same = l.n == n_want && l.rss_kib == st->want_rss_pages * page_kib;
+                                for (size_t j = 0; same && j < n_want; j++)
+                                        same = l.procs[j].pid == st->want[j];
+                                if (!same) {
+                                        char got[256] = "";
+                                        for (size_t j = 0; j < l.n && strlen(got) < 200; j++)
+                                                snprintf(got + strlen(got), sizeof(got) - strlen(got), " %d",
+                                                         (int) l.procs[j].pid);
+                                        fail_msg("%s, step %zu, scan %u: expected %zu guest(s), %u pages; got%s (%zu), %ju KiB",
+                                                 sc->name, i + 1, k + 1, n_want, st->want_rss_pages, got, l.n,
+                                                 (uintmax_t) l.rss_kib);
+                                }
+                        }
+                }
+                guest_list_clear(&l);
+                guest_scanner_free(s);
+                close(fd);
+                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+                assert_int_equal(system(cmd), 0);
+        }
 }
 
 /* What the scan remembers, on a fixture /proc: a settled non-guest is not
@@ -310,6 +465,7 @@ int main(void) {
                 cmocka_unit_test(test_scan_cache),
                 cmocka_unit_test(test_scan_sum_saturates),
                 cmocka_unit_test(test_scan_probe),
+                cmocka_unit_test(test_scan_table),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

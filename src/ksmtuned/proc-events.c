@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "proc-events.h"
+#include "units.h"
+
+/* How long the start waits for the event of its own test child. */
+#define PROBE_TIMEOUT_MS 500
+/* Messages read per wake-up before the loop gets a turn. */
+#define BATCH_MAX 1024
+#define RECV_BUF_SIZE 8192
+
+struct ProcEvents {
+        int fd;
+        sd_event *event;
+        sd_event_source *io;
+        sd_event_source *defer;         /* runs the pending checks */
+        ProcEventsOps ops;
+        void *userdata;
+        pid_t *pending;                 /* exec'd, to check */
+        size_t n_pending;
+        bool overflow;
+        ProcEventsStats stats;
+};
+
+/* The LISTEN request: a netlink header, a connector header and the op. */
+typedef struct __attribute__((packed)) ListenMsg {
+        struct nlmsghdr nl;
+        struct cn_msg cn;
+        enum proc_cn_mcast_op op;
+} ListenMsg;
+
+static int subscribe(int fd) {
+        ListenMsg m = {
+                .nl = { .nlmsg_len = sizeof(ListenMsg), .nlmsg_type = NLMSG_DONE, .nlmsg_pid = (uint32_t) getpid() },
+                .cn = { .id = { .idx = CN_IDX_PROC, .val = CN_VAL_PROC }, .len = sizeof(enum proc_cn_mcast_op) },
+                .op = PROC_CN_MCAST_LISTEN,
+        };
+
+        return send(fd, &m, sizeof(m), 0) < 0 ? negative_errno() : 0;
+}
+
+static void add_pending(ProcEvents *p, pid_t pid) {
+        for (size_t i = p->n_pending; i > 0 && i + 8 > p->n_pending; i--)
+                if (p->pending[i - 1] == pid)
+                        return;         /* exec then rename: one check */
+        if (p->n_pending == PROC_EVENTS_PENDING_MAX) {
+                p->overflow = true;
+                return;
+        }
+        p->pending[p->n_pending++] = pid;
+        /* The first pending pid arms the check; later ones join it. */
+        if (p->n_pending == 1 && p->defer &&
+            sd_event_source_set_time_relative(p->defer, PROC_EVENTS_DEFER_MS * USEC_PER_MSEC) >= 0)
+                (void) sd_event_source_set_enabled(p->defer, SD_EVENT_ONESHOT);
+}
+
+/* An exited process need not be checked any more. Returns whether it was pending. */
+static bool drop_pending(ProcEvents *p, pid_t pid) {
+        /* Short-lived processes exit soon after their exec: look from the end. */
+        for (size_t i = p->n_pending; i > 0; i--)
+                if (p->pending[i - 1] == pid) {
+                        p->pending[i - 1] = p->pending[--p->n_pending];
+                        return true;
+                }
+        return false;
+}
+
+static void handle(ProcEvents *p, const struct proc_event *ev) {
+        switch (ev->what) {
+        case PROC_EVENT_EXEC:
+                add_pending(p, ev->event_data.exec.process_tgid);
+                break;
+        case PROC_EVENT_COMM:
+                /* prctl(PR_SET_NAME) of the main thread: "qemu:NAME" titles. */
+                if (ev->event_data.comm.process_pid == ev->event_data.comm.process_tgid)
+                        add_pending(p, ev->event_data.comm.process_tgid);
+                break;
+        case PROC_EVENT_EXIT:
+                if (ev->event_data.exit.process_pid != ev->event_data.exit.process_tgid)
+                        break;          /* a thread */
+                if (!drop_pending(p, ev->event_data.exit.process_tgid))
+                        p->ops.exited(ev->event_data.exit.process_tgid, p->userdata);
+                break;
+        default:
+                break;
+        }
+}
+
+/* Read what is queued, at most max messages. Returns how many or negative errno. */
+static int drain(ProcEvents *p, unsigned max) {
+        char buf[RECV_BUF_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+        unsigned n = 0;
+
+        while (n < max) {
+                ssize_t k = recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+                if (k < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                break;
+                        if (errno == ENOBUFS) {
+                                /* The socket overran: some events are lost. */
+                                p->overflow = true;
+                                continue;
+                        }
+                        return negative_errno();
+                }
+                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) k); h = NLMSG_NEXT(h, k)) {
+                        const struct cn_msg *cn = NLMSG_DATA(h);
+                        struct proc_event ev;
+
+                        if (h->nlmsg_type == NLMSG_NOOP || h->nlmsg_type == NLMSG_ERROR ||
+                            h->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(ev)) ||
+                            cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC)
+                                continue;
+                        /* The event follows a 20-byte header: copy it to align its 64-bit fields. */
+                        memcpy(&ev, cn->data, sizeof(ev));
+                        handle(p, &ev);
+                        n++;
+                }
+        }
+        p->stats.messages += n;
+        return (int) n;
+}
+
+static int on_defer(sd_event_source *s, uint64_t usec, void *userdata) {
+        ProcEvents *p = userdata;
+        bool changed = p->overflow;
+
+        (void) s, (void) usec;
+        for (size_t i = 0; i < p->n_pending && !changed; i++) {
+                p->stats.checks++;
+                changed = p->ops.check(p->pending[i], p->userdata) > 0;
+        }
+        if (p->overflow)
+                p->stats.overflows++;
+        p->n_pending = 0;
+        p->overflow = false;
+        if (changed)
+                p->ops.changed(p->userdata);
+        return 0;
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        ProcEvents *p = userdata;
+        int r;
+
+        (void) s, (void) fd, (void) revents;
+        r = drain(p, BATCH_MAX);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot read process events, finding guests by the periodic scan only: %m");
+                p->io = sd_event_source_disable_unref(p->io);
+        } else if (p->overflow && p->n_pending == 0)
+                on_defer(NULL, 0, p);
+        return 0;
+}
+
+/* Fork a child that exits at once and wait for its exit event: a kernel
+ * without CONFIG_PROC_EVENTS accepts the subscription and sends nothing.
+ * Events read meanwhile are handled. Returns 0 or -ENODATA. */
+static int probe(ProcEvents *p) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + PROBE_TIMEOUT_MS * USEC_PER_MSEC;
+        pid_t child;
+        bool seen = false;
+
+        child = fork();
+        if (child < 0)
+                return negative_errno();
+        if (child == 0)
+                _exit(0);
+        (void) waitpid(child, NULL, 0);
+        for (;;) {
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+
+                if (p->stats.messages > 0)
+                        seen = true;
+                if (seen || now >= deadline)
+                        break;
+                if (poll(&pfd, 1, (int) ((deadline - now) / USEC_PER_MSEC) + 1) < 0 && errno != EINTR)
+                        return negative_errno();
+                if (drain(p, BATCH_MAX) < 0)
+                        break;
+        }
+        return seen ? 0 : -ENODATA;
+}
+
+int proc_events_new(sd_event *e, const ProcEventsOps *ops, void *userdata, ProcEvents **ret, char *why,
+                    size_t why_size) {
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC };
+        ProcEvents *p;
+        int r;
+
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->ops = *ops;
+        p->userdata = userdata;
+        p->event = sd_event_ref(e);
+        p->pending = malloc(PROC_EVENTS_PENDING_MAX * sizeof(pid_t));
+        p->fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
+        if (!p->pending) {
+                r = -ENOMEM;
+                snprintf(why, why_size, "out of memory");
+                goto fail;
+        }
+        if (p->fd < 0) {
+                r = negative_errno();
+                snprintf(why, why_size, "no netlink process connector (%s)", strerror(-r));
+                goto fail;
+        }
+        if (bind(p->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || subscribe(p->fd) < 0) {
+                r = negative_errno();
+                snprintf(why, why_size, "cannot subscribe to process events (%s%s)", strerror(-r),
+                         r == -EPERM ? ": it needs CAP_NET_ADMIN" : "");
+                goto fail;
+        }
+        r = probe(p);
+        if (r < 0) {
+                snprintf(why, why_size, r == -ENODATA ? "no process event arrived (a kernel without CONFIG_PROC_EVENTS?)"
+                                                      : "cannot test process events (%s)", strerror(-r));
+                goto fail;
+        }
+        r = sd_event_add_io(e, &p->io, p->fd, EPOLLIN, on_io, p);
+        if (r >= 0)
+                r = sd_event_add_time_relative(e, &p->defer, CLOCK_MONOTONIC, PROC_EVENTS_DEFER_MS * USEC_PER_MSEC,
+                                               0, on_defer, p);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(p->defer, p->n_pending > 0 ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
+        if (r < 0) {
+                snprintf(why, why_size, "cannot watch process events (%s)", strerror(-r));
+                goto fail;
+        }
+        (void) sd_event_source_set_description(p->io, "proc-events");
+        (void) sd_event_source_set_description(p->defer, "proc-events-check");
+        *ret = p;
+        return 0;
+fail:
+        proc_events_free(p);
+        return r;
+}
+
+ProcEvents *proc_events_free(ProcEvents *p) {
+        if (!p)
+                return NULL;
+        sd_event_source_disable_unref(p->io);
+        sd_event_source_disable_unref(p->defer);
+        sd_event_unref(p->event);
+        closep(&p->fd);
+        free(p->pending);
+        free(p);
+        return NULL;
+}
+
+void proc_events_stats(const ProcEvents *p, ProcEventsStats *ret) {
+        *ret = p->stats;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "arith.h"
+#include "regex-cost.h"
+
+/* Groups nest at most this deep; deeper is treated as too costly. */
+#define DEPTH_MAX 64
+
+/* Parse "{n}", "{n,}" or "{n,m}" at p; the multiplier and the length, or 0. */
+static size_t parse_bound(const char *p, uint64_t *ret_factor) {
+        const char *s = p + 1;
+        uint64_t lo = 0, hi = 0;
+        bool have_hi = false;
+
+        if (!isdigit((unsigned char) *s))
+                return 0;
+        while (isdigit((unsigned char) *s))
+                lo = sat_add_u64(sat_mul_u64(lo, 10), (uint64_t) (*s++ - '0'));
+        if (*s == ',') {
+                s++;
+                while (isdigit((unsigned char) *s)) {
+                        hi = sat_add_u64(sat_mul_u64(hi, 10), (uint64_t) (*s++ - '0'));
+                        have_hi = true;
+                }
+        }
+        if (*s != '}')
+                return 0;
+        *ret_factor = sat_add_u64(have_hi && hi > lo ? hi : lo, 1);
+        return (size_t) (s + 1 - p);
+}
+
+/* A bracket expression starting at p ("[...]"): its length, or the rest of
+ * the pattern when it is not closed (regcomp rejects that anyway). */
+static size_t bracket_len(const char *p) {
+        const char *s = p + 1;
+
+        if (*s == '^')
+                s++;
+        if (*s == ']')          /* a leading ']' is a member */
+                s++;
+        while (*s && *s != ']') {
+                /* [:alpha:], [=e=], [.ch.] may hold a ']' */
+                if (*s == '[' && (s[1] == ':' || s[1] == '=' || s[1] == '.')) {
+                        const char *end = strchr(s + 2, s[1]);
+
+                        if (end && end[1] == ']') {
+                                s = end + 2;
+                                continue;
+                        }
+                }
+                s++;
+        }
+        return (size_t) (*s ? s + 1 - p : s - p);
+}
+
+uint64_t regex_cost(const char *pattern) {
+        /* sum[d]: cost of the finished atoms of group depth d; last[d]: cost
+         * of the atom a quantifier would apply to (0: none yet). */
+        uint64_t sum[DEPTH_MAX + 1] = {}, last[DEPTH_MAX + 1] = {};
+        unsigned depth = 0;
+        const char *p = pattern;
+
+        while (*p) {
+                uint64_t factor = 0;
+                size_t n = 1;
+
+                switch (*p) {
+                case '*': case '+': case '?':
+                        factor = 2;
+                        break;
+                case '{':
+                        n = parse_bound(p, &factor);
+                        if (n == 0)
+                                n = 1;          /* a literal '{' */
+                        break;
+                case '(':
+                        if (depth == DEPTH_MAX)
+                                return UINT64_MAX;
+                        sum[depth] = sat_add_u64(sum[depth], last[depth]);
+                        last[depth] = 0;
+                        depth++;
+                        sum[depth] = last[depth] = 0;
+                        p++;
+                        continue;
+                case ')':
+                        if (depth == 0)
+                                break;          /* a literal ')' in an ERE */
+                        {
+                                uint64_t group = sat_add_u64(sum[depth], last[depth]);
+
+                                depth--;
+                                last[depth] = group ? group : 1;
+                        }
+                        p++;
+                        continue;
+                case '|':
+                        sum[depth] = sat_add_u64(sum[depth], last[depth]);
+                        last[depth] = 0;
+                        p++;
+                        continue;
+                case '[':
+                        n = bracket_len(p);
+                        break;
+                case '\\':
+                        n = p[1] ? 2 : 1;
+                        break;
+                }
+                if (factor) {
+                        /* A quantifier with nothing before it is taken as a literal. */
+                        last[depth] = last[depth] ? sat_mul_u64(last[depth], factor) : factor;
+                } else {
+                        sum[depth] = sat_add_u64(sum[depth], last[depth]);
+                        last[depth] = 1;
+                }
+                p += n;
+        }
+        /* Unclosed groups: regcomp rejects them; count what was seen. */
+        for (;;) {
+                uint64_t group = sat_add_u64(sum[depth], last[depth]);
+
+                if (depth == 0)
+                        return group;
+                depth--;
+                last[depth] = group;
+        }
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <regex.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "guests.h"
+#include "macro.h"
+#include "regex-cost.h"
+
+static void test_table(void **state) {
+        static const struct { const char *pattern; uint64_t cost; } rows[] = {
+                { "", 0 },
+                { "x", 1 },
+                { "qemu", 4 },
+                /* the classic guest regex: ^ q e m u ( - ( k v m | s y s t e m - .+ ) | : .{1,11} ) $ */
+                { "^qemu(-(kvm|system-.+)|:.{1,11})$", 1 + 4 + (1 + (3 + 7 + 2)) + (1 + 12) + 1 },
+                { "a+", 2 },
+                { "a++", 4 },
+                { "a++++++++++++", 4096 },
+                { "a+++++++++++++", 8192 },
+                { "a++++++++++++++++++++++", UINT64_C(1) << 22 },
+                { "(ab)*", 4 },
+                { "(a{100}){100}", 101 * 101 },
+                { "a{5,}", 6 },
+                { "a{2,9}", 10 },
+                { "a{9,2}", 10 },                       /* regcomp rejects it; never cheaper */
+                { "a{99999999999999999999999}", UINT64_MAX },
+                { "a{", 2 },                            /* literal brace */
+                { "[]a-z]+", 2 },
+                { "[[:alpha:]]{3}", 4 },
+                { "[^]]x", 2 },
+                { "\\(x\\)", 3 },
+                { "*a", 3 },                            /* leading quantifier as a literal */
+                { "(", 0 },                             /* unclosed: regcomp rejects it */
+                { "((((a", 1 },
+                { ")", 1 },
+                { "a|b|c", 3 },
+                { "()", 1 },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                uint64_t got = regex_cost(rows[i].pattern);
+
+                if (got != rows[i].cost)
+                        fail_msg("'%s': expected cost %ju, got %ju", rows[i].pattern, (uintmax_t) rows[i].cost,
+                                 (uintmax_t) got);
+        }
+}
+
+static void test_deep_nesting(void **state) {
+        char p[200];
+
+        (void) state;
+        memset(p, '(', 100);
+        p[100] = '\0';
+        assert_true(regex_cost(p) == UINT64_MAX);
+}
+
+/* The bomb of the issue is refused before regcomp() runs; the classic
+ * pattern and the costliest accepted ones compile. */
+static void test_compile(void **state) {
+        char why[160];
+        regex_t re;
+
+        (void) state;
+        assert_int_equal(guest_regex_compile("a++++++++++++++++++++++", &re, why, sizeof(why)), -E2BIG);
+        assert_non_null(strstr(why, "too complex"));
+        assert_int_equal(guest_regex_compile("^qemu(-(kvm|system-.+)|:.{1,11})$", &re, why, sizeof(why)), 0);
+        regfree(&re);
+        assert_int_equal(guest_regex_compile("a++++++++++", &re, why, sizeof(why)), 0);
+        regfree(&re);
+        assert_int_equal(guest_regex_compile("a+++++++++++", &re, why, sizeof(why)), -E2BIG);
+        assert_int_equal(guest_regex_compile("(a?){1,511}", &re, why, sizeof(why)), 0);
+        regfree(&re);
+        assert_int_equal(guest_regex_compile("(a?){1,512}", &re, why, sizeof(why)), -E2BIG);
+        assert_int_equal(guest_regex_compile("((a?){1,31}){1,63}", &re, why, sizeof(why)), -E2BIG);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_table),
+                cmocka_unit_test(test_deep_nesting),
+                cmocka_unit_test(test_compile),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
