@@ -17,6 +17,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "metrics-file.h"
 #include "psi.h"
 #include "units.h"
 #include "utf8.h"
@@ -267,6 +268,8 @@ static void log_apply(Manager *m, const KsmApplyResult *a) {
 
                 if (a->written & bit)
                         m->failed_logged &= ~bit;
+                if (a->failed & bit)
+                        m->n_knob_failures[k]++;
                 if (!(a->failed & bit) || (m->failed_logged & bit))
                         continue;
                 m->failed_logged |= bit;
@@ -311,9 +314,19 @@ int manager_tick(Manager *m) {
         scan_watch_tick(&m->scan_watch, s.ksm.full_scans, now);
 
         act_on_advisor(m, policy_advisor_applied(&s, &d, m->opts.dry_run ? 0 : m->applied.written, &st));
+        if (st.fight.yielded && !m->state.fight.yielded)
+                log_warning("Another program changed the KSM knobs back %u times within %u minutes "
+                            "(KubeVirt's KSM handler, tuned?): not writing them any more until a reload or restart. "
+                            "Only one tuner may own KSM on a host",
+                            FIGHT_REVERSALS_MAX, (unsigned) (FIGHT_WINDOW_USEC / USEC_PER_SEC / 60));
+        else if (st.fight.last_reversed)
+                log_info("Another program changed KSM knobs this daemon had written; writing them again");
         m->sample = s;
         m->decision = d;
         m->state = st;
+        /* Only what the kernel took can be changed back by someone else. */
+        if (!m->opts.dry_run)
+                fight_note_writes(&m->state.fight, &d.targets, m->applied.written, &m->state.fight);
         m->have_tick = true;
         m->n_ticks++;
         m->last_tick_realtime_usec = now_usec(CLOCK_REALTIME);
@@ -330,6 +343,7 @@ int manager_tick(Manager *m) {
 
         manager_status_line(m, status, sizeof(status));
         (void) sd_notifyf(false, "STATUS=%s (%s)", status, d.reason);
+        manager_metrics_write(m);
         if (m->on_change)
                 m->on_change(m, m->on_change_userdata);
         return 0;
@@ -478,6 +492,10 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
         m->config = c;
         apply_log_settings(m);
         log_info("Reloaded %s", m->opts.config_path);
+        /* A reload is the admin's word that ksmtuned owns KSM again. */
+        if (m->state.fight.yielded)
+                log_notice("Writing the KSM knobs again after the reload");
+        m->state.fight = (KsmFightState) {};
         discovery_start(m);
         manager_libvirt_start(m);
         tick_and_rearm(m);
@@ -502,8 +520,11 @@ int manager_reload_notify(Manager *m, char *err, size_t err_size) {
 
         (void) sd_notify(false, "RELOADING=1");
         r = manager_reload(m, err, err_size);
-        if (r < 0)
+        if (r < 0) {
                 log_error("Reload failed, keeping the old configuration: %s", err);
+                m->n_reload_failures++;
+                manager_metrics_write(m);
+        }
         (void) sd_notify(false, "READY=1");
         return r;
 }
