@@ -12,10 +12,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages="build-essential autoconf automake libtool pkg-config
-	libsystemd-dev libproc2-dev libvirt-dev libcmocka-dev
+	libsystemd-dev libproc2-dev libvirt-dev libcmocka-dev bash-completion
 	dbus systemd libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 	qemu-system-x86 mandoc gnuplot-nox python3 procps util-linux valgrind
-	libseccomp2 prometheus prometheus-node-exporter python3-yaml"
+	libseccomp2 prometheus prometheus-node-exporter python3-yaml
+	dpkg-dev debhelper fakeroot lintian debootstrap equivs"
 
 kernel_packages="linux-source-6.12 bc flex bison libelf-dev libssl-dev cpio
 	busybox-static ccache xz-utils"
