@@ -199,9 +199,12 @@ def test_reload(tmp):
         # A broken file: the old config stays, and the daemon says why.
         with open(conf, "a") as f:
             f.write("KSM_THRES_COEF=50\nKSM_NPAGES_MAX=abc\n")
+        with open(conf) as f:
+            bad_line = len(f.readlines())
         d.mark()
         d.signal(signal.SIGHUP)
-        d.wait_log(r"<3>Reload failed, keeping the old configuration: .*ksmtuned.conf:6: KSM_NPAGES_MAX=abc: not an integer")
+        d.wait_log(rf"<3>Reload failed, keeping the old configuration: .*ksmtuned.conf:{bad_line}: KSM_NPAGES_MAX=abc: "
+                   "not an integer")
         notify.until("RELOADING=1")
         notify.until("READY=1")
         tick(d)

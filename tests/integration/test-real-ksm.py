@@ -44,8 +44,10 @@ def test_engages_merges_and_stops(tmp):
             # A broken config on SIGHUP: the daemon stays up on the old one.
             with open(conf, "a") as f:
                 f.write("KSM_NPAGES_MIN=abc\n")
+            with open(conf) as f:
+                bad_line = len(f.readlines())
             d.signal(signal.SIGHUP)
-            d.wait_log(r"Reload failed, keeping the old configuration: .*:5: KSM_NPAGES_MIN=abc")
+            d.wait_log(rf"Reload failed, keeping the old configuration: .*:{bad_line}: KSM_NPAGES_MIN=abc")
             d.signal(signal.SIGUSR1)
             d.wait_log(r"Tick \d+:")
             check(read_knob("run") == "1", "still running on the old config")
