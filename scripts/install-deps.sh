@@ -13,10 +13,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages="build-essential autoconf automake libtool pkg-config
-	libsystemd-dev libproc2-dev libvirt-dev libcmocka-dev
+	libsystemd-dev libproc2-dev libvirt-dev libcmocka-dev bash-completion
 	dbus systemd libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 	qemu-system-x86 mandoc gnuplot-nox python3 procps util-linux valgrind
-	libseccomp2 prometheus prometheus-node-exporter python3-yaml"
+	libseccomp2 prometheus prometheus-node-exporter python3-yaml
+	dpkg-dev debhelper fakeroot lintian debootstrap equivs"
 
 # "make fuzz" only: libFuzzer comes with clang's runtime libraries.
 fuzz_packages="clang-14 libclang-rt-14-dev"
