@@ -19,7 +19,7 @@ KSMCTL = os.environ.get("KSMCTL")
 def complete(*words):
     """What bash offers after 'ksmctl WORDS...' (the last word is the one completed)."""
     script = (f". {COMPLETION}\n"
-              "COMP_WORDS=(ksmctl \"$@\"); COMP_CWORD=$#; _ksmctl; printf '%s\\n' \"${COMPREPLY[@]}\"")
+              f"COMP_WORDS=({KSMCTL} \"$@\"); COMP_CWORD=$#; _ksmctl; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
     p = run("bash", "--norc", "-c", script, "bash", *words, check_status=0)
     return sorted(w for w in p.stdout.splitlines() if w)
 
