@@ -9,7 +9,7 @@
  *
  *   exec-storm [--seconds D] [--rate N] [--config FILE]
  *
- * Prints "execs=E seconds=D messages=M checks=C overflows=O retunes=R
+ * Prints "execs=E seconds=D filtered=0|1 messages=M checks=C overflows=O retunes=R
  * cpu_ms=X cpu_us_per_exec=Y". Needs root (CAP_NET_ADMIN).
  */
 #include "config.h"
@@ -132,9 +132,9 @@ int main(int argc, char *argv[]) {
                 execs = 0;
         close(fd);
         proc_events_stats(m->proc_events, &st);
-        printf("execs=%lu seconds=%lu messages=%llu checks=%llu overflows=%llu retunes=%" PRIu64
+        printf("execs=%lu seconds=%lu filtered=%d messages=%llu checks=%llu overflows=%llu retunes=%" PRIu64
                " cpu_ms=%.1f cpu_us_per_exec=%.2f\n",
-               execs, seconds, st.messages, st.checks, st.overflows, m->n_ticks - ticks0, cpu / 1000.0,
+               execs, seconds, st.filtered, st.messages, st.checks, st.overflows, m->n_ticks - ticks0, cpu / 1000.0,
                execs ? (double) cpu / (double) execs : 0.0);
         ret = 0;
 out:

@@ -17,7 +17,9 @@
 #include "proc-events.h"
 #include "units.h"
 
-/* How long the start waits for the event of its own test child. */
+/* How long the start waits for the event of its own test child, with the
+ * filtered request (answered at once where it is understood), then without. */
+#define PROBE_FILTERED_MS 200
 #define PROBE_TIMEOUT_MS 500
 /* Datagrams read per recvmmsg(); each holds one event of about 100 bytes. */
 #define RECV_SLOTS 64
@@ -44,21 +46,31 @@ struct ProcEvents {
         ProcEventsStats stats;
 };
 
-/* The LISTEN request: a netlink header, a connector header and the op. */
+/* The LISTEN request: a netlink header, a connector header, the op and,
+ * for Linux 6.6 and later, the events wanted (struct proc_input there: the
+ * kernel then drops forks, uid changes and the like before they are
+ * queued). Older kernels ignore a request of that length: then the plain
+ * op, for every event. */
 typedef struct __attribute__((packed)) ListenMsg {
         struct nlmsghdr nl;
         struct cn_msg cn;
-        enum proc_cn_mcast_op op;
+        uint32_t op;                    /* enum proc_cn_mcast_op */
+        uint32_t events;                /* a mask of PROC_EVENT_* */
 } ListenMsg;
 
-static int subscribe(int fd) {
+#define WANTED_EVENTS ((uint32_t) (PROC_EVENT_EXEC | PROC_EVENT_COMM | PROC_EVENT_EXIT))
+
+static int subscribe(int fd, bool filtered) {
+        size_t len = filtered ? 2 * sizeof(uint32_t) : sizeof(uint32_t);
         ListenMsg m = {
-                .nl = { .nlmsg_len = sizeof(ListenMsg), .nlmsg_type = NLMSG_DONE, .nlmsg_pid = (uint32_t) getpid() },
-                .cn = { .id = { .idx = CN_IDX_PROC, .val = CN_VAL_PROC }, .len = sizeof(enum proc_cn_mcast_op) },
+                .nl = { .nlmsg_len = (uint32_t) (sizeof(struct nlmsghdr) + sizeof(struct cn_msg) + len),
+                        .nlmsg_type = NLMSG_DONE, .nlmsg_pid = (uint32_t) getpid() },
+                .cn = { .id = { .idx = CN_IDX_PROC, .val = CN_VAL_PROC }, .len = (uint16_t) len },
                 .op = PROC_CN_MCAST_LISTEN,
+                .events = WANTED_EVENTS,
         };
 
-        return send(fd, &m, sizeof(m), 0) < 0 ? negative_errno() : 0;
+        return send(fd, &m, m.nl.nlmsg_len, 0) < 0 ? negative_errno() : 0;
 }
 
 static void add_pending(ProcEvents *p, pid_t pid) {
@@ -218,8 +230,8 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
 /* Fork a child that exits at once and wait for its exit event: a kernel
  * without CONFIG_PROC_EVENTS accepts the subscription and sends nothing.
  * Events read meanwhile are handled. Returns 0 or -ENODATA. */
-static int probe(ProcEvents *p) {
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + PROBE_TIMEOUT_MS * USEC_PER_MSEC;
+static int probe(ProcEvents *p, unsigned timeout_ms) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_ms * USEC_PER_MSEC;
         pid_t child;
         bool seen = false;
 
@@ -252,6 +264,8 @@ int proc_events_new(sd_event *e, const ProcEventsOps *ops, void *userdata, ProcE
         ProcEvents *p;
         int r;
 
+        if (why_size > 0)
+                why[0] = '\0';
         p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
@@ -274,16 +288,23 @@ int proc_events_new(sd_event *e, const ProcEventsOps *ops, void *userdata, ProcE
         /* FORCE: beyond rmem_max, as root may; else the default, and overflows are handled. */
         if (setsockopt(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
                 (void) setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-        if (bind(p->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || subscribe(p->fd) < 0) {
-                r = negative_errno();
+        r = bind(p->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ? negative_errno() : subscribe(p->fd, true);
+        if (r >= 0) {
+                r = probe(p, PROBE_FILTERED_MS);
+                p->stats.filtered = r >= 0;
+                if (r == -ENODATA) {
+                        r = subscribe(p->fd, false);
+                        if (r >= 0)
+                                r = probe(p, PROBE_TIMEOUT_MS);
+                }
+        } else
                 snprintf(why, why_size, "cannot subscribe to process events (%s%s)", strerror(-r),
                          r == -EPERM ? ": it needs CAP_NET_ADMIN" : "");
-                goto fail;
-        }
-        r = probe(p);
         if (r < 0) {
-                snprintf(why, why_size, r == -ENODATA ? "no process event arrived (a kernel without CONFIG_PROC_EVENTS?)"
-                                                      : "cannot test process events (%s)", strerror(-r));
+                if (!*why)
+                        snprintf(why, why_size, r == -ENODATA ? "no process event arrived (a kernel without "
+                                                                "CONFIG_PROC_EVENTS?)"
+                                                              : "cannot test process events (%s)", strerror(-r));
                 goto fail;
         }
         r = sd_event_add_io(e, &p->io, p->fd, EPOLLIN, on_io, p);
