@@ -66,6 +66,7 @@ int verb_retune(Ctl *c, int argc, char *argv[]);
 int verb_reload(Ctl *c, int argc, char *argv[]);
 int verb_status(Ctl *c, int argc, char *argv[]);
 int verb_metrics(Ctl *c, int argc, char *argv[]);
+int verb_doctor(Ctl *c, int argc, char *argv[]);
 
 /* Print a verb's help (from the verbs table in main.c). */
 void ctl_verb_help(const char *verb);

@@ -59,6 +59,19 @@ static const Verb verbs[] = {
           "For node_exporter's textfile collector, write to a temporary file and rename\n"
           "it into the collector's directory.\n\n"
           "  --top N     export N processes at most (default 50, 0 for none)\n" },
+        { "doctor", verb_doctor, "[--json] [--sample-ms MS] [PID|NAME]...",
+          "say why memory is or is not merged, host-wide and per process",
+          "Check the host (KSM in the kernel, run, ksmtuned and its last decision, the\n"
+          "kernel's advisor, max_page_sharing chains, merge_across_nodes) and each\n"
+          "process (qemu guests and what KSM knows of, or the PIDs, process names or\n"
+          "qemu guest names given): memory not marked mergeable, qemu's mem-merge=off\n"
+          "(libvirt <nosharepages/>), hugetlbfs and transparent huge pages, shared\n"
+          "and memfd mappings, pages that change too fast, and KSM costing more than\n"
+          "it saves (ksm_process_profit < 0). One line per finding with what to do.\n"
+          "Reading other users' processes needs root.\n\n"
+          "  --json          print one JSON object instead\n"
+          "  --sample-ms MS  read up to 1024 mergeable pages of each process twice, MS\n"
+          "                  apart, to see how many change (default 1000, 0: do not)\n" },
 };
 
 static const char common_help[] =

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "metrics-file.h"
 #include "psi.h"
 #include "units.h"
 #include "utf8.h"
@@ -206,7 +207,8 @@ static int collect(Manager *m, KsmSample *ret) {
         }
         s.committed_kib = guests.rss_kib;
         s.n_guests = (unsigned) guests.n;
-        s.guests_changed = m->guests_changed || guest_list_has_new(&m->guests, &guests);
+        s.guests_changed = guest_list_has_new(&m->guests, &guests);
+        s.guest_events = m->n_guest_events;
         guest_list_clear(&m->guests);
         m->guests = guests;
         r = collect_ksm(m, &s.ksm);
@@ -221,29 +223,19 @@ static int collect(Manager *m, KsmSample *ret) {
                 m->psi_error_logged = true;
         }
         collect_ksmd(m, &s);
-
-        /* Our own write of advisor_mode=none was undone: the admin wants the advisor. */
-        if (m->advisor_taken && s.ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME) {
-                log_notice("The kernel's KSM advisor was turned back on: leaving the scan rate to it");
-                m->advisor_taken = false;
-                m->advisor_is_admins = true;
-        }
-        s.advisor_is_admins = m->advisor_is_admins;
         *ret = s;
         return 0;
 }
 
 void manager_guests_changed(Manager *m) {
-        m->guests_changed = true;
+        m->n_guest_events++;
         manager_retune_soon(m);
 }
 
-void manager_restore_advisor(Manager *m) {
+/* Give the admin's advisor back (on exit, or when the policy says so). */
+static void restore_advisor(Manager *m) {
         int r;
 
-        if (!m->advisor_taken)
-                return;
-        m->advisor_taken = false;
         r = write_string_file_at(m->ksm_fd, "advisor_mode", "scan-time");
         if (r < 0)
                 log_error_errno(r, "Cannot restore %s/" KSM_SYSFS_DIR "/advisor_mode to scan-time: %m", m->opts.root);
@@ -251,16 +243,23 @@ void manager_restore_advisor(Manager *m) {
                 log_info("Restored the kernel's KSM advisor (advisor_mode=scan-time)");
 }
 
-/* Note when our write turned the admin's advisor off, to give it back later. */
-static void track_advisor(Manager *m, const KsmSample *s, const KsmDecision *d) {
-        unsigned bit = 1u << KSM_KNOB_ADVISOR_MODE;
-
-        if (m->opts.dry_run || !(m->applied.written & bit) || d->targets.value[KSM_KNOB_ADVISOR_MODE] != KSM_ADVISOR_NONE)
+void manager_restore_advisor(Manager *m) {
+        if (!m->state.advisor.taken)
                 return;
-        if (s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME && !m->advisor_taken) {
+        m->state.advisor.taken = false;
+        restore_advisor(m);
+}
+
+/* Say, and do, what the policy decided about the kernel's advisor. */
+static void act_on_advisor(Manager *m, unsigned events) {
+        if (events & KSM_ADVISOR_TAKEN_BACK)
+                log_notice("The kernel's KSM advisor was turned back on: leaving the scan rate to it");
+        if (events & KSM_ADVISOR_RESTORE)
+                restore_advisor(m);
+        if (events & KSM_ADVISOR_LEFT_ON)
+                log_notice("The kernel's KSM advisor is on (advisor_mode=scan-time): leaving pages_to_scan to it");
+        if (events & KSM_ADVISOR_TAKEN)
                 log_notice("Turned the kernel's KSM advisor off while the adaptive policy sets the scan rate; it is restored on exit");
-                m->advisor_taken = true;
-        }
 }
 
 static void log_apply(Manager *m, const KsmApplyResult *a) {
@@ -269,6 +268,8 @@ static void log_apply(Manager *m, const KsmApplyResult *a) {
 
                 if (a->written & bit)
                         m->failed_logged &= ~bit;
+                if (a->failed & bit)
+                        m->n_knob_failures[k]++;
                 if (!(a->failed & bit) || (m->failed_logged & bit))
                         continue;
                 m->failed_logged |= bit;
@@ -302,18 +303,9 @@ int manager_tick(Manager *m) {
         if (r < 0)
                 return r;
 
-        if (m->config.policy != KSM_POLICY_ADAPTIVE)
-                manager_restore_advisor(m);
         now = now_usec(CLOCK_MONOTONIC);
         policy_decide(&m->config, &s, &m->state, now, &d, &st);
-        m->guests_changed = false;
-
-        if (d.running && !m->advisor_taken && ksm_has(&s.ksm, KSM_FEATURE_ADVISOR) && s.ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME) {
-                if (!m->advisor_logged)
-                        log_notice("The kernel's KSM advisor is on (advisor_mode=scan-time): leaving pages_to_scan to it");
-                m->advisor_logged = true;
-        } else
-                m->advisor_logged = false;
+        act_on_advisor(m, d.advisor_events);
 
         /* Write failures are in m->applied, logged below and retried next tick. */
         (void) ksm_sysfs_apply(m->ksm_fd, &d.targets, &s.ksm, m->opts.dry_run, &m->applied);
@@ -321,10 +313,20 @@ int manager_tick(Manager *m) {
                 log_warning("Out of memory while opting processes into KSM");
         scan_watch_tick(&m->scan_watch, s.ksm.full_scans, now);
 
-        track_advisor(m, &s, &d);
+        act_on_advisor(m, policy_advisor_applied(&s, &d, m->opts.dry_run ? 0 : m->applied.written, &st));
+        if (st.fight.yielded && !m->state.fight.yielded)
+                log_warning("Another program changed the KSM knobs back %u times within %u minutes "
+                            "(KubeVirt's KSM handler, tuned?): not writing them any more until a reload or restart. "
+                            "Only one tuner may own KSM on a host",
+                            FIGHT_REVERSALS_MAX, (unsigned) (FIGHT_WINDOW_USEC / USEC_PER_SEC / 60));
+        else if (st.fight.last_reversed)
+                log_info("Another program changed KSM knobs this daemon had written; writing them again");
         m->sample = s;
         m->decision = d;
         m->state = st;
+        /* Only what the kernel took can be changed back by someone else. */
+        if (!m->opts.dry_run)
+                fight_note_writes(&m->state.fight, &d.targets, m->applied.written, &m->state.fight);
         m->have_tick = true;
         m->n_ticks++;
         m->last_tick_realtime_usec = now_usec(CLOCK_REALTIME);
@@ -341,6 +343,7 @@ int manager_tick(Manager *m) {
 
         manager_status_line(m, status, sizeof(status));
         (void) sd_notifyf(false, "STATUS=%s (%s)", status, d.reason);
+        manager_metrics_write(m);
         if (m->on_change)
                 m->on_change(m, m->on_change_userdata);
         return 0;
@@ -489,6 +492,10 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
         m->config = c;
         apply_log_settings(m);
         log_info("Reloaded %s", m->opts.config_path);
+        /* A reload is the admin's word that ksmtuned owns KSM again. */
+        if (m->state.fight.yielded)
+                log_notice("Writing the KSM knobs again after the reload");
+        m->state.fight = (KsmFightState) {};
         discovery_start(m);
         manager_libvirt_start(m);
         tick_and_rearm(m);
@@ -513,8 +520,11 @@ int manager_reload_notify(Manager *m, char *err, size_t err_size) {
 
         (void) sd_notify(false, "RELOADING=1");
         r = manager_reload(m, err, err_size);
-        if (r < 0)
+        if (r < 0) {
                 log_error("Reload failed, keeping the old configuration: %s", err);
+                m->n_reload_failures++;
+                manager_metrics_write(m);
+        }
         (void) sd_notify(false, "READY=1");
         return r;
 }

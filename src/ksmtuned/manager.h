@@ -59,7 +59,10 @@ typedef struct Manager {
         uint64_t n_ticks;
 
         unsigned failed_logged;         /* 1 << KsmKnob whose write failure was logged */
-        bool advisor_logged;
+        uint64_t n_knob_failures[_KSM_KNOB_MAX];        /* failed writes per knob, for the metrics */
+        uint64_t n_reload_failures;     /* invalid configurations refused */
+        bool metrics_error_logged;      /* KSM_METRICS_FILE could not be written: said once */
+        bool metrics_skip_logged;       /* the default's directory is missing: said once */
 
         pid_t ksmd_pid;                 /* 0 until found */
         bool ksmd_missing_logged;
@@ -67,11 +70,7 @@ typedef struct Manager {
         const char *ksm_error_file;     /* required KSM file that failed last tick, logged */
         int ksm_error;
         const char *ksm_skipped_file;   /* optional KSM file skipped last tick, logged */
-        bool guests_changed;            /* set by manager_guests_changed(), cleared by the tick */
-        /* The adaptive policy turns the kernel's advisor off while it sets
-         * the rate; the admin's mode comes back on exit or a switch to compat. */
-        bool advisor_taken;
-        bool advisor_is_admins;         /* turned back on behind our back: leave it alone */
+        uint64_t n_guest_events;        /* manager_guests_changed() calls, for KsmSample.guest_events */
 
         /* Called after every tick and reload, when set (the bus uses it). */
         void (*on_change)(struct Manager *m, void *userdata);
@@ -128,7 +127,7 @@ void manager_retune_soon(Manager *m);
 void manager_guests_changed(Manager *m);
 
 /* Put the kernel's advisor back as the admin had it, if the adaptive policy
- * turned it off. Logged; called on exit and when the policy changes. */
+ * turned it off (m->state.advisor.taken). Logged; called on exit. */
 void manager_restore_advisor(Manager *m);
 
 /* One line for STATUS= and logs: state, rate, memory saved. */

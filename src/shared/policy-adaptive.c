@@ -48,8 +48,8 @@
  * to this much so a burst can go faster, spent over SPEND_USEC. */
 #define CPU_WINDOW_USEC (60 * USEC_PER_SEC)
 #define CPU_SPEND_USEC (10 * USEC_PER_SEC)
-/* A year of one CPU: more debt than that is absurd input, and the bound
- * keeps credit * PPM within 64 bits. */
+_Static_assert(CPU_SPEND_USEC % PPM == 0, "cpu_allowed_ppm() divides by CPU_SPEND_USEC / PPM");
+/* A year of one CPU: more debt than that is absurd input. */
 #define CPU_DEBT_MAX_USEC ((int64_t) (365 * 24 * 3600 * USEC_PER_SEC))
 /* A burst may use at most this many times the budget while credit lasts. */
 #define CPU_BURST_FACTOR 4
@@ -105,8 +105,10 @@ static uint64_t sub_sat(uint64_t a, uint64_t b) {
 static uint64_t cpu_allowed_ppm(const KsmConfig *c, const KsmAdaptiveState *st) {
         int64_t budget = c->cpu_budget_pct * 10000;
         int64_t ceiling = budget * CPU_BURST_FACTOR;
-        /* Credit is bounded (measure_cpu), so the product fits. */
-        int64_t allowed = budget + st->cpu_credit_usec * (int64_t) PPM / (int64_t) CPU_SPEND_USEC;
+        /* credit * PPM / CPU_SPEND_USEC, divided first: the same integer
+         * (CPU_SPEND_USEC is a multiple of PPM), and no overflow for any
+         * credit (found by tests/fuzz/fuzz-policy). */
+        int64_t allowed = budget + st->cpu_credit_usec / (int64_t) (CPU_SPEND_USEC / PPM);
 
         if (ceiling > (int64_t) PPM)
                 ceiling = (int64_t) PPM;
@@ -151,6 +153,7 @@ typedef struct Measure {
         uint64_t saved;                 /* pages */
         bool pass_ended;
         bool grew;                      /* guest memory grew enough to plan passes */
+        bool guests_changed;            /* guests came or went since the last decision */
 } Measure;
 
 /* The scan rate this tick chose and what it rests on, for the knobs and the reason. */
@@ -175,7 +178,7 @@ static uint64_t scanned_pages(const KsmSample *s, const KsmAdaptiveState *p, uin
 }
 
 /* The figures of this tick alone: memory, pressure, pages to cover. */
-static void measure_now(const KsmConfig *c, const KsmSample *s, const KsmAdaptiveState *p, uint64_t dt_usec,
+static void measure_now(const KsmConfig *c, const KsmSample *s, const KsmState *prev, uint64_t dt_usec,
                         Measure *m) {
         const KsmKnobs *k = &s->ksm;
         uint64_t page_bytes = s->page_size_bytes ?: 4096;
@@ -193,7 +196,8 @@ static void measure_now(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
                           s->psi.some_avg10_centipct >= (uint64_t) c->psi_thres_pct * 100;
         m->pressure = m->mem_pressure || m->psi_pressure;
         m->mergeable_pages = max_u64(s->committed_kib / m->page_kib, ksm_pages);
-        m->scanned_pages = scanned_pages(s, p, dt_usec);
+        m->scanned_pages = scanned_pages(s, &prev->adaptive, dt_usec);
+        m->guests_changed = policy_guests_changed(s, prev);
 }
 
 /* ksmd's CPU since the last tick: the budget's credit, and its cost per page. */
@@ -229,11 +233,12 @@ static void pass_begin(const Measure *m, KsmAdaptiveState *st) {
 }
 
 /* What changed since the previous tick; the state remembers this sample. */
-static void measure(const KsmConfig *c, const KsmSample *s, const KsmAdaptiveState *p, uint64_t now_usec,
+static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev, uint64_t now_usec,
                     Measure *m, KsmAdaptiveState *st) {
+        const KsmAdaptiveState *p = &prev->adaptive;
         uint64_t dt = p->have_prev && now_usec > p->prev_usec ? now_usec - p->prev_usec : 0;
 
-        measure_now(c, s, p, dt, m);
+        measure_now(c, s, prev, dt, m);
         if (!p->have_prev) {
                 /* First look: a full bucket, and this pass starts now. */
                 st->cpu_credit_usec = (int64_t) ((uint64_t) c->cpu_budget_pct * CPU_WINDOW_USEC / 100);
@@ -277,7 +282,7 @@ static bool wants_scan(const KsmAdaptiveState *p, const KsmAdaptiveState *st, co
  * passes are planned. */
 static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiveState *p, const Measure *m,
                         uint64_t now_usec, KsmAdaptiveState *st) {
-        if (m->pressure && (s->guests_changed || m->grew || p->mode == KSM_ADAPTIVE_STOPPED)) {
+        if (m->pressure && (m->guests_changed || m->grew || p->mode == KSM_ADAPTIVE_STOPPED)) {
                 st->burst_until_full_scans = s->ksm.full_scans + BURST_PASSES;
                 st->burst_deadline_usec = now_usec + BURST_PASSES * (uint64_t) c->burst_secs * USEC_PER_SEC;
                 return true;
@@ -300,7 +305,7 @@ static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
 
                 st->mode = KSM_ADAPTIVE_BURST;
                 plan->rate = work * USEC_PER_SEC / left;
-                plan->why = s->guests_changed ? "guests changed" : m->grew ? "guest memory grew" :
+                plan->why = m->guests_changed ? "guests changed" : m->grew ? "guest memory grew" :
                             p->mode == KSM_ADAPTIVE_STOPPED ? "start" : "planned passes";
         } else if (m->pass_ended && st->last_pass_gain_pages < gain_min) {
                 st->mode = KSM_ADAPTIVE_TRICKLE;
@@ -339,16 +344,16 @@ static void cap_rate(const KsmConfig *c, KsmAdaptiveState *st, Plan *plan) {
 
 /* The knobs of a running scan. The policy owns pages_to_scan and turns the
  * kernel's advisor off for it, unless the admin turned the advisor back on. */
-static void set_scan_targets(const KsmSample *s, Plan *plan, KsmTargets *t) {
+static void set_scan_targets(const KsmSample *s, const KsmAdvisorState *a, Plan *plan, KsmTargets *t) {
         uint64_t pages, sleep_ms;
 
-        if (s->advisor_is_admins && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME)
+        if (a->admins && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME)
                 /* The admin turned the advisor back on while we ran: it owns
                  * the rate now, and pages_to_scan would fail with EINVAL. */
                 plan->why = "the kernel's advisor sets the rate";
         else {
                 rate_to_knobs(plan->rate, plan->cost_nsec, &pages, &sleep_ms);
-                if (ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && !s->advisor_is_admins)
+                if (ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && !a->admins)
                         ksm_targets_set(t, KSM_KNOB_ADVISOR_MODE, KSM_ADVISOR_NONE);
                 ksm_targets_set(t, KSM_KNOB_PAGES_TO_SCAN, pages);
                 ksm_targets_set(t, KSM_KNOB_SLEEP_MILLISECS, sleep_ms);
@@ -432,7 +437,7 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
         Measure m;
         Plan plan = {};
 
-        measure(c, s, p, now_usec, &m, st);
+        measure(c, s, prev, now_usec, &m, st);
         d.thres_kib = m.thres_kib;
         d.free_kib = m.avail_kib;
         if (nothing_to_merge(s, &m) || !wants_scan(p, st, s, &m))
@@ -442,7 +447,7 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
 
                 choose_rate(c, s, p, &m, planned, now_usec, st, &plan);
                 cap_rate(c, st, &plan);
-                set_scan_targets(s, &plan, &d.targets);
+                set_scan_targets(s, &prev->advisor, &plan, &d.targets);
                 d.running = true;
                 d.next_tick_usec = st->mode == KSM_ADAPTIVE_BURST ? TICK_BURST_USEC :
                                    st->mode == KSM_ADAPTIVE_STEADY ? TICK_STEADY_USEC : 0;

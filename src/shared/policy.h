@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "fight.h"
 #include "ksm-sysfs.h"
 #include "meminfo.h"
 #include "psi.h"
@@ -16,12 +17,12 @@ typedef struct KsmSample {
         unsigned n_guests;
         KsmKnobs ksm;                   /* the knobs as they are now */
         uint64_t page_size_bytes;       /* 0 is taken as 4096 */
-        bool guests_changed;            /* a guest appeared since the last tick (scan or libvirt) */
+        bool guests_changed;            /* the scan found a guest pid the previous scan had not */
+        uint64_t guest_events;          /* guest start/stop events (libvirt) since the daemon started */
         bool has_psi;                   /* psi is valid */
         KsmPsi psi;                     /* /proc/pressure/memory */
         bool has_ksmd_cpu;              /* ksmd_cpu_usec is valid */
         uint64_t ksmd_cpu_usec;         /* ksmd's utime + stime since boot */
-        bool advisor_is_admins;         /* the admin turned the advisor back on: leave it */
 } KsmSample;
 
 typedef enum KsmAdaptiveMode {
@@ -53,10 +54,31 @@ typedef struct KsmAdaptiveState {
         uint64_t rate_pages_per_sec;    /* the scan rate chosen last */
 } KsmAdaptiveState;
 
+/* Who owns the kernel's advisor (advisor_mode=scan-time sets pages_to_scan
+ * itself). The adaptive policy turns the admin's advisor off while it sets
+ * the rate, and gives it back on exit or a switch to another policy. */
+typedef struct KsmAdvisorState {
+        bool taken;                     /* we turned the admin's advisor off: give it back */
+        bool admins;                    /* the admin turned it back on while we ran: leave it alone */
+        bool left_on_said;              /* KSM_ADVISOR_LEFT_ON was reported and still holds */
+} KsmAdvisorState;
+
+/* What a tick found about the advisor, for the caller to log or act on
+ * (bits of KsmDecision.advisor_events). */
+typedef enum KsmAdvisorEvent {
+        KSM_ADVISOR_TAKEN_BACK = 1 << 0,        /* the admin turned it back on: it sets the rate now */
+        KSM_ADVISOR_RESTORE = 1 << 1,           /* write advisor_mode=scan-time now: the policy changed */
+        KSM_ADVISOR_LEFT_ON = 1 << 2,           /* it is on and KSM runs: pages_to_scan is left to it */
+        KSM_ADVISOR_TAKEN = 1 << 3,             /* our write turned it off (policy_advisor_applied) */
+} KsmAdvisorEvent;
+
 /* What a policy remembers between ticks. */
 typedef struct KsmState {
         int64_t npages;                 /* compat: last pages_to_scan, 0 before the first start */
         KsmAdaptiveState adaptive;
+        KsmFightState fight;            /* another tuner changing the knobs back */
+        KsmAdvisorState advisor;
+        uint64_t guest_events_seen;     /* KsmSample.guest_events the last decision saw */
 } KsmState;
 
 #define KSM_REASON_MAX 192
@@ -68,6 +90,7 @@ typedef struct KsmDecision {
         uint64_t free_kib;              /* the free memory it judged */
         char reason[KSM_REASON_MAX];    /* one line, for logs, STATUS= and the bus */
         uint64_t next_tick_usec;        /* run the next tick after this long; 0: the monitor interval */
+        unsigned advisor_events;        /* KsmAdvisorEvent bits */
 } KsmDecision;
 
 /* compat: the old script's threshold: MemTotal * COEF / 100, or CONST when
@@ -91,6 +114,26 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
 /* Name of an adaptive mode ("burst", ...), for logs and the bus. */
 const char *policy_adaptive_mode_name(KsmAdaptiveMode mode);
 
-/* The policy c->policy names. Pure, like each policy. */
+/* Whether guests came or went since the previous decision: a new guest pid
+ * in the scan, or a guest event that decision did not see. */
+bool policy_guests_changed(const KsmSample *s, const KsmState *prev);
+
+/* The advisor before a decision: notes the admin turning it back on, and
+ * gives it back when a policy other than adaptive is in force. Pure: writes
+ * *state (the advisor part) and adds KsmAdvisorEvent bits to *events. */
+void policy_advisor_before(const KsmConfig *c, const KsmSample *s, KsmState *state, unsigned *events);
+
+/* The advisor after a decision: whether KSM_ADVISOR_LEFT_ON is news. Pure. */
+void policy_advisor_after(const KsmSample *s, const KsmDecision *d, KsmState *state, unsigned *events);
+
+/* After apply: written is the mask (1 << KsmKnob) of knobs really written
+ * (0 in a dry run). When that turned the admin's advisor off, the state
+ * remembers to give it back. Returns KSM_ADVISOR_TAKEN or 0. Pure. */
+unsigned policy_advisor_applied(const KsmSample *s, const KsmDecision *d, unsigned written, KsmState *state);
+
+/* The policy c->policy names, with the advisor and guest-event bookkeeping
+ * around it; unless another tuner has been changing the knobs back
+ * (fight.h): then nothing is written and the reason says so. Pure, like
+ * each policy. */
 void policy_decide(const KsmConfig *c, const KsmSample *s, const KsmState *prev, uint64_t now_usec,
                    KsmDecision *ret, KsmState *ret_state);

@@ -167,10 +167,17 @@ def wait_for(pred, timeout, what, interval=0.1):
 class FakeGuest:
     """A guest-like process (tests/helpers/fake-guest)."""
 
-    def __init__(self, mib=64, shared=100, zero=0, volatile=0, name="qemu-system-x86", seed=1, extra=()):
+    def __init__(self, mib=64, shared=100, zero=0, volatile=0, name="qemu-system-x86", seed=1, extra=(),
+                 wait=True):
+        """With wait=False the process starts filling its memory and
+        wait_ready() reads its "ready" line later (starts close together)."""
         args = [FAKE_GUEST, f"--mib={mib}", f"--shared={shared}", f"--zero={zero}",
                 f"--volatile={volatile}", f"--name={name}", f"--seed={seed}", *extra]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self):
         line = self.proc.stdout.readline()
         m = re.match(r"ready pid=(\d+) pages=(\d+) shared=(\d+) zero=(\d+) volatile=(\d+) unique=(\d+)", line)
         if not m:

@@ -18,7 +18,7 @@ from ksmtest import check, log, run  # noqa: E402
 SRCDIR = os.environ.get("abs_top_srcdir", os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILDDIR = os.environ.get("abs_top_builddir")
 # Exported by Makefile.am, already expanded by make.
-DIRS = ["prefix", "sbindir", "sysconfdir", "datadir", "pkgdatadir", "mandir", "systemdsystemunitdir"]
+DIRS = ["prefix", "sbindir", "sysconfdir", "datadir", "pkgdatadir", "mandir", "systemdsystemunitdir", "dbuspolicydir", "bashcompletiondir"]
 
 
 def expected_files():
@@ -91,9 +91,36 @@ def test_install_and_uninstall(tmp):
     log(f"{len(want)} files installed and removed")
 
 
+# Where Debian 12's dbus-daemon (system.conf) and systemd read them.
+DBUS_DIRS = ["/usr/share/dbus-1/system.d", "/etc/dbus-1/system.d"]
+UNIT_DIRS = ["/etc/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"]
+
+
+def test_paths_work_on_a_host(tmp):
+    """A build for /usr or /usr/local (the README's plain ./configure) reads
+    /etc/ksmtuned.conf and puts the bus policy and units where the system
+    reads them; /usr/local never writes over a package's units."""
+    prefix = os.environ["prefix"]
+    if prefix not in ("/usr", "/usr/local"):
+        log(f"prefix {prefix}: a private install, nothing to check")
+        return
+    p = run(os.environ["KSMTUNED"], "--help", check_status=0)
+    check("read FILE instead of /etc/ksmtuned.conf" in p.stdout, "the daemon's default config is /etc/ksmtuned.conf",
+          got=p.stdout)
+    check(os.environ["sysconfdir"] == "/etc", "sysconfdir", "/etc", os.environ["sysconfdir"])
+    check(os.environ["dbuspolicydir"] in DBUS_DIRS, "bus policy where dbus-daemon reads it", DBUS_DIRS,
+          os.environ["dbuspolicydir"])
+    units = os.environ["systemdsystemunitdir"]
+    if units not in ("", "no"):
+        check(units in UNIT_DIRS, "units where systemd reads them", UNIT_DIRS, units)
+        if prefix == "/usr/local":
+            check(units == "/usr/local/lib/systemd/system", "units of a /usr/local build away from the packages'",
+                  "/usr/local/lib/systemd/system", units)
+
+
 if __name__ == "__main__":
-    missing = [v for v in ["abs_top_builddir"] + DIRS if v not in os.environ]
+    missing = [v for v in ["abs_top_builddir", "KSMTUNED"] + DIRS if v not in os.environ]
     if missing:
         log(f"run from make check (needs {', '.join(missing)} from Makefile.am)")
         sys.exit(ksmtest.SKIP)
-    ksmtest.main([test_install_and_uninstall])
+    ksmtest.main([test_install_and_uninstall, test_paths_work_on_a_host])

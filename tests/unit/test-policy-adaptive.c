@@ -217,7 +217,6 @@ static void make(const Row *r, KsmConfig *c, KsmSample *s, KsmState *st) {
                 .psi = { .some_avg10_centipct = r->psi_some },
                 .has_ksmd_cpu = true,
                 .ksmd_cpu_usec = r->ksmd_cpu ?: SEC(10),
-                .advisor_is_admins = r->advisor_is_admins,
                 .ksm = {
                         .run = 1, .pages_to_scan = 100, .sleep_millisecs = 20,
                         .pages_sharing = r->saved, .pages_unshared = r->unshared,
@@ -228,7 +227,7 @@ static void make(const Row *r, KsmConfig *c, KsmSample *s, KsmState *st) {
                                     (r->no_advisor ? 0 : 1u << KSM_FEATURE_ADVISOR),
                 },
         };
-        *st = (KsmState) { .adaptive = r->prev };
+        *st = (KsmState) { .adaptive = r->prev, .advisor.admins = r->advisor_is_admins };
         if (st->adaptive.have_prev && st->adaptive.pass_start_scanned_pages == 0)
                 st->adaptive.pass_start_scanned_pages = 1000000;
         if (st->adaptive.have_prev && st->adaptive.prev_committed_kib == 0)
