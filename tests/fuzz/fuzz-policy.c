@@ -35,7 +35,7 @@ static void sample(FuzzReader *r, KsmSample *s) {
         s->guests_changed = flags & 2;
         s->has_psi = flags & 4;
         s->has_ksmd_cpu = flags & 8;
-        s->advisor_is_admins = flags & 16;
+        s->guest_events = flags & 16;         /* a guest event since the start */
         s->psi.some_avg10_centipct = (uint32_t) fuzz_u64(r);
         s->psi.some_total_usec = fuzz_size(r);
         s->ksmd_cpu_usec = fuzz_size(r);
@@ -106,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         check_decision(&d);
                         st[p] = next;
                 }
-                unmerge_check(&s.mem, s.ksm.pages_sharing, s.ksm.ksm_zero_pages, s.page_size_bytes ?: 4096, &u);
+                unmerge_check(&s.mem, &s.ksm, s.page_size_bytes ?: 4096, &u);
                 if (u.ok)
                         FUZZ_ASSERT(u.need_bytes != UINT64_MAX && u.available_bytes != UINT64_MAX &&
                                     u.available_bytes >= u.need_bytes);
