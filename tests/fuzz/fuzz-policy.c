@@ -108,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         (void) policy_advisor_applied(&s, &d, d.targets.set & (unsigned) fuzz_u8(&r), &next);
                         st[p] = next;
                 }
-                unmerge_check(&s.mem, s.ksm.pages_sharing, s.ksm.ksm_zero_pages, s.page_size_bytes ?: 4096, &u);
+                unmerge_check(&s.mem, &s.ksm, s.page_size_bytes ?: 4096, &u);
                 if (u.ok)
                         FUZZ_ASSERT(u.need_bytes != UINT64_MAX && u.available_bytes != UINT64_MAX &&
                                     u.available_bytes >= u.need_bytes);
