@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "decision-log.h"
 #include "fileio.h"
 #include "ksmd.h"
 #include "libvirt.h"
@@ -334,10 +335,7 @@ int manager_tick(Manager *m) {
 
         /* One line per decision that changes something; the rest at debug. */
         describe_writes(m, writes, sizeof(writes));
-        if (m->applied.written)
-                log_info("%s%s: %s", m->opts.dry_run ? "Would set (dry run)" : "Set", writes, d.reason);
-        else
-                log_debug("No change: %s", d.reason);
+        manager_log_decision(m, writes);
         log_debug("Tick %" PRIu64 ": committed %" PRIu64 " KiB in %u guest(s), free %" PRIu64 " KiB, threshold %" PRIu64 " KiB",
                   m->n_ticks, s.committed_kib, s.n_guests, d.free_kib, d.thres_kib);
 
