@@ -180,12 +180,32 @@ static int collect_ksm(Manager *m, KsmKnobs *ret) {
         return 0;
 }
 
+/* The directories held open since the start may have been replaced (a
+ * remounted sysfs or /proc, a rebuilt fixture root): follow them, rather
+ * than fail every tick until a restart. */
+static void refresh_handles(Manager *m) {
+        int r;
+
+        r = dir_fd_refresh(AT_FDCWD, m->opts.root, &m->root_fd);
+        if (r > 0)
+                log_notice("%s was replaced: reopened it", m->opts.root);
+        r = dir_fd_refresh(m->root_fd, KSM_SYSFS_DIR, &m->ksm_fd);
+        if (r > 0)
+                log_notice("%s was replaced: reopened it", m->ksm_dir);
+        r = guest_scanner_refresh(m->scanner, m->root_fd);
+        if (r > 0)
+                log_notice("%s was replaced: reopened it", m->proc_dir);
+        /* Errors: the reads that follow fail and say so. */
+}
+
 static int collect(Manager *m, KsmSample *ret) {
         KsmSample s = { .page_size_bytes = page_size() };
         GuestList guests = {};
         _cleanup_free_ pid_t *extra = NULL;
         size_t n_extra = 0;
         int r;
+
+        refresh_handles(m);
 
         r = meminfo_read(m->root_fd, &s.mem);
         if (r < 0)

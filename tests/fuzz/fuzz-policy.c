@@ -35,7 +35,7 @@ static void sample(FuzzReader *r, KsmSample *s) {
         s->guests_changed = flags & 2;
         s->has_psi = flags & 4;
         s->has_ksmd_cpu = flags & 8;
-        s->guest_events = flags & 16;         /* a guest event since the start */
+        s->guest_events = flags & 16 ? fuzz_u8(r) : 0;
         s->psi.some_avg10_centipct = (uint32_t) fuzz_u64(r);
         s->psi.some_total_usec = fuzz_size(r);
         s->ksmd_cpu_usec = fuzz_size(r);
@@ -104,6 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
                         policy_decide(&configs[p], &s, &st[p], now, &d, &next);
                         check_decision(&d);
+                        /* As if every knob set was written, or only some. */
+                        (void) policy_advisor_applied(&s, &d, d.targets.set & (unsigned) fuzz_u8(&r), &next);
                         st[p] = next;
                 }
                 unmerge_check(&s.mem, &s.ksm, s.page_size_bytes ?: 4096, &u);
