@@ -31,6 +31,7 @@ static void print_ksm(JsonWriter *w, const Status *s) {
                 json_null(w);
         opt_uint(w, "smart_scan", ksm_has(k, KSM_FEATURE_SMART_SCAN), k->smart_scan);
         opt_uint(w, "use_zero_pages", ksm_has(k, KSM_FEATURE_USE_ZERO_PAGES), k->use_zero_pages);
+        opt_uint(w, "merge_across_nodes", s->has_merge_across_nodes, s->merge_across_nodes);
         opt_uint(w, "max_kernel_pages", ksm_has(k, KSM_FEATURE_MAX_KERNEL_PAGES), k->max_kernel_pages);
         json_key(w, "page_size_bytes");
         json_uint(w, s->page_size_bytes);

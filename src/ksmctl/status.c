@@ -28,6 +28,7 @@ static int status_collect(Ctl *c, size_t top, Status *ret) {
         if (r < 0)
                 return ctl_msg(r, "Cannot read %s: %m", ctl_path(c, KSM_SYSFS_DIR, path, sizeof(path))), r;
         s.saved_bytes = ksm_saved_bytes(&s.ksm, s.page_size_bytes);
+        s.has_merge_across_nodes = read_u64_file_at(ksm_fd, "merge_across_nodes", &s.merge_across_nodes) >= 0;
         root = ctl_root_fd(c);
         /* Memory and processes are extras: say what is missing and go on. */
         r = meminfo_read(root, &s.mem);
@@ -65,7 +66,8 @@ static void print_ksm(const Status *s) {
                 printf("KSM:          stopped (run=%" PRIu64 "), pages_to_scan=%" PRIu64 " sleep_millisecs=%" PRIu64 "\n",
                        k->run, k->pages_to_scan, k->sleep_millisecs);
         if (ksm_has(k, KSM_FEATURE_ADVISOR) || ksm_has(k, KSM_FEATURE_SMART_SCAN) ||
-            ksm_has(k, KSM_FEATURE_USE_ZERO_PAGES) || ksm_has(k, KSM_FEATURE_MAX_KERNEL_PAGES)) {
+            ksm_has(k, KSM_FEATURE_USE_ZERO_PAGES) || ksm_has(k, KSM_FEATURE_MAX_KERNEL_PAGES) ||
+            s->has_merge_across_nodes) {
                 printf("Knobs:       ");
                 if (ksm_has(k, KSM_FEATURE_ADVISOR))
                         printf(" advisor_mode=%s", k->advisor_mode == KSM_ADVISOR_SCAN_TIME ? "scan-time" : "none");
@@ -75,6 +77,8 @@ static void print_ksm(const Status *s) {
                         printf(" use_zero_pages=%" PRIu64, k->use_zero_pages);
                 if (ksm_has(k, KSM_FEATURE_MAX_KERNEL_PAGES))
                         printf(" max_kernel_pages=%" PRIu64, k->max_kernel_pages);
+                if (s->has_merge_across_nodes)
+                        printf(" merge_across_nodes=%" PRIu64, s->merge_across_nodes);
                 printf("\n");
         }
         printf("Saved:        %s (%" PRIu64 " pages_sharing + %" PRIu64 " ksm_zero_pages of %" PRIu64 " bytes)",

@@ -17,6 +17,8 @@ typedef struct Status {
         bool have_mem;
         uint64_t page_size_bytes;
         uint64_t saved_bytes;           /* (pages_sharing + ksm_zero_pages) * page size */
+        bool has_merge_across_nodes;    /* NUMA kernels only */
+        uint64_t merge_across_nodes;
         ProcList procs;
         DaemonInfo daemon;
         uint64_t now_usec;              /* CLOCK_REALTIME when collected */
