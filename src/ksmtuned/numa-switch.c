@@ -60,8 +60,7 @@ int numa_switch_tick(NumaSwitch *ns, int ksm_fd, int64_t want, const KsmSample *
                 ns->no_knob_logged = true;
                 return 0;
         }
-        unmerge_check(&s->mem, s->ksm.pages_sharing, s->ksm.ksm_zero_pages,
-                      s->page_size_bytes ? s->page_size_bytes : 4096, &guard);
+        unmerge_check(&s->mem, &s->ksm, s->page_size_bytes ? s->page_size_bytes : 4096, &guard);
         a = numa_merge_decide(want, true, ns->value, s->ksm.pages_shared, &guard);
         if (a == NUMA_MERGE_KEEP) {
                 ns->last_logged = -1;
