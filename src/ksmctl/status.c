@@ -8,12 +8,27 @@
 #include <time.h>
 
 #include "fileio.h"
+#include "ksmd.h"
 #include "ksmctl.h"
 #include "status.h"
 #include "units.h"
 #include "utf8.h"
 
 #define TOP_DEFAULT 10
+
+/* ksmd's CPU time and the uptime it is spread over; optional. */
+static void collect_ksmd(int root_fd, Status *s) {
+        _cleanup_free_ char *uptime = NULL;
+        double secs;
+        pid_t pid;
+
+        s->have_ksmd_cpu = ksmd_find_pid(root_fd, &pid) >= 0 && ksmd_read_cpu_usec(root_fd, pid, &s->ksmd_cpu_usec) >= 0;
+        if (read_full_file_at(root_fd, "proc/uptime", 256, &uptime, NULL) >= 0 && sscanf(uptime, "%lf", &secs) == 1 &&
+            secs > 0) {
+                s->uptime_usec = (uint64_t) (secs * 1e6);
+                s->have_uptime = true;
+        }
+}
 
 static int status_collect(Ctl *c, size_t top, Status *ret) {
         Status s = { .page_size_bytes = page_size() };
@@ -28,7 +43,6 @@ static int status_collect(Ctl *c, size_t top, Status *ret) {
         if (r < 0)
                 return ctl_msg(r, "Cannot read %s: %m", ctl_path(c, KSM_SYSFS_DIR, path, sizeof(path))), r;
         s.saved_bytes = ksm_saved_bytes(&s.ksm, s.page_size_bytes);
-        s.has_merge_across_nodes = read_u64_file_at(ksm_fd, "merge_across_nodes", &s.merge_across_nodes) >= 0;
         root = ctl_root_fd(c);
         /* Memory and processes are extras: say what is missing and go on. */
         r = meminfo_read(root, &s.mem);
@@ -38,6 +52,7 @@ static int status_collect(Ctl *c, size_t top, Status *ret) {
         r = procs_scan(c->root, root, s.page_size_bytes, top, &s.procs);
         if (r < 0)
                 ctl_msg(r, "Cannot list %s: %m", ctl_path(c, "proc", path, sizeof(path)));
+        collect_ksmd(root, &s);
         daemon_query(c, &s.daemon);
         s.now_usec = now_usec(CLOCK_REALTIME);
         *ret = s;
@@ -67,7 +82,7 @@ static void print_ksm(const Status *s) {
                        k->run, k->pages_to_scan, k->sleep_millisecs);
         if (ksm_has(k, KSM_FEATURE_ADVISOR) || ksm_has(k, KSM_FEATURE_SMART_SCAN) ||
             ksm_has(k, KSM_FEATURE_USE_ZERO_PAGES) || ksm_has(k, KSM_FEATURE_MAX_KERNEL_PAGES) ||
-            s->has_merge_across_nodes) {
+            ksm_has(k, KSM_FEATURE_MERGE_ACROSS_NODES)) {
                 printf("Knobs:       ");
                 if (ksm_has(k, KSM_FEATURE_ADVISOR))
                         printf(" advisor_mode=%s", k->advisor_mode == KSM_ADVISOR_SCAN_TIME ? "scan-time" : "none");
@@ -77,8 +92,8 @@ static void print_ksm(const Status *s) {
                         printf(" use_zero_pages=%" PRIu64, k->use_zero_pages);
                 if (ksm_has(k, KSM_FEATURE_MAX_KERNEL_PAGES))
                         printf(" max_kernel_pages=%" PRIu64, k->max_kernel_pages);
-                if (s->has_merge_across_nodes)
-                        printf(" merge_across_nodes=%" PRIu64, s->merge_across_nodes);
+                if (ksm_has(k, KSM_FEATURE_MERGE_ACROSS_NODES))
+                        printf(" merge_across_nodes=%" PRIu64, k->merge_across_nodes);
                 printf("\n");
         }
         printf("Saved:        %s (%" PRIu64 " pages_sharing + %" PRIu64 " ksm_zero_pages of %" PRIu64 " bytes)",
@@ -93,6 +108,21 @@ static void print_ksm(const Status *s) {
                        k->full_scans);
         else
                 printf("Sharing:      no KSM pages; %" PRIu64 " full scans\n", k->full_scans);
+        /* The kernel's documentation: a high pages_unshared to pages_sharing
+         * ratio is wasted effort; pages_volatile change too fast to merge. */
+        printf("Unshared:     %" PRIu64 " pages_unshared, %" PRIu64 " pages_volatile", k->pages_unshared, k->pages_volatile);
+        if (k->pages_sharing > 0)
+                printf("; %.2f unshared per sharing page%s\n", (double) k->pages_unshared / (double) k->pages_sharing,
+                       k->pages_unshared > 10 * k->pages_sharing ? " (high: scanning is mostly wasted effort)" : "");
+        else
+                printf("\n");
+        if (s->have_ksmd_cpu) {
+                printf("ksmd:         %" PRIu64 ".%02" PRIu64 " s of CPU since boot", s->ksmd_cpu_usec / USEC_PER_SEC,
+                       s->ksmd_cpu_usec % USEC_PER_SEC / 10000);
+                if (s->have_uptime)
+                        printf(", %.3f%% of a CPU on average", 100.0 * (double) s->ksmd_cpu_usec / (double) s->uptime_usec);
+                printf("\n");
+        }
         if (s->have_mem && s->mem.has_mem_available) {
                 char total[32], avail[32];
 

@@ -17,11 +17,13 @@ typedef struct Status {
         bool have_mem;
         uint64_t page_size_bytes;
         uint64_t saved_bytes;           /* (pages_sharing + ksm_zero_pages) * page size */
-        bool has_merge_across_nodes;    /* NUMA kernels only */
-        uint64_t merge_across_nodes;
         ProcList procs;
         DaemonInfo daemon;
         uint64_t now_usec;              /* CLOCK_REALTIME when collected */
+        bool have_ksmd_cpu;
+        uint64_t ksmd_cpu_usec;         /* ksmd's CPU time since boot */
+        bool have_uptime;
+        uint64_t uptime_usec;           /* /proc/uptime, for ksmd's average share of a CPU */
 } Status;
 
 /* The JSON form: one object, one line. */

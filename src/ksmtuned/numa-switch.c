@@ -49,10 +49,8 @@ int numa_switch_tick(NumaSwitch *ns, int ksm_fd, int64_t want, const KsmSample *
                 ns->last_logged = -1;
                 return 0;
         }
-        r = read_u64_file_at(ksm_fd, KNOB, &ns->value);
-        ns->has_knob = r >= 0;
-        if (r < 0 && r != -ENOENT)
-                return log_warning_errno(r, "Cannot read " KNOB ": %m");
+        ns->has_knob = ksm_has(&s->ksm, KSM_FEATURE_MERGE_ACROSS_NODES);
+        ns->value = s->ksm.merge_across_nodes;
         if (!ns->has_knob) {
                 if (!ns->no_knob_logged)
                         log_notice("KSM_MERGE_ACROSS_NODES=%" PRId64 " has no effect: this kernel has no " KNOB
