@@ -297,6 +297,7 @@ int manager_tick(Manager *m) {
         policy_decide(&m->config, &s, &m->state, now, &d, &st);
         act_on_advisor(m, d.advisor_events);
 
+        (void) numa_switch_tick(&m->numa_switch, m->ksm_fd, m->config.merge_across_nodes, &s, m->opts.dry_run);
         /* Write failures are in m->applied, logged below and retried next tick. */
         (void) ksm_sysfs_apply(m->ksm_fd, &d.targets, &s.ksm, m->opts.dry_run, &m->applied);
         if (!m->opts.dry_run && merge_any_update(&m->merge_any, m->proc_dir, &m->guests) < 0)

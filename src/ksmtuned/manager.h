@@ -8,6 +8,7 @@
 #include "conf.h"
 #include "guests.h"
 #include "merge-any.h"
+#include "numa-switch.h"
 #include "scan-watch.h"
 #include "policy.h"
 
@@ -46,6 +47,7 @@ typedef struct Manager {
         char ksm_dir[4096];             /* root + "/sys/kernel/mm/ksm" */
         MergeAnyTracker merge_any;
         ScanWatch scan_watch;
+        NumaSwitch numa_switch;
         GuestScanner *scanner;
         GuestList guests;
         ProcEvents *proc_events;        /* NULL: not root, no CONFIG_PROC_EVENTS, or --root */
