@@ -16,7 +16,11 @@
  * grew, plans up to three passes: the rest of this one, one to checksum and
  * one to merge, to be done within KSM_BURST_SECS each. The rate is the work
  * left (pages not yet covered by this pass plus the planned passes) over the
- * time left. After that a pass continues only as fast as it still saves
+ * time left. The last planned pass ends early once it merged something and
+ * then KSM's counters (savings, pages_volatile) stood still over a quarter of
+ * the memory: what is left of it would only confirm. Guests going away (a
+ * guest event while guest memory fell) plan nothing: there is nothing new to
+ * merge. After that a pass continues only as fast as it still saves
  * (savings per scanned page), down to a trickle of one pass per
  * KSM_TRICKLE_SECS as soon as scanning saves nothing new, or a whole pass
  * saved nothing; a trickle that saves again speeds up. Every rate is capped
