@@ -4,6 +4,7 @@
 #
 #   scripts/install-deps.sh            build + test dependencies
 #   scripts/install-deps.sh --kernel   also what the kernel-patch pipeline needs
+#   scripts/install-deps.sh --fuzz     also clang and libFuzzer for "make fuzz"
 set -eu
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -12,19 +13,25 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages="build-essential autoconf automake libtool pkg-config
-	libsystemd-dev libproc2-dev libvirt-dev libcmocka-dev
+	libsystemd-dev libproc2-dev libvirt-dev libcmocka-dev bash-completion
 	dbus systemd libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 	qemu-system-x86 mandoc gnuplot-nox python3 procps util-linux valgrind
-	libseccomp2 prometheus prometheus-node-exporter python3-yaml"
+	libseccomp2 prometheus prometheus-node-exporter python3-yaml
+	dpkg-dev debhelper fakeroot lintian debootstrap equivs"
+
+# "make fuzz" only: libFuzzer comes with clang's runtime libraries.
+fuzz_packages="clang-14 libclang-rt-14-dev"
 
 kernel_packages="linux-source-6.12 bc flex bison libelf-dev libssl-dev cpio
 	busybox-static ccache xz-utils"
 
-case "${1:-}" in
+for opt in "$@"; do
+	case "$opt" in
 	--kernel) packages="$packages $kernel_packages" ;;
-	"") ;;
-	*) echo "install-deps.sh: unknown option '$1' (only --kernel)" >&2; exit 2 ;;
-esac
+	--fuzz) packages="$packages $fuzz_packages" ;;
+	*) echo "install-deps.sh: unknown option '$opt' (--kernel, --fuzz)" >&2; exit 2 ;;
+	esac
+done
 
 export DEBIAN_FRONTEND=noninteractive
 apt_opts="-y -o DPkg::Lock::Timeout=600"

@@ -50,7 +50,8 @@ int ctl_usage_error(const char *verb, const char *fmt, ...) {
 int ctl_common_option(Ctl *c, int opt, const char *verb) {
         switch (opt) {
         case 'h':
-                ctl_verb_help(verb);
+                if (c->verb)
+                        ctl_verb_help(c->verb);
                 return CTL_EXIT_OK;
         case 'r':
                 if (!*optarg)

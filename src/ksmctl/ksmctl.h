@@ -16,12 +16,24 @@ enum {
         CTL_EXIT_USAGE = 2,
 };
 
+typedef struct Ctl Ctl;
+
+/* One verb of the table in main.c. */
+typedef struct Verb {
+        const char *name;
+        int (*run)(Ctl *c, int argc, char *argv[]);
+        const char *synopsis;           /* after "ksmctl VERB" */
+        const char *summary;            /* one line for the overview */
+        const char *help;               /* the rest of "ksmctl VERB --help" */
+} Verb;
+
 /* Options every verb accepts, before or after the verb. */
-typedef struct Ctl {
+struct Ctl {
         const char *root;               /* --root DIR: /proc, /sys and /etc/{default,sysconfig}/ksm under it */
         int root_fd;                    /* opened on first use, -1 before */
         const char *pidfile;            /* --pidfile FILE: the only place to look for the daemon */
-} Ctl;
+        const Verb *verb;               /* the verb being run: its --help */
+};
 
 enum { ARG_ROOT = 0x100, ARG_PIDFILE, ARG_FIRST_VERB_OPTION };
 
@@ -68,5 +80,8 @@ int verb_status(Ctl *c, int argc, char *argv[]);
 int verb_metrics(Ctl *c, int argc, char *argv[]);
 int verb_doctor(Ctl *c, int argc, char *argv[]);
 
-/* Print a verb's help (from the verbs table in main.c). */
-void ctl_verb_help(const char *verb);
+/* Print ksmctl's --help, listing the n verbs. */
+void ctl_help(const Verb *verbs, size_t n);
+
+/* Print a verb's --help. */
+void ctl_verb_help(const Verb *v);

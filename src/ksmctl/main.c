@@ -8,14 +8,6 @@
 #include "bus-names.h"
 #include "ksmctl.h"
 
-typedef struct Verb {
-        const char *name;
-        int (*run)(Ctl *c, int argc, char *argv[]);
-        const char *synopsis;           /* after "ksmctl VERB" */
-        const char *summary;            /* one line for the overview */
-        const char *help;               /* the rest of "ksmctl VERB --help" */
-} Verb;
-
 static const Verb verbs[] = {
         { "start", verb_start, "",
           "start KSM (run=1), as ksm.service does",
@@ -74,46 +66,11 @@ static const Verb verbs[] = {
           "                  apart, to see how many change (default 1000, 0: do not)\n" },
 };
 
-static const char common_help[] =
-        "  -r, --root DIR     read /proc, /sys and /etc/{default,sysconfig}/ksm under DIR\n"
-        "      --pidfile FILE look for ksmtuned's pid in FILE only (default " KSMTUNED_PIDFILE ",\n"
-        "                     then a process named ksmtuned)\n"
-        "  -h, --help         print this help and exit\n";
-
-static const char exit_help[] =
-        "Exit status: 0 on success, 1 on failure, 2 on a usage error.\n";
-
 static const Verb *find_verb(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (strcmp(verbs[i].name, name) == 0)
                         return &verbs[i];
         return NULL;
-}
-
-void ctl_verb_help(const char *name) {
-        const Verb *v = find_verb(name);
-
-        if (!v)
-                return;
-        printf("Usage: %s [OPTION]... %s %s\n%c%s.\n\n%s\nCommon options:\n%s\n%s",
-               program_invocation_short_name, v->name, v->synopsis,
-               v->summary[0] - 'a' + 'A', v->summary + 1, v->help, common_help, exit_help);
-}
-
-static void help(void) {
-        printf("Usage: %s [OPTION]... VERB [VERB-OPTION]...\n"
-               "Control Kernel Samepage Merging (KSM) and the ksmtuned daemon.\n\nCommands:\n",
-               program_invocation_short_name);
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
-                char head[64];
-
-                snprintf(head, sizeof(head), "%s %s", verbs[i].name, verbs[i].synopsis);
-                printf("  %-26s %s\n", head, verbs[i].summary);
-        }
-        printf("\nOptions:\n%s"
-               "  -V, --version      print the version and exit\n\n"
-               "'%s VERB --help' describes a verb and its options.\n%s",
-               common_help, program_invocation_short_name, exit_help);
 }
 
 int main(int argc, char *argv[]) {
@@ -130,7 +87,7 @@ int main(int argc, char *argv[]) {
         while ((opt = getopt_long(argc, argv, "+" CTL_COMMON_SHORTOPTS "V", options, NULL)) >= 0)
                 switch (opt) {
                 case 'h':
-                        help();
+                        ctl_help(verbs, ELEMENTSOF(verbs));
                         return CTL_EXIT_OK;
                 case 'V':
                         printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
@@ -156,6 +113,7 @@ int main(int argc, char *argv[]) {
                         program_invocation_short_name, argv[optind], program_invocation_short_name);
                 return CTL_EXIT_USAGE;
         }
+        c.verb = v;
         argc -= optind;
         argv += optind;
         optind = 0;             /* glibc: start afresh for the verb's options */

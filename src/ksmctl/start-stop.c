@@ -143,7 +143,7 @@ static int unmerge(Ctl *c, int ksm_fd, bool force) {
         r = ksm_sysfs_read(ksm_fd, &k);
         if (r < 0)
                 return ctl_fail(r, "Cannot read %s: %m", ctl_path(c, KSM_SYSFS_DIR, path, sizeof(path)));
-        unmerge_check(&mem, k.pages_sharing, k.ksm_zero_pages, page_size(), &u);
+        unmerge_check(&mem, &k, page_size(), &u);
         format_bytes(u.need_bytes, need, sizeof(need));
         format_bytes(u.margin_bytes, margin, sizeof(margin));
         format_bytes(u.available_bytes, avail, sizeof(avail));

@@ -115,9 +115,9 @@ static void print_daemon(const Status *s) {
         }
         printf(", policy %s\n", d->policy);
         if (d->last_tick_usec > 0) {
-                time_t t = (time_t) (d->last_tick_usec / 1000000);
+                time_t t = (time_t) (d->last_tick_usec / USEC_PER_SEC);
                 struct tm tm;
-                uint64_t ago = s->now_usec > d->last_tick_usec ? (s->now_usec - d->last_tick_usec) / 1000000 : 0;
+                uint64_t ago = s->now_usec > d->last_tick_usec ? (s->now_usec - d->last_tick_usec) / USEC_PER_SEC : 0;
 
                 strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
                 printf("Last tick:    %s (%" PRIu64 " s ago)\n", when, ago);

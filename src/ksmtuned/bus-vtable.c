@@ -73,23 +73,17 @@ static int property_get_chars(sd_bus *bus, const char *path, const char *interfa
 }
 
 #define P(field) offsetof(Bus, props.field)
+/* sd-bus reads b, t and x fields itself; the strings need property_get_chars. */
+#define GETTER_s property_get_chars
+#define GETTER_b NULL
+#define GETTER_t NULL
+#define GETTER_x NULL
+#define VTABLE_PROPERTY(name, type, field) SD_BUS_PROPERTY(name, #type, GETTER_##type, P(field), FLAGS_CHANGE),
 
 const sd_bus_vtable bus_tuner_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_chars, P(version), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Policy", "s", property_get_chars, P(policy), FLAGS_CHANGE),
-        SD_BUS_PROPERTY("KsmRunning", "b", NULL, P(ksm_running), FLAGS_CHANGE),
-        SD_BUS_PROPERTY("PagesToScan", "t", NULL, P(pages_to_scan), FLAGS_CHANGE),
-        SD_BUS_PROPERTY("SleepMillisecs", "t", NULL, P(sleep_millisecs), FLAGS_CHANGE),
-        SD_BUS_PROPERTY("MemTotalKiB", "t", NULL, P(mem_total_kib), FLAGS_CHANGE),
-        SD_BUS_PROPERTY("FreeKiB", "t", NULL, P(free_kib), FLAGS_CHANGE),
-        SD_BUS_PROPERTY("CommittedKiB", "t", NULL, P(committed_kib), FLAGS_CHANGE),
-        SD_BUS_PROPERTY("ThresholdKiB", "t", NULL, P(threshold_kib), FLAGS_CHANGE),
-        SD_BUS_PROPERTY("LastTickUSec", "t", NULL, P(last_tick_usec), FLAGS_CHANGE),
-        SD_BUS_PROPERTY("LastReason", "s", property_get_chars, P(last_reason), FLAGS_CHANGE),
-        SD_BUS_PROPERTY("PagesShared", "t", NULL, P(pages_shared), FLAGS_CHANGE),
-        SD_BUS_PROPERTY("PagesSharing", "t", NULL, P(pages_sharing), FLAGS_CHANGE),
-        SD_BUS_PROPERTY("FullScans", "t", NULL, P(full_scans), FLAGS_CHANGE),
+        BUS_TUNER_PROPERTIES(VTABLE_PROPERTY)
         SD_BUS_METHOD_WITH_ARGS("Retune", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", reason),
                                 method_retune, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
@@ -99,9 +93,15 @@ const sd_bus_vtable bus_tuner_vtable[] = {
 
 const sd_bus_vtable bus_tuner_profit_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("GeneralProfit", "x", NULL, P(general_profit_bytes), FLAGS_CHANGE),
+        BUS_PROFIT_PROPERTIES(VTABLE_PROPERTY)
         SD_BUS_VTABLE_END
 };
+
+#define PROP_INFO(name, type, field) \
+        { name, #type[0], offsetof(BusProps, field), sizeof(((BusProps *) NULL)->field) },
+
+const BusPropInfo bus_tuner_props[BUS_N_TUNER_PROPS] = { BUS_TUNER_PROPERTIES(PROP_INFO) };
+const BusPropInfo bus_profit_props[BUS_N_PROFIT_PROPS] = { BUS_PROFIT_PROPERTIES(PROP_INFO) };
 
 void bus_props_collect(const Manager *m, BusProps *ret) {
         BusProps p = {};
@@ -126,35 +126,17 @@ void bus_props_collect(const Manager *m, BusProps *ret) {
         *ret = p;
 }
 
-/* Compare by the vtable's own offsets and signatures, so the list of
- * properties exists once. Offsets are into Bus; props sits inside it. */
-size_t bus_props_changed(const sd_bus_vtable *vtable, const BusProps *a, const BusProps *b,
-                         const char **names, size_t max) {
-        size_t n = 0;
+size_t bus_props_changed(const BusPropInfo *props, size_t n, const BusProps *a, const BusProps *b,
+                         const char **names) {
+        size_t k = 0;
 
-        for (const sd_bus_vtable *v = vtable + 1; v->type != _SD_BUS_VTABLE_END && n < max; v++) {
-                size_t off;
-                const char *x, *y;
-                bool same;
+        for (size_t i = 0; i < n; i++) {
+                const char *x = (const char *) a + props[i].offset, *y = (const char *) b + props[i].offset;
+                bool same = props[i].type == 's' ? strncmp(x, y, props[i].size) == 0 :
+                                                   memcmp(x, y, props[i].size) == 0;
 
-                if (v->type != _SD_BUS_VTABLE_PROPERTY || !(v->flags & FLAGS_CHANGE))
-                        continue;
-                off = v->x.property.offset - offsetof(Bus, props);
-                x = (const char *) a + off;
-                y = (const char *) b + off;
-                switch (v->x.property.signature[0]) {
-                case 's':
-                        same = strcmp(x, y) == 0;
-                        break;
-                case 'b':
-                        same = memcmp(x, y, sizeof(int)) == 0;
-                        break;
-                default:        /* t, x */
-                        same = memcmp(x, y, sizeof(uint64_t)) == 0;
-                        break;
-                }
                 if (!same)
-                        names[n++] = v->x.property.member;
+                        names[k++] = props[i].name;
         }
-        return n;
+        return k;
 }

@@ -47,7 +47,7 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *er
 
         (void) msg, (void) error;
         log_warning("Lost the system bus connection, tuning goes on; reconnecting every %u s",
-                    (unsigned) (BUS_RETRY_USEC / 1000000));
+                    (unsigned) (BUS_RETRY_USEC / USEC_PER_SEC));
         b->lost = true;
         b->warned = true;
         arm_retry(b);
@@ -110,7 +110,7 @@ fail:
         /* The bus is optional (containers, early boot): say it once, not loudly. */
         if (!b->warned)
                 log_info("System bus not available (%s), continuing without D-Bus; retrying every %u s",
-                         strerror(-r), (unsigned) (BUS_RETRY_USEC / 1000000));
+                         strerror(-r), (unsigned) (BUS_RETRY_USEC / USEC_PER_SEC));
         else
                 log_debug_errno(r, "System bus still not available: %m");
         b->warned = true;
@@ -119,15 +119,16 @@ fail:
 
 static void bus_on_change(Manager *m, void *userdata) {
         Bus *b = userdata;
-        const char *names[32];
+        /* Every property that can change, and the strv's terminating NULL. */
+        const char *names[BUS_N_TUNER_PROPS + BUS_N_PROFIT_PROPS + 1];
         BusProps p;
         size_t n;
         int r;
 
         bus_props_collect(m, &p);
-        n = bus_props_changed(bus_tuner_vtable, &b->props, &p, names, ELEMENTSOF(names) - 2);
+        n = bus_props_changed(bus_tuner_props, BUS_N_TUNER_PROPS, &b->props, &p, names);
         if (b->has_general_profit)
-                n += bus_props_changed(bus_tuner_profit_vtable, &b->props, &p, names + n, 1);
+                n += bus_props_changed(bus_profit_props, BUS_N_PROFIT_PROPS, &b->props, &p, names + n);
         b->props = p;
         if (n == 0 || !b->bus)
                 return;

@@ -189,7 +189,7 @@ int main(int argc, char *argv[]) {
         char err[512];
         int r, ret = 1;
 
-        log_setup(LOG_TARGET_STDERR, LOG_INFO);
+        log_setup(log_target_for_stderr(), LOG_INFO);
         r = parse_argv(argc, argv, &a);
         if (r <= 0)
                 return r < 0 ? 2 : 0;

@@ -11,12 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "decision-log.h"
 #include "fileio.h"
 #include "ksmd.h"
 #include "libvirt.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "metrics-file.h"
 #include "psi.h"
 #include "units.h"
 #include "utf8.h"
@@ -178,12 +180,32 @@ static int collect_ksm(Manager *m, KsmKnobs *ret) {
         return 0;
 }
 
+/* The directories held open since the start may have been replaced (a
+ * remounted sysfs or /proc, a rebuilt fixture root): follow them, rather
+ * than fail every tick until a restart. */
+static void refresh_handles(Manager *m) {
+        int r;
+
+        r = dir_fd_refresh(AT_FDCWD, m->opts.root, &m->root_fd);
+        if (r > 0)
+                log_notice("%s was replaced: reopened it", m->opts.root);
+        r = dir_fd_refresh(m->root_fd, KSM_SYSFS_DIR, &m->ksm_fd);
+        if (r > 0)
+                log_notice("%s was replaced: reopened it", m->ksm_dir);
+        r = guest_scanner_refresh(m->scanner, m->root_fd);
+        if (r > 0)
+                log_notice("%s was replaced: reopened it", m->proc_dir);
+        /* Errors: the reads that follow fail and say so. */
+}
+
 static int collect(Manager *m, KsmSample *ret) {
         KsmSample s = { .page_size_bytes = page_size() };
         GuestList guests = {};
         _cleanup_free_ pid_t *extra = NULL;
         size_t n_extra = 0;
         int r;
+
+        refresh_handles(m);
 
         r = meminfo_read(m->root_fd, &s.mem);
         if (r < 0)
@@ -267,6 +289,8 @@ static void log_apply(Manager *m, const KsmApplyResult *a) {
 
                 if (a->written & bit)
                         m->failed_logged &= ~bit;
+                if (a->failed & bit)
+                        m->n_knob_failures[k]++;
                 if (!(a->failed & bit) || (m->failed_logged & bit))
                         continue;
                 m->failed_logged |= bit;
@@ -311,9 +335,19 @@ int manager_tick(Manager *m) {
         scan_watch_tick(&m->scan_watch, s.ksm.full_scans, now);
 
         act_on_advisor(m, policy_advisor_applied(&s, &d, m->opts.dry_run ? 0 : m->applied.written, &st));
+        if (st.fight.yielded && !m->state.fight.yielded)
+                log_warning("Another program changed the KSM knobs back %u times within %u minutes "
+                            "(KubeVirt's KSM handler, tuned?): not writing them any more until a reload or restart. "
+                            "Only one tuner may own KSM on a host",
+                            FIGHT_REVERSALS_MAX, (unsigned) (FIGHT_WINDOW_USEC / USEC_PER_SEC / 60));
+        else if (st.fight.last_reversed)
+                log_info("Another program changed KSM knobs this daemon had written; writing them again");
         m->sample = s;
         m->decision = d;
         m->state = st;
+        /* Only what the kernel took can be changed back by someone else. */
+        if (!m->opts.dry_run)
+                fight_note_writes(&m->state.fight, &d.targets, m->applied.written, &m->state.fight);
         m->have_tick = true;
         m->n_ticks++;
         m->last_tick_realtime_usec = now_usec(CLOCK_REALTIME);
@@ -321,15 +355,13 @@ int manager_tick(Manager *m) {
 
         /* One line per decision that changes something; the rest at debug. */
         describe_writes(m, writes, sizeof(writes));
-        if (m->applied.written)
-                log_info("%s%s: %s", m->opts.dry_run ? "Would set (dry run)" : "Set", writes, d.reason);
-        else
-                log_debug("No change: %s", d.reason);
+        manager_log_decision(m, writes);
         log_debug("Tick %" PRIu64 ": committed %" PRIu64 " KiB in %u guest(s), free %" PRIu64 " KiB, threshold %" PRIu64 " KiB",
                   m->n_ticks, s.committed_kib, s.n_guests, d.free_kib, d.thres_kib);
 
         manager_status_line(m, status, sizeof(status));
         (void) sd_notifyf(false, "STATUS=%s (%s)", status, d.reason);
+        manager_metrics_write(m);
         if (m->on_change)
                 m->on_change(m, m->on_change_userdata);
         return 0;
@@ -478,6 +510,10 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
         m->config = c;
         apply_log_settings(m);
         log_info("Reloaded %s", m->opts.config_path);
+        /* A reload is the admin's word that ksmtuned owns KSM again. */
+        if (m->state.fight.yielded)
+                log_notice("Writing the KSM knobs again after the reload");
+        m->state.fight = (KsmFightState) {};
         discovery_start(m);
         manager_libvirt_start(m);
         tick_and_rearm(m);
@@ -502,8 +538,11 @@ int manager_reload_notify(Manager *m, char *err, size_t err_size) {
 
         (void) sd_notify(false, "RELOADING=1");
         r = manager_reload(m, err, err_size);
-        if (r < 0)
+        if (r < 0) {
                 log_error("Reload failed, keeping the old configuration: %s", err);
+                m->n_reload_failures++;
+                manager_metrics_write(m);
+        }
         (void) sd_notify(false, "READY=1");
         return r;
 }

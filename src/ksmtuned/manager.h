@@ -59,6 +59,10 @@ typedef struct Manager {
         uint64_t n_ticks;
 
         unsigned failed_logged;         /* 1 << KsmKnob whose write failure was logged */
+        uint64_t n_knob_failures[_KSM_KNOB_MAX];        /* failed writes per knob, for the metrics */
+        uint64_t n_reload_failures;     /* invalid configurations refused */
+        bool metrics_error_logged;      /* KSM_METRICS_FILE could not be written: said once */
+        bool metrics_skip_logged;       /* the default's directory is missing: said once */
 
         pid_t ksmd_pid;                 /* 0 until found */
         bool ksmd_missing_logged;

@@ -17,11 +17,19 @@
 #include "proc-events.h"
 #include "units.h"
 
-/* How long the start waits for the event of its own test child. */
+/* How long the start waits for the event of its own test child, with the
+ * filtered request (answered at once where it is understood), then without. */
+#define PROBE_FILTERED_MS 200
 #define PROBE_TIMEOUT_MS 500
-/* Messages read per wake-up before the loop gets a turn. */
-#define BATCH_MAX 1024
-#define RECV_BUF_SIZE 8192
+/* Datagrams read per recvmmsg(); each holds one event of about 100 bytes. */
+#define RECV_SLOTS 64
+#define RECV_SLOT_SIZE 512
+/* Room for a storm's events between two reads (PROC_EVENTS_DEFER_MS):
+ * about 1 KiB of socket memory each, so some 16,000. */
+#define RCVBUF_BYTES (16 * 1024 * 1024)
+/* After an overflow (events lost), a retune at most this often: the
+ * periodic scan finds what was missed anyway. */
+#define OVERFLOW_RETUNE_USEC (10 * USEC_PER_SEC)
 
 struct ProcEvents {
         int fd;
@@ -33,24 +41,36 @@ struct ProcEvents {
         pid_t *pending;                 /* exec'd, to check */
         size_t n_pending;
         bool overflow;
+        uint64_t last_overflow_retune;  /* CLOCK_MONOTONIC, us */
+        char (*slots)[RECV_SLOT_SIZE];  /* RECV_SLOTS receive buffers */
         ProcEventsStats stats;
 };
 
-/* The LISTEN request: a netlink header, a connector header and the op. */
+/* The LISTEN request: a netlink header, a connector header, the op and,
+ * for Linux 6.6 and later, the events wanted (struct proc_input there: the
+ * kernel then drops forks, uid changes and the like before they are
+ * queued). Older kernels ignore a request of that length: then the plain
+ * op, for every event. */
 typedef struct __attribute__((packed)) ListenMsg {
         struct nlmsghdr nl;
         struct cn_msg cn;
-        enum proc_cn_mcast_op op;
+        uint32_t op;                    /* enum proc_cn_mcast_op */
+        uint32_t events;                /* a mask of PROC_EVENT_* */
 } ListenMsg;
 
-static int subscribe(int fd) {
+#define WANTED_EVENTS ((uint32_t) (PROC_EVENT_EXEC | PROC_EVENT_COMM | PROC_EVENT_EXIT))
+
+static int subscribe(int fd, bool filtered) {
+        size_t len = filtered ? 2 * sizeof(uint32_t) : sizeof(uint32_t);
         ListenMsg m = {
-                .nl = { .nlmsg_len = sizeof(ListenMsg), .nlmsg_type = NLMSG_DONE, .nlmsg_pid = (uint32_t) getpid() },
-                .cn = { .id = { .idx = CN_IDX_PROC, .val = CN_VAL_PROC }, .len = sizeof(enum proc_cn_mcast_op) },
+                .nl = { .nlmsg_len = (uint32_t) (sizeof(struct nlmsghdr) + sizeof(struct cn_msg) + len),
+                        .nlmsg_type = NLMSG_DONE, .nlmsg_pid = (uint32_t) getpid() },
+                .cn = { .id = { .idx = CN_IDX_PROC, .val = CN_VAL_PROC }, .len = (uint16_t) len },
                 .op = PROC_CN_MCAST_LISTEN,
+                .events = WANTED_EVENTS,
         };
 
-        return send(fd, &m, sizeof(m), 0) < 0 ? negative_errno() : 0;
+        return send(fd, &m, m.nl.nlmsg_len, 0) < 0 ? negative_errno() : 0;
 }
 
 static void add_pending(ProcEvents *p, pid_t pid) {
@@ -62,10 +82,6 @@ static void add_pending(ProcEvents *p, pid_t pid) {
                 return;
         }
         p->pending[p->n_pending++] = pid;
-        /* The first pending pid arms the check; later ones join it. */
-        if (p->n_pending == 1 && p->defer &&
-            sd_event_source_set_time_relative(p->defer, PROC_EVENTS_DEFER_MS * USEC_PER_MSEC) >= 0)
-                (void) sd_event_source_set_enabled(p->defer, SD_EVENT_ONESHOT);
 }
 
 /* An exited process need not be checked any more. Returns whether it was pending. */
@@ -100,14 +116,41 @@ static void handle(ProcEvents *p, const struct proc_event *ev) {
         }
 }
 
-/* Read what is queued, at most max messages. Returns how many or negative errno. */
-static int drain(ProcEvents *p, unsigned max) {
-        char buf[RECV_BUF_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+/* Handle the events in one datagram of size bytes. Returns how many. */
+static unsigned handle_datagram(ProcEvents *p, const char *buf, size_t size) {
         unsigned n = 0;
 
-        while (n < max) {
-                ssize_t k = recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT);
+        for (const struct nlmsghdr *h = (const struct nlmsghdr *) buf; NLMSG_OK(h, size); h = NLMSG_NEXT(h, size)) {
+                const struct cn_msg *cn = NLMSG_DATA(h);
+                struct proc_event ev;
 
+                if (h->nlmsg_type == NLMSG_NOOP || h->nlmsg_type == NLMSG_ERROR ||
+                    h->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(ev)) ||
+                    cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC)
+                        continue;
+                /* The event follows a 20-byte header: copy it to align its 64-bit fields. */
+                memcpy(&ev, cn->data, sizeof(ev));
+                handle(p, &ev);
+                n++;
+        }
+        return n;
+}
+
+/* Read everything queued, RECV_SLOTS datagrams per system call. Returns
+ * how many events or negative errno. */
+static int drain(ProcEvents *p) {
+        struct mmsghdr msgs[RECV_SLOTS];
+        struct iovec iov[RECV_SLOTS];
+        unsigned n = 0;
+
+        for (;;) {
+                int k;
+
+                for (unsigned i = 0; i < RECV_SLOTS; i++) {
+                        iov[i] = (struct iovec) { .iov_base = p->slots[i], .iov_len = RECV_SLOT_SIZE };
+                        msgs[i] = (struct mmsghdr) { .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+                }
+                k = recvmmsg(p->fd, msgs, RECV_SLOTS, MSG_DONTWAIT, NULL);
                 if (k < 0) {
                         if (errno == EAGAIN || errno == EINTR)
                                 break;
@@ -118,39 +161,48 @@ static int drain(ProcEvents *p, unsigned max) {
                         }
                         return negative_errno();
                 }
-                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) k); h = NLMSG_NEXT(h, k)) {
-                        const struct cn_msg *cn = NLMSG_DATA(h);
-                        struct proc_event ev;
-
-                        if (h->nlmsg_type == NLMSG_NOOP || h->nlmsg_type == NLMSG_ERROR ||
-                            h->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(ev)) ||
-                            cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC)
-                                continue;
-                        /* The event follows a 20-byte header: copy it to align its 64-bit fields. */
-                        memcpy(&ev, cn->data, sizeof(ev));
-                        handle(p, &ev);
-                        n++;
-                }
+                for (int i = 0; i < k; i++)
+                        n += handle_datagram(p, p->slots[i], msgs[i].msg_len);
+                if (k < RECV_SLOTS)
+                        break;
         }
         p->stats.messages += n;
         return (int) n;
 }
 
+/* Read what came, check the processes still there, and listen again. Reads
+ * are paced: after one, the socket is left alone for PROC_EVENTS_DEFER_MS,
+ * so an exec storm costs a few system calls per interval, not a wake-up
+ * per event, and most of its processes have exited before they are looked at. */
 static int on_defer(sd_event_source *s, uint64_t usec, void *userdata) {
         ProcEvents *p = userdata;
-        bool changed = p->overflow;
+        bool changed = false;
+        int r;
 
         (void) s, (void) usec;
-        for (size_t i = 0; i < p->n_pending && !changed; i++) {
+        r = drain(p);
+        for (size_t i = 0; i < p->n_pending && !changed && r >= 0; i++) {
                 p->stats.checks++;
                 changed = p->ops.check(p->pending[i], p->userdata) > 0;
         }
-        if (p->overflow)
-                p->stats.overflows++;
         p->n_pending = 0;
-        p->overflow = false;
+        if (p->overflow) {
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+                p->stats.overflows++;
+                p->overflow = false;
+                if (now >= p->last_overflow_retune + OVERFLOW_RETUNE_USEC) {
+                        p->last_overflow_retune = now;
+                        changed = true;
+                }
+        }
         if (changed)
                 p->ops.changed(p->userdata);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot read process events, finding guests by the periodic scan only: %m");
+                return 0;
+        }
+        (void) sd_event_source_set_enabled(p->io, SD_EVENT_ON);
         return 0;
 }
 
@@ -158,21 +210,28 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         ProcEvents *p = userdata;
         int r;
 
-        (void) s, (void) fd, (void) revents;
-        r = drain(p, BATCH_MAX);
+        (void) fd, (void) revents;
+        r = drain(p);
         if (r < 0) {
                 log_warning_errno(r, "Cannot read process events, finding guests by the periodic scan only: %m");
-                p->io = sd_event_source_disable_unref(p->io);
-        } else if (p->overflow && p->n_pending == 0)
-                on_defer(NULL, 0, p);
-        return 0;
+                return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        }
+        if (p->n_pending == 0 && !p->overflow)
+                return 0;       /* only exits of non-guests, or guests (reported) */
+        /* Something to check: pause reading until the check. */
+        r = sd_event_source_set_time_relative(p->defer, PROC_EVENTS_DEFER_MS * USEC_PER_MSEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(p->defer, SD_EVENT_ONESHOT);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        return r;
 }
 
 /* Fork a child that exits at once and wait for its exit event: a kernel
  * without CONFIG_PROC_EVENTS accepts the subscription and sends nothing.
  * Events read meanwhile are handled. Returns 0 or -ENODATA. */
-static int probe(ProcEvents *p) {
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + PROBE_TIMEOUT_MS * USEC_PER_MSEC;
+static int probe(ProcEvents *p, unsigned timeout_ms) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_ms * USEC_PER_MSEC;
         pid_t child;
         bool seen = false;
 
@@ -192,7 +251,7 @@ static int probe(ProcEvents *p) {
                         break;
                 if (poll(&pfd, 1, (int) ((deadline - now) / USEC_PER_MSEC) + 1) < 0 && errno != EINTR)
                         return negative_errno();
-                if (drain(p, BATCH_MAX) < 0)
+                if (drain(p) < 0)
                         break;
         }
         return seen ? 0 : -ENODATA;
@@ -201,9 +260,12 @@ static int probe(ProcEvents *p) {
 int proc_events_new(sd_event *e, const ProcEventsOps *ops, void *userdata, ProcEvents **ret, char *why,
                     size_t why_size) {
         struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC };
+        int size = RCVBUF_BYTES;
         ProcEvents *p;
         int r;
 
+        if (why_size > 0)
+                why[0] = '\0';
         p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
@@ -211,8 +273,9 @@ int proc_events_new(sd_event *e, const ProcEventsOps *ops, void *userdata, ProcE
         p->userdata = userdata;
         p->event = sd_event_ref(e);
         p->pending = malloc(PROC_EVENTS_PENDING_MAX * sizeof(pid_t));
+        p->slots = malloc(RECV_SLOTS * sizeof(*p->slots));
         p->fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
-        if (!p->pending) {
+        if (!p->pending || !p->slots) {
                 r = -ENOMEM;
                 snprintf(why, why_size, "out of memory");
                 goto fail;
@@ -222,16 +285,26 @@ int proc_events_new(sd_event *e, const ProcEventsOps *ops, void *userdata, ProcE
                 snprintf(why, why_size, "no netlink process connector (%s)", strerror(-r));
                 goto fail;
         }
-        if (bind(p->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || subscribe(p->fd) < 0) {
-                r = negative_errno();
+        /* FORCE: beyond rmem_max, as root may; else the default, and overflows are handled. */
+        if (setsockopt(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+                (void) setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        r = bind(p->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ? negative_errno() : subscribe(p->fd, true);
+        if (r >= 0) {
+                r = probe(p, PROBE_FILTERED_MS);
+                p->stats.filtered = r >= 0;
+                if (r == -ENODATA) {
+                        r = subscribe(p->fd, false);
+                        if (r >= 0)
+                                r = probe(p, PROBE_TIMEOUT_MS);
+                }
+        } else
                 snprintf(why, why_size, "cannot subscribe to process events (%s%s)", strerror(-r),
                          r == -EPERM ? ": it needs CAP_NET_ADMIN" : "");
-                goto fail;
-        }
-        r = probe(p);
         if (r < 0) {
-                snprintf(why, why_size, r == -ENODATA ? "no process event arrived (a kernel without CONFIG_PROC_EVENTS?)"
-                                                      : "cannot test process events (%s)", strerror(-r));
+                if (!*why)
+                        snprintf(why, why_size, r == -ENODATA ? "no process event arrived (a kernel without "
+                                                                "CONFIG_PROC_EVENTS?)"
+                                                              : "cannot test process events (%s)", strerror(-r));
                 goto fail;
         }
         r = sd_event_add_io(e, &p->io, p->fd, EPOLLIN, on_io, p);
@@ -261,6 +334,7 @@ ProcEvents *proc_events_free(ProcEvents *p) {
         sd_event_unref(p->event);
         closep(&p->fd);
         free(p->pending);
+        free(p->slots);
         free(p);
         return NULL;
 }

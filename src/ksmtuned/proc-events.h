@@ -45,5 +45,6 @@ typedef struct ProcEventsStats {
         unsigned long long messages;
         unsigned long long checks;
         unsigned long long overflows;
+        bool filtered;                  /* the kernel sends only exec, comm and exit events */
 } ProcEventsStats;
 void proc_events_stats(const ProcEvents *p, ProcEventsStats *ret);

@@ -34,7 +34,7 @@ static int on_full_scans(sd_event_source *s, int fd, uint32_t revents, void *use
                 return 0;
         }
         record(w, v, now_usec(CLOCK_MONOTONIC));
-        log_debug("Full scan %" PRIu64 " completed (%.1f s per scan)", v, (double) w->scan_interval_usec / 1e6);
+        log_debug("Full scan %" PRIu64 " completed (%.1f s per scan)", v, (double) w->scan_interval_usec / USEC_PER_SEC);
         return 0;
 }
 

@@ -14,6 +14,9 @@
 #endif
 #define KSMTUNED_CONF_DEFAULT SYSCONFDIR "/ksmtuned.conf"
 #define LIBVIRT_URI_DEFAULT "qemu:///system"
+/* node_exporter's textfile directory in Debian's package: used only when
+ * that directory exists, so hosts without node_exporter get no file. */
+#define METRICS_FILE_DEFAULT "/var/lib/prometheus/node-exporter/ksmtuned.prom"
 
 /* The longest value, with its NUL (a longer one is an error naming it). */
 #define CONF_VALUE_MAX 200
@@ -42,6 +45,8 @@ typedef struct KsmConfig {
         int64_t trickle_secs;           /* KSM_TRICKLE_SECS, s per pass once passes save nothing */
         int64_t psi_thres_pct;          /* KSM_PSI_THRES, % "some" memory stall (avg10), 0: ignore PSI */
         char logfile[CONF_VALUE_MAX];   /* LOGFILE, "" for none */
+        char metrics_file[CONF_VALUE_MAX];      /* KSM_METRICS_FILE, "" for none */
+        int64_t metrics_top_guests;     /* KSM_METRICS_TOP_GUESTS: guests exported at most */
         char libvirt_uri[CONF_VALUE_MAX];       /* KSM_LIBVIRT_URI, blank-separated, "" for none */
         bool debug;                     /* DEBUG */
         char guest_cgroups[CONF_VALUE_MAX];     /* KSM_GUEST_CGROUPS, blank-separated, "" for none */

@@ -10,6 +10,13 @@
  * directory, -EBADFD for a FIFO, socket or device, or another negative errno. */
 int open_regular_at(int dirfd, const char *path, int flags, mode_t mode);
 
+/* Reopen *fd when dirfd/path (a directory opened once and kept) no longer
+ * names the directory *fd refers to: it was replaced (a remounted /proc or
+ * sysfs, a fixture tree rebuilt). Returns 0 when unchanged, 1 when *fd was
+ * replaced by a fresh O_DIRECTORY fd (the old one closed), or negative errno
+ * when the path cannot be opened now (*fd kept). */
+int dir_fd_refresh(int dirfd, const char *path, int *fd);
+
 /* strerror() for the errors above, with "not a regular file" for -EBADFD. */
 const char *file_strerror(int r);
 

@@ -468,6 +468,19 @@ static int collect_extra(GuestScanner *s, const pid_t *extra, size_t n_extra, pi
         return (int) (n_extra + (size_t) n_files);
 }
 
+int guest_scanner_refresh(GuestScanner *s, int root_fd) {
+        int r = dir_fd_refresh(root_fd, "proc", &s->proc_fd);
+
+        if (r > 0) {
+                /* Another /proc: what was known about its pids is void. */
+                free(s->known);
+                s->known = NULL;
+                s->n_known = 0;
+                s->last_pid = -1;       /* list it whole next time */
+        }
+        return r;
+}
+
 int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, GuestList *ret) {
         _cleanup_free_ pid_t *sorted = NULL;
         /* starttime in /proc/PID/stat counts from boot. */

@@ -63,6 +63,10 @@ int guest_scanner_set_rules(GuestScanner *s, const char *root, const char *cgrou
  * gone, or negative errno. */
 int guest_scanner_check_pid(GuestScanner *s, pid_t pid);
 
+/* Reopen root_fd/proc when it was replaced since the scanner opened it (see
+ * dir_fd_refresh). Returns 0 unchanged, 1 reopened, or negative errno. */
+int guest_scanner_refresh(GuestScanner *s, int root_fd);
+
 /* Find guests: processes whose name or cgroup matches, plus the pids in
  * extra (for example from libvirt) and in the pid files whatever their
  * name, each counted once. Returns 0 or

@@ -16,6 +16,7 @@
 
 #include "macro.h"
 #include "metrics.h"
+#include "units.h"
 #include "utf8.h"
 
 /* Longer names are cut: a label value is for telling guests apart. */
@@ -105,11 +106,11 @@ static void format_ksm(FILE *f, const Metrics *m) {
                 gauge_u64(f, "ksm_zero_pages_bytes", "Memory of empty pages KSM mapped to the zero page (ksm_zero_pages).",
                           k->ksm_zero_pages * ps);
         gauge_u64(f, "saved_bytes", "Memory KSM saves: (pages_sharing + ksm_zero_pages) times the page size.",
-                  (k->pages_sharing + k->ksm_zero_pages) * ps);
+                  ksm_saved_bytes(k, ps));
         if (m->has_ksmd_cpu) {
                 family(f, "ksmd_cpu_seconds_total", "counter", "CPU time ksmd has used since boot.");
                 fputs(METRICS_PREFIX "ksmd_cpu_seconds_total ", f);
-                print_fixed(f, m->ksmd_cpu_usec, 1000000, 6);
+                print_fixed(f, m->ksmd_cpu_usec, USEC_PER_SEC, 6);
         }
         if (m->has_mem) {
                 gauge_u64(f, "memory_total_bytes", "MemTotal of /proc/meminfo.", m->mem.mem_total_kib * 1024);
@@ -185,7 +186,7 @@ static void format_daemon(FILE *f, const MetricsDaemon *d) {
         }
         family(f, "last_tick_timestamp_seconds", "gauge", "When the daemon last collected, decided and applied (Unix time).");
         fputs(METRICS_PREFIX "last_tick_timestamp_seconds ", f);
-        print_fixed(f, d->last_tick_realtime_usec, 1000000, 6);
+        print_fixed(f, d->last_tick_realtime_usec, USEC_PER_SEC, 6);
         counter_u64(f, "ticks_total", "Ticks since the daemon started.", d->ticks_total);
         gauge_u64(f, "monitor_interval_seconds", "KSM_MONITOR_INTERVAL: the longest time between two ticks.",
                   d->monitor_interval_s);

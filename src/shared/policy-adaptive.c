@@ -52,8 +52,8 @@
  * to this much so a burst can go faster, spent over SPEND_USEC. */
 #define CPU_WINDOW_USEC (60 * USEC_PER_SEC)
 #define CPU_SPEND_USEC (10 * USEC_PER_SEC)
-/* A year of one CPU: more debt than that is absurd input, and the bound
- * keeps credit * PPM within 64 bits. */
+_Static_assert(CPU_SPEND_USEC % PPM == 0, "cpu_allowed_ppm() divides by CPU_SPEND_USEC / PPM");
+/* A year of one CPU: more debt than that is absurd input. */
 #define CPU_DEBT_MAX_USEC ((int64_t) (365 * 24 * 3600 * USEC_PER_SEC))
 /* A burst may use at most this many times the budget while credit lasts. */
 #define CPU_BURST_FACTOR 4
@@ -115,8 +115,10 @@ static uint64_t sub_sat(uint64_t a, uint64_t b) {
 static uint64_t cpu_allowed_ppm(const KsmConfig *c, const KsmAdaptiveState *st) {
         int64_t budget = c->cpu_budget_pct * 10000;
         int64_t ceiling = budget * CPU_BURST_FACTOR;
-        /* Credit is bounded (measure_cpu), so the product fits. */
-        int64_t allowed = budget + st->cpu_credit_usec * (int64_t) PPM / (int64_t) CPU_SPEND_USEC;
+        /* credit * PPM / CPU_SPEND_USEC, divided first: the same integer
+         * (CPU_SPEND_USEC is a multiple of PPM), and no overflow for any
+         * credit (found by tests/fuzz/fuzz-policy). */
+        int64_t allowed = budget + st->cpu_credit_usec / (int64_t) (CPU_SPEND_USEC / PPM);
 
         if (ceiling > (int64_t) PPM)
                 ceiling = (int64_t) PPM;

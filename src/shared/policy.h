@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "fight.h"
 #include "ksm-sysfs.h"
 #include "meminfo.h"
 #include "psi.h"
@@ -77,6 +78,7 @@ typedef enum KsmAdvisorEvent {
 typedef struct KsmState {
         int64_t npages;                 /* compat: last pages_to_scan, 0 before the first start */
         KsmAdaptiveState adaptive;
+        KsmFightState fight;            /* another tuner changing the knobs back */
         KsmAdvisorState advisor;
         uint64_t guest_events_seen;     /* KsmSample.guest_events the last decision saw */
 } KsmState;
@@ -132,6 +134,8 @@ void policy_advisor_after(const KsmSample *s, const KsmDecision *d, KsmState *st
 unsigned policy_advisor_applied(const KsmSample *s, const KsmDecision *d, unsigned written, KsmState *state);
 
 /* The policy c->policy names, with the advisor and guest-event bookkeeping
- * around it. Pure, like each policy. */
+ * around it; unless another tuner has been changing the knobs back
+ * (fight.h): then nothing is written and the reason says so. Pure, like
+ * each policy. */
 void policy_decide(const KsmConfig *c, const KsmSample *s, const KsmState *prev, uint64_t now_usec,
                    KsmDecision *ret, KsmState *ret_state);

@@ -2,14 +2,14 @@
 #include "config.h"
 
 #include "arith.h"
+#include "units.h"
 #include "unmerge.h"
 
-void unmerge_check(const KsmMeminfo *mem, uint64_t pages_sharing, uint64_t ksm_zero_pages,
-                   uint64_t page_size_bytes, UnmergeCheck *ret) {
+void unmerge_check(const KsmMeminfo *mem, const KsmKnobs *k, uint64_t page_size_bytes, UnmergeCheck *ret) {
         UnmergeCheck c = {};
         uint64_t avail_kib, want;
 
-        c.need_bytes = sat_mul_u64(sat_add_u64(pages_sharing, ksm_zero_pages), page_size_bytes);
+        c.need_bytes = sat_mul_u64(ksm_saved_pages(k), page_size_bytes);
         /* Divide first: MemTotal in bytes may not fit 64 bits on absurd input. */
         c.margin_bytes = sat_add_u64(sat_mul_u64(mem->mem_total_kib / 100, UNMERGE_MARGIN_PCT * 1024),
                                  (mem->mem_total_kib % 100) * UNMERGE_MARGIN_PCT * 1024 / 100);

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ksm-sysfs.h"
 #include "meminfo.h"
 
 /* Memory kept free beyond what unmerging allocates: 5% of MemTotal, at least
@@ -24,5 +25,4 @@ typedef struct UnmergeCheck {
 /* Unmerging gives every page that shares a KSM page (pages_sharing) and every
  * zero page KSM mapped (ksm_zero_pages) its own copy again. Pure; saturates
  * instead of overflowing. */
-void unmerge_check(const KsmMeminfo *mem, uint64_t pages_sharing, uint64_t ksm_zero_pages,
-                   uint64_t page_size_bytes, UnmergeCheck *ret);
+void unmerge_check(const KsmMeminfo *mem, const KsmKnobs *k, uint64_t page_size_bytes, UnmergeCheck *ret);

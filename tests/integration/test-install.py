@@ -18,7 +18,7 @@ from ksmtest import check, log, run  # noqa: E402
 SRCDIR = os.environ.get("abs_top_srcdir", os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILDDIR = os.environ.get("abs_top_builddir")
 # Exported by Makefile.am, already expanded by make.
-DIRS = ["prefix", "sbindir", "sysconfdir", "datadir", "pkgdatadir", "mandir", "systemdsystemunitdir", "dbuspolicydir"]
+DIRS = ["prefix", "sbindir", "sysconfdir", "datadir", "pkgdatadir", "mandir", "systemdsystemunitdir", "dbuspolicydir", "bashcompletiondir"]
 
 
 def expected_files():

@@ -16,17 +16,20 @@ NOMATCH = "'^ksmtuned-no-such-guest$'"
 
 
 class Root:
-    """A fixture root with KSM knobs and a meminfo at 16 GiB, 10 GiB free."""
+    """A fixture root with KSM knobs and a meminfo at 16 GiB, 1000 KiB free."""
 
     def __init__(self, tmp):
         self.root = os.path.join(tmp, "root")
         self.ksm = os.path.join(self.root, "sys/kernel/mm/ksm")
-        os.makedirs(self.ksm)
         os.makedirs(os.path.join(self.root, "proc"))
+        self.knobs()
+        self.meminfo(free=1000)
+
+    def knobs(self):
+        os.makedirs(self.ksm)
         for name, value in dict(run=0, pages_to_scan=100, sleep_millisecs=20, pages_shared=0,
                                 pages_sharing=0, pages_unshared=0, pages_volatile=0, full_scans=0).items():
             self.put(name, value)
-        self.meminfo(free=1000)
 
     def put(self, name, value):
         with open(os.path.join(self.ksm, name), "w") as f:
@@ -215,7 +218,30 @@ def test_bidi_name_in_status(tmp):
     check("evil\u202egpj.exe" in names, "JSON keeps the exact name", got=names)
 
 
+def test_replaced_directories(tmp):
+    """The KSM directory and /proc, opened once, replaced under the daemon."""
+    r = Root(tmp)
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"Tick 1: committed 0 KiB in 0 guest")
+        check(r.get("run") == "1", "tunes the first directory", "1", r.get("run"))
+        os.rename(r.ksm, r.ksm + ".old")
+        r.knobs()
+        tick(d, r"Tick \d+: ")
+        check("sys/kernel/mm/ksm was replaced: reopened it" in d.log_text(), "says it reopened", got=d.log_text())
+        check(r.get("run") == "1", "writes the new directory", "1", r.get("run"))
+
+        proc = os.path.join(r.root, "proc")
+        os.rename(proc, proc + ".old")
+        os.makedirs(proc)
+        r.meminfo(free=1000)
+        r.process(500, b"qemu-kvm")
+        tick(d, r"Tick \d+: committed \d+ KiB in 1 guest")
+        check("/proc was replaced: reopened it" in d.log_text(), "says it reopened /proc", got=d.log_text())
+        d.stop()
+
+
 if __name__ == "__main__":
     main([test_fifo_meminfo, test_fifo_knob, test_fifo_logfile, test_fifo_config,
           test_bad_optional_counter, test_bad_required_counter, test_forged_log_line, test_bidi_name_in_status,
-          test_regex_bomb])
+          test_regex_bomb, test_replaced_directories])

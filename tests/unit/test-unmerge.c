@@ -82,9 +82,10 @@ static void test_table(void **state) {
         (void) state;
         for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
                 const Row *r = &rows[i];
+                KsmKnobs k = { .pages_sharing = r->sharing, .ksm_zero_pages = r->zero };
                 UnmergeCheck c;
 
-                unmerge_check(&r->mem, r->sharing, r->zero, r->page, &c);
+                unmerge_check(&r->mem, &k, r->page, &c);
                 if (c.need_bytes != r->want.need_bytes || c.margin_bytes != r->want.margin_bytes ||
                     c.available_bytes != r->want.available_bytes || c.missing_bytes != r->want.missing_bytes ||
                     c.ok != r->want.ok)
