@@ -8,6 +8,7 @@
 #include "conf.h"
 #include "guests.h"
 #include "merge-any.h"
+#include "numa-switch.h"
 #include "scan-watch.h"
 #include "policy.h"
 
@@ -46,6 +47,7 @@ typedef struct Manager {
         char ksm_dir[4096];             /* root + "/sys/kernel/mm/ksm" */
         MergeAnyTracker merge_any;
         ScanWatch scan_watch;
+        NumaSwitch numa_switch;
         GuestScanner *scanner;
         GuestList guests;
         ProcEvents *proc_events;        /* NULL: not root, no CONFIG_PROC_EVENTS, or --root */
@@ -129,6 +131,10 @@ void manager_guests_changed(Manager *m);
 /* Put the kernel's advisor back as the admin had it, if the adaptive policy
  * turned it off (m->state.advisor.taken). Logged; called on exit. */
 void manager_restore_advisor(Manager *m);
+
+/* After a tick (manager-report.c): log failed writes once each and the
+ * decision when it changed something, and send STATUS=. */
+void manager_report_tick(Manager *m);
 
 /* One line for STATUS= and logs: state, rate, memory saved. */
 void manager_status_line(const Manager *m, char *buf, size_t size);
