@@ -9,6 +9,7 @@ import sys
 
 import json
 
+import ksmtest  # noqa: E402
 from ksmtest import KSMTUNED, NO_BUS, Daemon, check, main, run_ksmctl, write_config
 
 GIB = 1048576
@@ -242,6 +243,8 @@ def test_replaced_directories(tmp):
 
 
 if __name__ == "__main__":
+    if os.geteuid() != 0:
+        ksmtest.skip("root: ksmtuned writes KSM knobs, even under --root, only as root")
     main([test_fifo_meminfo, test_fifo_knob, test_fifo_logfile, test_fifo_config,
           test_bad_optional_counter, test_bad_required_counter, test_forged_log_line, test_bidi_name_in_status,
           test_regex_bomb, test_replaced_directories])
