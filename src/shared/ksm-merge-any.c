@@ -4,7 +4,6 @@
 #endif
 
 #include "ksm-merge-any.h"
-#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,6 +70,31 @@ static int parse_u64(const char *s, uint64_t *ret)
 		return -EBADMSG;
 	*ret = v;
 	return 0;
+}
+
+/*
+ * Open a regular file for reading without ever blocking (a FIFO in a
+ * fixture tree would); as fileio.c's open_regular_at(), repeated here so
+ * that this file builds alone into the kernel pipeline's guest tests.
+ */
+static int open_regular(const char *path)
+{
+	struct stat st;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
+	}
+	return fd;
 }
 
 static int sys_pidfd_open(pid_t pid)
@@ -147,7 +171,7 @@ int ksm_pidfd_open(const char *proc_dir, pid_t pid, uint64_t start_tics)
 	pidfd = sys_pidfd_open(pid);
 	if (pidfd < 0)
 		return -errno;
-	fd = open_regular_at(AT_FDCWD, path, O_RDONLY, 0);
+	fd = open_regular(path);
 	if (fd < 0) {
 		r = fd == -ENOENT ? -ESRCH : fd;
 		goto fail;
@@ -187,7 +211,7 @@ int ksm_full_scans_open(const char *ksm_dir)
 	r = build_path(path, sizeof(path), ksm_dir, "full_scans");
 	if (r < 0)
 		return r;
-	fd = open_regular_at(AT_FDCWD, path, O_RDONLY, 0);
+	fd = open_regular(path);
 	if (fd < 0)
 		return fd;
 	r = ksm_full_scans_read(fd, &unused);
