@@ -32,6 +32,7 @@ static void print_ksm(JsonWriter *w, const Status *s) {
         opt_uint(w, "smart_scan", ksm_has(k, KSM_FEATURE_SMART_SCAN), k->smart_scan);
         opt_uint(w, "use_zero_pages", ksm_has(k, KSM_FEATURE_USE_ZERO_PAGES), k->use_zero_pages);
         opt_uint(w, "max_kernel_pages", ksm_has(k, KSM_FEATURE_MAX_KERNEL_PAGES), k->max_kernel_pages);
+        opt_uint(w, "merge_across_nodes", ksm_has(k, KSM_FEATURE_MERGE_ACROSS_NODES), k->merge_across_nodes);
         json_key(w, "page_size_bytes");
         json_uint(w, s->page_size_bytes);
         json_key(w, "pages_shared");
@@ -46,6 +47,8 @@ static void print_ksm(JsonWriter *w, const Status *s) {
         json_key(w, "full_scans");
         json_uint(w, k->full_scans);
         opt_uint(w, "pages_scanned", ksm_has(k, KSM_FEATURE_PAGES_SCANNED), k->pages_scanned);
+        opt_uint(w, "pages_skipped", ksm_has(k, KSM_FEATURE_PAGES_SKIPPED), k->pages_skipped);
+        opt_uint(w, "ksmd_cpu_usec", s->have_ksmd_cpu, s->ksmd_cpu_usec);
         json_key(w, "saved_bytes");
         json_uint(w, s->saved_bytes);
         json_key(w, "general_profit_bytes");

@@ -8,12 +8,27 @@
 #include <time.h>
 
 #include "fileio.h"
+#include "ksmd.h"
 #include "ksmctl.h"
 #include "status.h"
 #include "units.h"
 #include "utf8.h"
 
 #define TOP_DEFAULT 10
+
+/* ksmd's CPU time and the uptime it is spread over; optional. */
+static void collect_ksmd(int root_fd, Status *s) {
+        _cleanup_free_ char *uptime = NULL;
+        double secs;
+        pid_t pid;
+
+        s->have_ksmd_cpu = ksmd_find_pid(root_fd, &pid) >= 0 && ksmd_read_cpu_usec(root_fd, pid, &s->ksmd_cpu_usec) >= 0;
+        if (read_full_file_at(root_fd, "proc/uptime", 256, &uptime, NULL) >= 0 && sscanf(uptime, "%lf", &secs) == 1 &&
+            secs > 0) {
+                s->uptime_usec = (uint64_t) (secs * 1e6);
+                s->have_uptime = true;
+        }
+}
 
 static int status_collect(Ctl *c, size_t top, Status *ret) {
         Status s = { .page_size_bytes = page_size() };
@@ -37,6 +52,7 @@ static int status_collect(Ctl *c, size_t top, Status *ret) {
         r = procs_scan(c->root, root, s.page_size_bytes, top, &s.procs);
         if (r < 0)
                 ctl_msg(r, "Cannot list %s: %m", ctl_path(c, "proc", path, sizeof(path)));
+        collect_ksmd(root, &s);
         daemon_query(c, &s.daemon);
         s.now_usec = now_usec(CLOCK_REALTIME);
         *ret = s;
@@ -65,7 +81,8 @@ static void print_ksm(const Status *s) {
                 printf("KSM:          stopped (run=%" PRIu64 "), pages_to_scan=%" PRIu64 " sleep_millisecs=%" PRIu64 "\n",
                        k->run, k->pages_to_scan, k->sleep_millisecs);
         if (ksm_has(k, KSM_FEATURE_ADVISOR) || ksm_has(k, KSM_FEATURE_SMART_SCAN) ||
-            ksm_has(k, KSM_FEATURE_USE_ZERO_PAGES) || ksm_has(k, KSM_FEATURE_MAX_KERNEL_PAGES)) {
+            ksm_has(k, KSM_FEATURE_USE_ZERO_PAGES) || ksm_has(k, KSM_FEATURE_MAX_KERNEL_PAGES) ||
+            ksm_has(k, KSM_FEATURE_MERGE_ACROSS_NODES)) {
                 printf("Knobs:       ");
                 if (ksm_has(k, KSM_FEATURE_ADVISOR))
                         printf(" advisor_mode=%s", k->advisor_mode == KSM_ADVISOR_SCAN_TIME ? "scan-time" : "none");
@@ -75,6 +92,8 @@ static void print_ksm(const Status *s) {
                         printf(" use_zero_pages=%" PRIu64, k->use_zero_pages);
                 if (ksm_has(k, KSM_FEATURE_MAX_KERNEL_PAGES))
                         printf(" max_kernel_pages=%" PRIu64, k->max_kernel_pages);
+                if (ksm_has(k, KSM_FEATURE_MERGE_ACROSS_NODES))
+                        printf(" merge_across_nodes=%" PRIu64, k->merge_across_nodes);
                 printf("\n");
         }
         printf("Saved:        %s (%" PRIu64 " pages_sharing + %" PRIu64 " ksm_zero_pages of %" PRIu64 " bytes)",
@@ -89,6 +108,21 @@ static void print_ksm(const Status *s) {
                        k->full_scans);
         else
                 printf("Sharing:      no KSM pages; %" PRIu64 " full scans\n", k->full_scans);
+        /* The kernel's documentation: a high pages_unshared to pages_sharing
+         * ratio is wasted effort; pages_volatile change too fast to merge. */
+        printf("Unshared:     %" PRIu64 " pages_unshared, %" PRIu64 " pages_volatile", k->pages_unshared, k->pages_volatile);
+        if (k->pages_sharing > 0)
+                printf("; %.2f unshared per sharing page%s\n", (double) k->pages_unshared / (double) k->pages_sharing,
+                       k->pages_unshared > 10 * k->pages_sharing ? " (high: scanning is mostly wasted effort)" : "");
+        else
+                printf("\n");
+        if (s->have_ksmd_cpu) {
+                printf("ksmd:         %" PRIu64 ".%02" PRIu64 " s of CPU since boot", s->ksmd_cpu_usec / USEC_PER_SEC,
+                       s->ksmd_cpu_usec % USEC_PER_SEC / 10000);
+                if (s->have_uptime)
+                        printf(", %.3f%% of a CPU on average", 100.0 * (double) s->ksmd_cpu_usec / (double) s->uptime_usec);
+                printf("\n");
+        }
         if (s->have_mem && s->mem.has_mem_available) {
                 char total[32], avail[32];
 

@@ -20,6 +20,10 @@ typedef struct Status {
         ProcList procs;
         DaemonInfo daemon;
         uint64_t now_usec;              /* CLOCK_REALTIME when collected */
+        bool have_ksmd_cpu;
+        uint64_t ksmd_cpu_usec;         /* ksmd's CPU time since boot */
+        bool have_uptime;
+        uint64_t uptime_usec;           /* /proc/uptime, for ksmd's average share of a CPU */
 } Status;
 
 /* The JSON form: one object, one line. */

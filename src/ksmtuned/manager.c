@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "decision-log.h"
 #include "advisor-mark.h"
 #include "fileio.h"
 #include "ksmd.h"
@@ -335,40 +334,10 @@ static bool takes_advisor(const KsmSample *s, const KsmDecision *d) {
                ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME;
 }
 
-static void log_apply(Manager *m, const KsmApplyResult *a) {
-        for (KsmKnob k = 0; k < _KSM_KNOB_MAX; k++) {
-                unsigned bit = 1u << k;
-
-                if (a->written & bit)
-                        m->failed_logged &= ~bit;
-                if (a->failed & bit)
-                        m->n_knob_failures[k]++;
-                if (!(a->failed & bit) || (m->failed_logged & bit))
-                        continue;
-                m->failed_logged |= bit;
-                log_warning_errno(a->error[k], "Cannot write %" PRIu64 " to %s/" KSM_SYSFS_DIR "/%s: %m%s",
-                                  m->decision.targets.value[k], m->opts.root, ksm_knob_name(k),
-                                  k == KSM_KNOB_PAGES_TO_SCAN && a->error[k] == -EINVAL &&
-                                  m->sample.ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME ?
-                                  " (the kernel's advisor owns it)" : "");
-        }
-}
-
-static void describe_writes(const Manager *m, char *buf, size_t size) {
-        size_t n = 0;
-
-        buf[0] = '\0';
-        for (KsmKnob k = 0; k < _KSM_KNOB_MAX && n < size; k++)
-                if (m->applied.written & (1u << k))
-                        n += (size_t) snprintf(buf + n, size - n, " %s=%" PRIu64,
-                                               ksm_knob_name(k), m->decision.targets.value[k]);
-}
-
 int manager_tick(Manager *m) {
         KsmSample s;
         KsmDecision d;
         KsmState st;
-        char writes[256], status[256];
         uint64_t now;
         int r;
 
@@ -409,57 +378,11 @@ int manager_tick(Manager *m) {
         m->have_tick = true;
         m->n_ticks++;
         m->last_tick_realtime_usec = now_usec(CLOCK_REALTIME);
-        log_apply(m, &m->applied);
-
-        /* One line per decision that changes something; the rest at debug. */
-        describe_writes(m, writes, sizeof(writes));
-        manager_log_decision(m, writes);
-        log_debug("Tick %" PRIu64 ": committed %" PRIu64 " KiB in %u guest(s), free %" PRIu64 " KiB, threshold %" PRIu64 " KiB",
-                  m->n_ticks, s.committed_kib, s.n_guests, d.free_kib, d.thres_kib);
-
-        manager_status_line(m, status, sizeof(status));
-        (void) sd_notifyf(false, "STATUS=%s (%s)", status, d.reason);
+        manager_report_tick(m);
         manager_metrics_write(m);
         if (m->on_change)
                 m->on_change(m, m->on_change_userdata);
         return 0;
-}
-
-uint64_t manager_knob_value(const Manager *m, KsmKnob knob) {
-        if (m->applied.written & (1u << knob))
-                return m->decision.targets.value[knob];
-        return ksm_knobs_get(&m->sample.ksm, knob);
-}
-
-const char *manager_policy_name(const Manager *m) {
-        return conf_policy_name(m->config.policy);
-}
-
-void manager_status_line(const Manager *m, char *buf, size_t size) {
-        const KsmKnobs *k = &m->sample.ksm;
-        char saved[32], scan[48] = "", mode[32] = "";
-        uint64_t run, pages, sleep_ms;
-
-        if (!m->have_tick) {
-                snprintf(buf, size, "Starting");
-                return;
-        }
-        /* Show what the knobs are after this tick's writes. */
-        run = manager_knob_value(m, KSM_KNOB_RUN);
-        pages = manager_knob_value(m, KSM_KNOB_PAGES_TO_SCAN);
-        sleep_ms = manager_knob_value(m, KSM_KNOB_SLEEP_MILLISECS);
-        format_bytes(ksm_saved_bytes(k, page_size()), saved, sizeof(saved));
-        if (m->scan_watch.scan_interval_usec)
-                snprintf(scan, sizeof(scan), ", full scan every %.1f s",
-                         (double) m->scan_watch.scan_interval_usec / USEC_PER_SEC);
-        if (m->config.policy == KSM_POLICY_ADAPTIVE)
-                snprintf(mode, sizeof(mode), " (%s)", policy_adaptive_mode_name(m->state.adaptive.mode));
-        if (run == 1)
-                snprintf(buf, size, "KSM running%s: %" PRIu64 " pages every %" PRIu64 " ms%s, %s saved%s",
-                         mode, pages, sleep_ms, scan, saved,
-                         m->opts.dry_run ? " (dry run)" : "");
-        else
-                snprintf(buf, size, "KSM stopped, %s saved%s", saved, m->opts.dry_run ? " (dry run)" : "");
 }
 
 static void arm_timer(Manager *m) {

@@ -133,5 +133,9 @@ void manager_guests_changed(Manager *m);
  * turned it off (m->state.advisor.taken). Logged; called on exit. */
 void manager_restore_advisor(Manager *m);
 
+/* After a tick (manager-report.c): log failed writes once each and the
+ * decision when it changed something, and send STATUS=. */
+void manager_report_tick(Manager *m);
+
 /* One line for STATUS= and logs: state, rate, memory saved. */
 void manager_status_line(const Manager *m, char *buf, size_t size);

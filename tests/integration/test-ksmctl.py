@@ -231,7 +231,7 @@ def test_unmerge_guard(tmp):
 def test_status_fixture(tmp):
     r = Root(tmp, run=1, pages_to_scan=1000, sleep_millisecs=10, pages_shared=40, pages_sharing=10000,
              full_scans=7, ksm_zero_pages=50, general_profit=-12345, advisor_mode="[none] scan-time",
-             smart_scan=1, use_zero_pages=0)
+             smart_scan=1, use_zero_pages=0, pages_unshared=30000, pages_volatile=5, merge_across_nodes=0)
     stat = "ksm_rmap_items {r}\nksm_zero_pages {z}\nksm_merging_pages {m}\nksm_process_profit {p}\n" \
            "ksm_merge_any: no\nksm_mergeable: yes\n"
     r.proc(100, b"qemu-system-x86", [b"/usr/bin/qemu-system-x86_64", b"-name", b"guest=vm-a,debug-threads=on"],
@@ -241,6 +241,12 @@ def test_status_fixture(tmp):
     r.proc(300, weird, [b"x"], stat.format(r=20, z=5, m=10, p=-64))
     r.proc(400, b"idle", [b"idle"], stat.format(r=100, z=0, m=0, p=0))
     r.proc(500, b"kthread", [], None)
+    # ksmd: 150 + 50 clock ticks of CPU (2 s at USER_HZ 100) over 1000 s up.
+    r.proc(2, b"ksmd", [], None)
+    with open(os.path.join(r.path, "proc/2/stat"), "w") as f:
+        f.write("2 (ksmd) S 0 0 0 0 -1 2129984 0 0 0 0 150 50 0 0 25 5 1 0 30 0 0 18446744073709551615\n")
+    with open(os.path.join(r.path, "proc/uptime"), "w") as f:
+        f.write("1000.00 1900.00\n")
     pidfile = os.path.join(tmp, "none.pid")
 
     p = ksmctl("--root", r.path, "status", "--json", "--pidfile", pidfile)
@@ -251,7 +257,8 @@ def test_status_fixture(tmp):
             "pages_shared": 40, "pages_sharing": 10000, "ksm_zero_pages": 50, "full_scans": 7,
             "saved_bytes": 10050 * PAGE, "general_profit_bytes": -12345, "sharing_ratio": 250.0,
             "mem_total_kib": 4194304, "mem_available_kib": 3145728, "processes_saving": 3,
-            "processes_complete": True}
+            "processes_complete": True, "merge_across_nodes": 0, "pages_unshared": 30000, "pages_volatile": 5,
+            "ksmd_cpu_usec": 2000000}
     got = {k: s.get(k) for k in want}
     check(got == want, "status --json fields", want, got)
     check(s["daemon"]["running"] is False and s["daemon"]["bus"] is False and s["daemon"]["pid"] is None,
@@ -276,7 +283,9 @@ def test_status_fixture(tmp):
     expect_status(p, 0, "status")
     out = p.stdout.decode("utf-8", "surrogateescape")
     for pattern in (r"^KSM: +running, 1000 pages every 10 ms \(run=1\)$",
-                    r"^Knobs: +advisor_mode=none smart_scan=1 use_zero_pages=0$",
+                    r"^Knobs: +advisor_mode=none smart_scan=1 use_zero_pages=0 merge_across_nodes=0$",
+                    r"^Unshared: +30000 pages_unshared, 5 pages_volatile; 3\.00 unshared per sharing page$",
+                    r"^ksmd: +2\.00 s of CPU since boot, 0\.200% of a CPU on average$",
                     rf"^Saved: +{re.escape(format_bytes(10050 * PAGE))} \(10000 pages_sharing \+ 50 ksm_zero_pages "
                     rf"of {PAGE} bytes\), general_profit -12\.0 KiB$",
                     r"^Sharing: +10000 pages share 40 KSM pages, ratio 250\.0; 7 full scans$",
@@ -289,6 +298,24 @@ def test_status_fixture(tmp):
         check(re.search(pattern, out, re.M), f"status shows /{pattern}/", got=out)
     p = ksmctl("--root", r.path, "status", "--top", "0", "--pidfile", pidfile)
     check("Top processes" not in p.stdout, "--top 0 shows none", got=p.stdout)
+
+    # ksmctl metrics on the same tree: the same processes, as labelled series.
+    p = ksmctl("--root", r.path, "--pidfile", pidfile, "metrics", "--top", "2", text=False)
+    expect_status(p, 0, "metrics")
+    out = p.stdout.decode("utf-8", "surrogateescape")
+    for line in (f'ksmtuned_guest_merged_bytes{{guest="vm,b",pid="200"}} {5000 * PAGE}',
+                 f'ksmtuned_guest_merged_bytes{{guest="vm-a",pid="100"}} {1000 * PAGE}',
+                 'ksmtuned_guest_profit_bytes{guest="vm-a",pid="100"} 4000000',
+                 "ksmtuned_ksm_pages_unshared 30000", "ksmtuned_ksm_merge_across_nodes 0",
+                 "ksmtuned_ksm_general_profit_bytes -12345", f"ksmtuned_saved_bytes {10050 * PAGE}",
+                 "ksmtuned_ksmd_cpu_seconds_total 2", "ksmtuned_ksm_sleep_seconds 0.010",
+                 "ksmtuned_memory_total_bytes 4294967296"):
+        check(re.search(rf"^{re.escape(line)}$", out, re.M), f"metrics: {line}", got=out)
+    check('pid="300"' not in out, "--top 2 bounds the guests", got=out)
+    p = ksmctl("--root", r.path, "--pidfile", pidfile, "metrics", text=False)
+    check('ksmtuned_guest_merged_bytes{guest="we\\"i\\\\rd??",pid="300"}' in
+          p.stdout.decode("utf-8", "surrogateescape"), "a label value escaped, bad bytes replaced",
+          got=p.stdout.decode("utf-8", "surrogateescape"))
 
 
 def test_status_proxmox_names(tmp):
