@@ -349,6 +349,7 @@ int manager_tick(Manager *m) {
         policy_decide(&m->config, &s, &m->state, now, &d, &st);
         act_on_advisor(m, d.advisor_events);
 
+        (void) numa_switch_tick(&m->numa_switch, m->ksm_fd, m->config.merge_across_nodes, &s, m->opts.dry_run);
         /* The mark goes down before the write: a SIGKILL right after it
          * must not lose the admin's advisor. */
         if (!m->opts.dry_run && takes_advisor(&s, &d))

@@ -8,6 +8,7 @@
 #include "conf.h"
 #include "guests.h"
 #include "merge-any.h"
+#include "numa-switch.h"
 #include "scan-watch.h"
 #include "policy.h"
 
@@ -49,6 +50,7 @@ typedef struct Manager {
         bool advisor_mark_failed;       /* a failure to write it was logged */
         MergeAnyTracker merge_any;
         ScanWatch scan_watch;
+        NumaSwitch numa_switch;
         GuestScanner *scanner;
         GuestList guests;
         ProcEvents *proc_events;        /* NULL: not root, no CONFIG_PROC_EVENTS, or --root */
