@@ -77,6 +77,10 @@ _Static_assert(CPU_SPEND_USEC % PPM == 0, "cpu_allowed_ppm() divides by CPU_SPEN
 /* How soon to look again, by mode. */
 #define TICK_BURST_USEC (1 * USEC_PER_SEC)
 #define TICK_STEADY_USEC (2 * USEC_PER_SEC)
+/* Stopped, but guests just came or their memory grows (a guest fills its
+ * RAM for a while after it starts, and a process event announces it before
+ * that): look again this soon, until the memory settles. */
+#define TICK_SETTLE_USEC (2 * USEC_PER_SEC)
 
 static const char *const mode_names[_KSM_ADAPTIVE_MODE_MAX] = {
         [KSM_ADAPTIVE_STOPPED] = "stopped",
@@ -440,9 +444,11 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
         measure(c, s, prev, now_usec, &m, st);
         d.thres_kib = m.thres_kib;
         d.free_kib = m.avail_kib;
-        if (nothing_to_merge(s, &m) || !wants_scan(p, st, s, &m))
+        if (nothing_to_merge(s, &m) || !wants_scan(p, st, s, &m)) {
                 decide_stop(s, &m, st, &d);
-        else {
+                if (s->n_guests > 0 && (m.guests_changed || m.grew))
+                        d.next_tick_usec = TICK_SETTLE_USEC;
+        } else {
                 bool planned = plan_passes(c, s, p, &m, now_usec, st);
 
                 choose_rate(c, s, p, &m, planned, now_usec, st, &plan);

@@ -49,10 +49,10 @@ static const Row rows[] = {
           .coef = 90, .avail = GIB(16),
           .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE,
           .mode = KSM_ADAPTIVE_STOPPED, .reason = "stop: no guests and no mergeable memory" },
-        { "plenty of memory: stay stopped with guests",
+        { "plenty of memory: stay stopped with guests, look again in 2 s while they settle",
           .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
-          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .mode = KSM_ADAPTIVE_STOPPED,
-          .reason = "nothing left to gain" },
+          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = SEC(2),
+          .mode = KSM_ADAPTIVE_STOPPED, .reason = "nothing left to gain" },
         { "pressure on the first look: burst at the CPU ceiling (3 passes in 15 s wanted 314572 pages/s)",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
           .full_scans = 10, .scanned = 1000000, .advisor_on = true,
@@ -190,6 +190,16 @@ static const Row rows[] = {
           .coef = 90, .budget = 100, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
           .run = 1, .pages = 50000, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
           .reason = "burst: guests changed", .rate_min = 125000, .rate_max = 125000 },     /* 1 CPU at 8 us/page */
+        { "stopped while guest memory grows: look again in 2 s",
+          .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
+          .prev = PREV(.mode = KSM_ADAPTIVE_STOPPED, .prev_committed_kib = GIB(5)),
+          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = SEC(2),
+          .mode = KSM_ADAPTIVE_STOPPED, .reason = "nothing left to gain" },
+        { "stopped, guests settled: the monitor interval",
+          .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
+          .prev = PREV(.mode = KSM_ADAPTIVE_STOPPED, .prev_committed_kib = GIB(6) - 1024),
+          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = 0,
+          .mode = KSM_ADAPTIVE_STOPPED, .reason = "nothing left to gain" },
 };
 
 static void make(const Row *r, KsmConfig *c, KsmSample *s, KsmState *st) {
