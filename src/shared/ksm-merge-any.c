@@ -4,6 +4,8 @@
 #endif
 
 #include "ksm-merge-any.h"
+#include "fileio.h"
+#include "parse-util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,54 +49,6 @@ static int pread_small(int fd, char *buf, size_t size)
 		return -errno;
 	buf[n] = '\0';
 	return 0;
-}
-
-/* Decimal uint64 with an optional trailing newline, nothing else. */
-static int parse_u64(const char *s, uint64_t *ret)
-{
-	uint64_t v = 0;
-	const char *p = s;
-
-	if (*p < '0' || *p > '9')
-		return -EBADMSG;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned int d = (unsigned int)(*p - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
-	}
-	if (*p == '\n')
-		p++;
-	if (*p != '\0')
-		return -EBADMSG;
-	*ret = v;
-	return 0;
-}
-
-/*
- * Open a regular file for reading without ever blocking (a FIFO in a
- * fixture tree would); as fileio.c's open_regular_at(), repeated here so
- * that this file builds alone into the kernel pipeline's guest tests.
- */
-static int open_regular(const char *path)
-{
-	struct stat st;
-	int fd, r;
-
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
-	}
-	return fd;
 }
 
 static int sys_pidfd_open(pid_t pid)
@@ -171,7 +125,7 @@ int ksm_pidfd_open(const char *proc_dir, pid_t pid, uint64_t start_tics)
 	pidfd = sys_pidfd_open(pid);
 	if (pidfd < 0)
 		return -errno;
-	fd = open_regular(path);
+	fd = open_regular_at(AT_FDCWD, path, O_RDONLY, 0);
 	if (fd < 0) {
 		r = fd == -ENOENT ? -ESRCH : fd;
 		goto fail;
@@ -211,7 +165,7 @@ int ksm_full_scans_open(const char *ksm_dir)
 	r = build_path(path, sizeof(path), ksm_dir, "full_scans");
 	if (r < 0)
 		return r;
-	fd = open_regular(path);
+	fd = open_regular_at(AT_FDCWD, path, O_RDONLY, 0);
 	if (fd < 0)
 		return fd;
 	r = ksm_full_scans_read(fd, &unused);
@@ -230,7 +184,7 @@ int ksm_full_scans_read(int fd, uint64_t *ret)
 	r = pread_small(fd, buf, sizeof(buf));
 	if (r < 0)
 		return r;
-	return parse_u64(buf, ret);
+	return parse_kernel_u64(buf, ret);
 }
 
 int ksm_full_scans_wait(int fd, int timeout_ms, uint64_t *ret)
