@@ -226,7 +226,7 @@ static void warn_at(ParseContext *ctx, unsigned line, const char *fmt, ...) {
         ctx->warn(full, ctx->userdata);
 }
 
-static int parse_bool(const char *s, bool *ret) {
+static int parse_boolean_word(const char *s, bool *ret) {
         static const char *const yes[] = { "1", "yes", "true", "on" };
         static const char *const no[] = { "", "0", "no", "false", "off" };
 
@@ -293,7 +293,7 @@ static int set_int(ParseContext *ctx, const KeyDef *k, unsigned line, const char
 }
 
 static int set_bool(ParseContext *ctx, const KeyDef *k, unsigned line, const char *raw, const char *value, bool *field) {
-        if (parse_bool(value, field) == 0)
+        if (parse_boolean_word(value, field) == 0)
                 return 0;
         if (strcmp(k->name, "DEBUG") != 0)
                 return fail(ctx, line, "%s=%s: not a boolean (use 1, yes, true, on or 0, no, false, off)", k->name, raw);
