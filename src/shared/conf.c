@@ -29,6 +29,7 @@ typedef enum KeyType {
         KEY_PIDFILES,           /* blank-separated absolute globs */
         KEY_MEASURE,            /* rss or pss */
         KEY_FILE_OR_EMPTY,      /* an absolute file name; empty turns the feature off */
+        KEY_AUTO_BOOL,          /* auto (-1), 0 or 1 */
 } KeyType;
 
 typedef struct KeyDef {
@@ -65,6 +66,7 @@ static const KeyDef keys[] = {
         STR_KEY("KSM_MERGE_ANY_REGEX", merge_any_regex, KEY_REGEX_OR_EMPTY),
         STR_KEY("KSM_METRICS_FILE", metrics_file, KEY_FILE_OR_EMPTY),
         INT_KEY("KSM_METRICS_TOP_GUESTS", metrics_top_guests, 0, 100000),
+        STR_KEY("KSM_MERGE_ACROSS_NODES", merge_across_nodes, KEY_AUTO_BOOL),
         STR_KEY("DEBUG", debug, KEY_BOOL),
         STR_KEY("KSM_GUEST_CGROUPS", guest_cgroups, KEY_CGROUPS),
         STR_KEY("KSM_GUEST_PIDFILES", guest_pidfiles, KEY_PIDFILES),
@@ -115,6 +117,12 @@ int conf_key_format(const KsmConfig *c, size_t i, char *buf, size_t size) {
         case KEY_POLICY:
                 n = snprintf(out, sizeof(out), "%s", conf_policy_name(*(const KsmPolicyKind *) field));
                 break;
+        case KEY_AUTO_BOOL:
+                if (*(const int64_t *) field < 0)
+                        n = snprintf(out, sizeof(out), "auto");
+                else
+                        n = snprintf(out, sizeof(out), "%" PRId64, *(const int64_t *) field);
+                break;
         }
         if (n < 0 || (size_t) n >= size)
                 return -ENOBUFS;
@@ -136,6 +144,7 @@ void conf_init_defaults(KsmConfig *c) {
                 .libvirt_uri = LIBVIRT_URI_DEFAULT,
                 /* An old /etc/ksmtuned.conf keeps the old behaviour. */
                 .policy = KSM_POLICY_COMPAT,
+                .merge_across_nodes = -1,       /* auto: leave the kernel's value alone */
                 .cpu_budget_pct = 20,
                 .burst_secs = 5,
                 .trickle_secs = 1800,
@@ -219,7 +228,7 @@ static void warn_at(ParseContext *ctx, unsigned line, const char *fmt, ...) {
         ctx->warn(full, ctx->userdata);
 }
 
-static int parse_bool(const char *s, bool *ret) {
+static int parse_boolean_word(const char *s, bool *ret) {
         static const char *const yes[] = { "1", "yes", "true", "on" };
         static const char *const no[] = { "", "0", "no", "false", "off" };
 
@@ -286,7 +295,7 @@ static int set_int(ParseContext *ctx, const KeyDef *k, unsigned line, const char
 }
 
 static int set_bool(ParseContext *ctx, const KeyDef *k, unsigned line, const char *raw, const char *value, bool *field) {
-        if (parse_bool(value, field) == 0)
+        if (parse_boolean_word(value, field) == 0)
                 return 0;
         if (strcmp(k->name, "DEBUG") != 0)
                 return fail(ctx, line, "%s=%s: not a boolean (use 1, yes, true, on or 0, no, false, off)", k->name, raw);
@@ -320,6 +329,14 @@ static int set_key(ParseContext *ctx, const KeyDef *k, unsigned line, const char
         switch (k->type) {
         case KEY_INT:
                 r = set_int(ctx, k, line, raw, value, field);
+                break;
+        case KEY_AUTO_BOOL:
+                if (strcmp(value, "auto") == 0)
+                        *(int64_t *) field = -1;
+                else if (strcmp(value, "0") == 0 || strcmp(value, "1") == 0)
+                        *(int64_t *) field = value[0] - '0';
+                else
+                        return fail(ctx, line, "%s=%s: expected auto, 0 or 1", k->name, raw);
                 break;
         case KEY_POLICY: {
                 size_t i = 0;

@@ -39,6 +39,7 @@ typedef struct KsmConfig {
         int64_t thres_const_kib;        /* KSM_THRES_CONST, KiB */
         char guest_regex[CONF_VALUE_MAX];       /* KSM_GUEST_REGEX */
         char merge_any_regex[CONF_VALUE_MAX];   /* KSM_MERGE_ANY_REGEX, "" for none */
+        int64_t merge_across_nodes;     /* KSM_MERGE_ACROSS_NODES: -1 auto (leave alone), 0 or 1 */
         KsmPolicyKind policy;           /* KSM_POLICY */
         int64_t cpu_budget_pct;         /* KSM_CPU_BUDGET, % of one CPU for ksmd, averaged over a minute */
         int64_t burst_secs;             /* KSM_BURST_SECS, s per planned pass after guests appear */

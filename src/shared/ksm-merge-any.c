@@ -5,6 +5,7 @@
 
 #include "ksm-merge-any.h"
 #include "fileio.h"
+#include "parse-util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -82,35 +83,14 @@ static int pread_small(int fd, char *buf, size_t size)
 }
 
 /* Accept exactly "0" or "1", with or without one trailing newline. */
-static int parse_bool(const char *s, int *ret)
+static int parse_kernel_flag(const char *s, int *ret)
 {
-	if ((s[0] != '0' && s[0] != '1') ||
-	    !(s[1] == '\0' || (s[1] == '\n' && s[2] == '\0')))
-		return -EBADMSG;
-	*ret = s[0] - '0';
-	return 0;
-}
+	uint64_t v;
+	int r = parse_kernel_u64(s, &v);
 
-/* Decimal uint64 with an optional trailing newline, nothing else. */
-static int parse_u64(const char *s, uint64_t *ret)
-{
-	uint64_t v = 0;
-	const char *p = s;
-
-	if (*p < '0' || *p > '9')
+	if (r < 0 || v > 1 || s[0] != (char)('0' + v))
 		return -EBADMSG;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned int d = (unsigned int)(*p - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
-	}
-	if (*p == '\n')
-		p++;
-	if (*p != '\0')
-		return -EBADMSG;
-	*ret = v;
+	*ret = (int)v;
 	return 0;
 }
 
@@ -142,7 +122,7 @@ int ksm_merge_any_get(const char *proc_dir, pid_t pid, int *ret)
 	close(fd);
 	if (r < 0)
 		return r;
-	r = parse_bool(buf, &v);
+	r = parse_kernel_flag(buf, &v);
 	if (r < 0)
 		return r;
 	*ret = v;
@@ -190,7 +170,7 @@ int ksm_full_scans_notify_supported(const char *ksm_dir)
 	close(fd);
 	if (r < 0)
 		return r;
-	r = parse_bool(buf, &v);
+	r = parse_kernel_flag(buf, &v);
 	return r < 0 ? r : v;
 }
 
@@ -222,7 +202,7 @@ int ksm_full_scans_read(int fd, uint64_t *ret)
 	r = pread_small(fd, buf, sizeof(buf));
 	if (r < 0)
 		return r;
-	return parse_u64(buf, ret);
+	return parse_kernel_u64(buf, ret);
 }
 
 int ksm_full_scans_wait(int fd, int timeout_ms, uint64_t *ret)

@@ -74,6 +74,10 @@ static const GoodRow good[] = {
         { "KSM_TRICKLE_SECS=10\n", F(trickle_secs), 10 },
         { "KSM_TRICKLE_SECS=604800\n", F(trickle_secs), 604800 },
         { "KSM_PSI_THRES=0\n", F(psi_thres_pct), 0 },
+        /* NUMA: auto (leave the kernel's value alone), 0 or 1 */
+        { "KSM_MERGE_ACROSS_NODES=auto\n", F(merge_across_nodes), -1 },
+        { "KSM_MERGE_ACROSS_NODES=0\n", F(merge_across_nodes), 0 },
+        { "KSM_MERGE_ACROSS_NODES='1'\n", F(merge_across_nodes), 1 },
         { "KSM_PSI_THRES=100\n", F(psi_thres_pct), 100 },
 };
 
@@ -120,6 +124,9 @@ static const BadRow bad[] = {
         { "\nKSM_LIBVIRT_URI='qemu:///system lxc:///system qemu:///system'\n",
           "test.conf:2: KSM_LIBVIRT_URI='qemu:///system lxc:///system qemu:///system': qemu:///system is listed twice" },
         { "KSM_POLICY=fast\n", "test.conf:1: KSM_POLICY=fast: unknown policy (use compat or adaptive)" },
+        { "KSM_MERGE_ACROSS_NODES=2\n", "test.conf:1: KSM_MERGE_ACROSS_NODES=2: expected auto, 0 or 1" },
+        { "KSM_MERGE_ACROSS_NODES=\n", "test.conf:1: KSM_MERGE_ACROSS_NODES=: expected auto, 0 or 1" },
+        { "KSM_MERGE_ACROSS_NODES=Auto\n", "test.conf:1: KSM_MERGE_ACROSS_NODES=Auto: expected auto, 0 or 1" },
         { "KSM_POLICY=\n", "test.conf:1: KSM_POLICY=: unknown policy (use compat or adaptive)" },
         { "KSM_POLICY=Adaptive\n", "test.conf:1: KSM_POLICY=Adaptive: unknown policy (use compat or adaptive)" },
         { "KSM_GUEST_CGROUPS='machine.slice a/b'\n",
@@ -447,6 +454,7 @@ static void test_key_names_complete(void **state) {
                 { "KSM_NPAGES_DECAY", "-1" }, { "DEBUG", "0" }, { "LOGFILE", "/x" }, { "KSM_GUEST_REGEX", "x" },
                 { "KSM_POLICY", "adaptive" }, { "KSM_GUEST_PIDFILES", "/run/x/*.pid" }, { "KSM_GUEST_MEMORY", "pss" },
                 { "KSM_PROC_EVENTS", "no" }, { "KSM_METRICS_FILE", "/x.prom" },
+                { "KSM_MERGE_ACROSS_NODES", "0" },
         };
         const char *k;
         size_t n;
@@ -478,6 +486,8 @@ static void test_key_format(void **state) {
                 { "", "KSM_GUEST_REGEX", "^(qemu(-(kvm|system-.+)|:.{1,11})|kvm)$" },
                 { "", "LOGFILE", "" },
                 { "", "DEBUG", "0" },
+                { "", "KSM_MERGE_ACROSS_NODES", "auto" },
+                { "KSM_MERGE_ACROSS_NODES=0\n", "KSM_MERGE_ACROSS_NODES", "0" },
                 { "DEBUG=yes\n", "DEBUG", "1" },
                 { "LOGFILE='/var/log/a b'\n", "LOGFILE", "/var/log/a b" },
                 { "KSM_THRES_CONST=1099511627776\n", "KSM_THRES_CONST", "1099511627776" },
