@@ -247,8 +247,8 @@ def write_config(path, **keys):
     """A config file of KEY=value lines. KSM_LIBVIRT_URI is empty and
     KSM_PROC_EVENTS 0 unless given: a libvirtd or a guest-named process
     started by another test must not feed this daemon extra ticks.
-    KSM_METRICS_FILE is empty unless given: a test daemon writes nothing
-    into the host's node-exporter directory."""
+    KSM_METRICS_FILE is empty unless given: the default writes the host's
+    node_exporter directory where prometheus-node-exporter is installed."""
     keys.setdefault("KSM_LIBVIRT_URI", "")
     keys.setdefault("KSM_PROC_EVENTS", 0)
     keys.setdefault("KSM_METRICS_FILE", "")
