@@ -379,6 +379,7 @@ int manager_tick(Manager *m) {
         m->have_tick = true;
         m->n_ticks++;
         m->last_tick_realtime_usec = now_usec(CLOCK_REALTIME);
+        m->last_tick_usec = now;
         manager_report_tick(m);
         manager_metrics_write(m);
         if (m->on_change)
@@ -408,6 +409,19 @@ int manager_retune(Manager *m) {
 
         arm_timer(m);
         return r;
+}
+
+int manager_retune_request(Manager *m) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        /* A tick already on its way (a request or guest event before) takes
+         * this request too. */
+        if (m->n_soon > 0 || (m->have_tick && now - m->last_tick_usec < MANAGER_RETUNE_MIN_MS * USEC_PER_MSEC)) {
+                m->n_retunes_coalesced++;
+                manager_retune_soon(m);
+                return 0;
+        }
+        return manager_retune(m);
 }
 
 static void tick_and_rearm(Manager *m) {
@@ -450,17 +464,21 @@ static int on_soon(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 void manager_retune_soon(Manager *m) {
+        uint64_t when;
         int r;
 
         if (m->n_soon++ > 0)
                 return;
+        /* From the clock, not sd-event's time of this loop iteration, which
+         * lags when the iteration dispatched many requests: the tick must
+         * come MANAGER_SOON_MS after this request, not before. */
+        when = now_usec(CLOCK_MONOTONIC) + MANAGER_SOON_MS * USEC_PER_MSEC;
         if (!m->soon_timer) {
-                r = sd_event_add_time_relative(m->event, &m->soon_timer, CLOCK_MONOTONIC,
-                                               MANAGER_SOON_MS * USEC_PER_MSEC, 0, on_soon, m);
+                r = sd_event_add_time(m->event, &m->soon_timer, CLOCK_MONOTONIC, when, 0, on_soon, m);
                 if (r >= 0)
                         (void) sd_event_source_set_description(m->soon_timer, "retune-soon");
         } else {
-                r = sd_event_source_set_time_relative(m->soon_timer, MANAGER_SOON_MS * USEC_PER_MSEC);
+                r = sd_event_source_set_time(m->soon_timer, when);
                 if (r >= 0)
                         r = sd_event_source_set_enabled(m->soon_timer, SD_EVENT_ONESHOT);
         }
@@ -511,7 +529,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static int on_sigusr1(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         (void) s, (void) si;
         log_debug("SIGUSR1: retuning now");
-        tick_and_rearm(userdata);
+        (void) manager_retune_request(userdata);
         return 0;
 }
 

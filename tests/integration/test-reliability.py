@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import json
+import re
 
 from ksmtest import KSMTUNED, NO_BUS, Daemon, check, main, run_ksmctl, write_config
 
@@ -241,7 +242,44 @@ def test_replaced_directories(tmp):
         d.stop()
 
 
+def test_retune_storm(tmp):
+    """A root client calling Retune in a loop, and a SIGUSR1 storm: a few ticks
+    a second at most, each caller still answered with the current decision."""
+    from ksmbus import BUS_INTERFACE, BUS_NAME, BUS_PATH, PrivateBus
+    import time
+
+    r = Root(tmp)
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH)
+    with PrivateBus(tmp) as bus, Daemon(tmp, conf, ["--root", r.root, "--debug"], env=bus.env) as d:
+        d.wait_log(r"Tick 1: ")
+        from ksmtest import wait_for
+        wait_for(bus.name_owned, 10, "the daemon on the bus")
+        n = 150
+        start = time.monotonic()
+        for _ in range(n):
+            p = bus.busctl("call", BUS_NAME, BUS_PATH, BUS_INTERFACE, "Retune")
+            check(p.returncode == 0 and p.stdout.startswith('s "') and len(p.stdout) > 10,
+                  "each Retune answers with the decision", got=p.stdout + p.stderr)
+        time.sleep(0.6)         # the last coalesced tick
+        elapsed = time.monotonic() - start
+        ticks = len(re.findall(r"Tick \d+: ", d.log_text())) - 1
+        check(ticks <= 4 * elapsed + 2, f"{n} Retune calls in {elapsed:.1f} s coalesced to at most 4 ticks a second",
+              f"<= {4 * elapsed + 2:.0f}", ticks)
+        check(ticks >= 2, "Retune still ticks", ">= 2", ticks)
+
+        before = len(re.findall(r"Tick \d+: ", d.log_text()))
+        start = time.monotonic()
+        for _ in range(500):
+            d.signal(signal.SIGUSR1)
+        time.sleep(0.6)
+        elapsed = time.monotonic() - start
+        ticks = len(re.findall(r"Tick \d+: ", d.log_text())) - before
+        check(1 <= ticks <= 4 * elapsed + 2, f"500 SIGUSR1 in {elapsed:.1f} s: a few ticks", f"<= {4 * elapsed + 2:.0f}",
+              ticks)
+        d.stop()
+
+
 if __name__ == "__main__":
     main([test_fifo_meminfo, test_fifo_knob, test_fifo_logfile, test_fifo_config,
           test_bad_optional_counter, test_bad_required_counter, test_forged_log_line, test_bidi_name_in_status,
-          test_regex_bomb, test_replaced_directories])
+          test_regex_bomb, test_replaced_directories, test_retune_storm])
