@@ -23,6 +23,7 @@
 #include "ksm-doctor.h"
 #include "ksm-stat.h"
 #include "ksmctl.h"
+#include "procfs.h"
 #include "units.h"
 
 /* Pages of a process read twice to see how many change: enough for a
@@ -111,16 +112,6 @@ static int collect_host(Ctl *c, Doctor *d) {
         return 0;
 }
 
-static void read_comm(int root_fd, pid_t pid, char comm[static 16]) {
-        _cleanup_free_ char *text = NULL;
-        char path[64];
-
-        comm[0] = '\0';
-        snprintf(path, sizeof(path), "proc/%d/comm", (int) pid);
-        if (read_full_file_at(root_fd, path, 64, &text, NULL) >= 0)
-                snprintf(comm, 16, "%.*s", (int) strcspn(text, "\n"), text);
-}
-
 /* The guest's name and whether qemu runs with mem-merge=off (what libvirt
  * writes for <memoryBacking><nosharepages/>). */
 static void read_cmdline(int root_fd, DoctorTarget *t) {
@@ -174,31 +165,24 @@ static int add_target(Doctor *d, const DoctorTarget *t) {
 
 static int collect_procs(Ctl *c, Doctor *d, char **args, size_t n_args, bool *matched) {
         _cleanup_close_ int fd = -1;
+        ProcIter it = {};
         regex_t re;
-        struct dirent *de;
-        DIR *dir;
+        pid_t pid;
         int root = ctl_root_fd(c), r = 0;
 
         if (root < 0)
                 return root;
         if (guest_regex_compile(GUEST_REGEX_DEFAULT, &re, NULL, 0) < 0)
                 return -EINVAL;
-        fd = openat(root, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        dir = fd >= 0 ? fdopendir(TAKE_FD(fd)) : NULL;
-        if (!dir) {
-                regfree(&re);
-                return negative_errno();
-        }
-        while ((de = readdir(dir)) && r >= 0) {
-                DoctorTarget t = {};
+        fd = proc_open(root);
+        r = fd < 0 ? fd : proc_iter_start(&it, fd);
+        while (r >= 0 && (r = proc_iter_next(&it, &pid)) > 0) {
+                DoctorTarget t = { .pid = pid };
                 KsmProcStat st;
-                int64_t pid;
                 bool have_stat;
 
-                if (parse_int64(de->d_name, 1, INT32_MAX, &pid) < 0)
-                        continue;
-                t.pid = (pid_t) pid;
-                read_comm(root, t.pid, t.comm);
+                r = 0;
+                (void) proc_read_comm(fd, t.pid, t.comm);      /* "" when gone */
                 read_cmdline(root, &t);
                 have_stat = ksm_stat_read(root, t.pid, &st) >= 0;
                 if (!selected(&t, &st, have_stat, &re, args, n_args, matched)) {
@@ -221,7 +205,7 @@ static int collect_procs(Ctl *c, Doctor *d, char **args, size_t n_args, bool *ma
                 if (r < 0)
                         free(t.name);
         }
-        closedir(dir);
+        proc_iter_done(&it);
         regfree(&re);
         return r;
 }

@@ -16,7 +16,11 @@
  * grew, plans up to three passes: the rest of this one, one to checksum and
  * one to merge, to be done within KSM_BURST_SECS each. The rate is the work
  * left (pages not yet covered by this pass plus the planned passes) over the
- * time left. After that a pass continues only as fast as it still saves
+ * time left. The last planned pass ends early once it merged something and
+ * then KSM's counters (savings, pages_volatile) stood still over a quarter of
+ * the memory: what is left of it would only confirm. Guests going away (a
+ * guest event while guest memory fell) plan nothing: there is nothing new to
+ * merge. After that a pass continues only as fast as it still saves
  * (savings per scanned page), down to a trickle of one pass per
  * KSM_TRICKLE_SECS as soon as scanning saves nothing new, or a whole pass
  * saved nothing; a trickle that saves again speeds up. Every rate is capped
@@ -73,9 +77,19 @@ _Static_assert(CPU_SPEND_USEC % PPM == 0, "cpu_allowed_ppm() divides by CPU_SPEN
 #define SLEEP_MAX_MS 1000
 #define MIN_BATCH_PAGES 100
 #define MAX_BATCH_PAGES 100000
+/* The last planned pass has done its work once it saved something and then
+ * KSM's counters (savings, pages_volatile) stood still for this share of the
+ * memory: the rest of it only confirms. Guests that came together sit close
+ * together in ksmd's list (each goes in behind its cursor), far less apart
+ * than this. */
+#define STILL_SHARE_DIV 4
 /* How soon to look again, by mode. */
 #define TICK_BURST_USEC (1 * USEC_PER_SEC)
 #define TICK_STEADY_USEC (2 * USEC_PER_SEC)
+/* Stopped, but guests just came or their memory grows (a guest fills its
+ * RAM for a while after it starts, and a process event announces it before
+ * that): look again this soon, until the memory settles. */
+#define TICK_SETTLE_USEC (2 * USEC_PER_SEC)
 
 static const char *const mode_names[_KSM_ADAPTIVE_MODE_MAX] = {
         [KSM_ADAPTIVE_STOPPED] = "stopped",
@@ -153,6 +167,8 @@ typedef struct Measure {
         bool pass_ended;
         bool grew;                      /* guest memory grew enough to plan passes */
         bool guests_changed;            /* guests came or went since the last decision */
+        bool guests_arrived;            /* ... and it was not only guests going away */
+        uint64_t gain_min;              /* fewer saved pages than this is "nothing new" */
 } Measure;
 
 /* The scan rate this tick chose and what it rests on, for the knobs and the reason. */
@@ -197,6 +213,23 @@ static void measure_now(const KsmConfig *c, const KsmSample *s, const KsmState *
         m->mergeable_pages = max_u64(s->committed_kib / m->page_kib, ksm_pages);
         m->scanned_pages = scanned_pages(s, &prev->adaptive, dt_usec);
         m->guests_changed = policy_guests_changed(s, prev);
+        /* A guest event while guest memory fell by a growth step is guests
+         * going away: nothing new to merge, no reason to scan harder. A new
+         * pid in the scan is an arrival whatever the memory says. */
+        m->guests_arrived = s->guests_changed ||
+                            (m->guests_changed && s->committed_kib + GROWTH_MIN_KIB > prev->adaptive.prev_committed_kib);
+        m->gain_min = max_u64(PASS_GAIN_MIN_PAGES, m->mergeable_pages / 1000);
+}
+
+/* Whether KSM's counters moved since the last tick: savings, or pages
+ * changing state (first seen, checksummed stable, merged). */
+static bool counters_moved(const KsmSample *s, const KsmAdaptiveState *p, const Measure *m) {
+        uint64_t vol = s->ksm.pages_volatile;
+
+        return sub_sat(m->saved, p->prev_saved_pages) >= m->gain_min ||
+               sub_sat(p->prev_saved_pages, m->saved) >= m->gain_min ||
+               sub_sat(vol, p->prev_volatile_pages) >= m->gain_min ||
+               sub_sat(p->prev_volatile_pages, vol) >= m->gain_min;
 }
 
 /* ksmd's CPU since the last tick: the budget's credit, and its cost per page. */
@@ -229,6 +262,7 @@ static void measure_cpu(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
 static void pass_begin(const Measure *m, KsmAdaptiveState *st) {
         st->pass_start_scanned_pages = m->scanned_pages;
         st->pass_start_saved_pages = m->saved;
+        st->still_since_scanned_pages = m->scanned_pages;
 }
 
 /* What changed since the previous tick; the state remembers this sample. */
@@ -249,6 +283,8 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                 measure_cpu(c, s, p, dt, dscan, st);
                 if (dscan >= MIN_MEASURE_PAGES)
                         st->yield_ppm = min_u64(sub_sat(m->saved, p->prev_saved_pages) * PPM / dscan, PPM);
+                if (counters_moved(s, p, m))
+                        st->still_since_scanned_pages = m->scanned_pages;
                 if (s->ksm.full_scans != p->prev_full_scans) {
                         m->pass_ended = true;
                         st->last_pass_gain_pages = sub_sat(m->saved, p->pass_start_saved_pages);
@@ -264,6 +300,7 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
         st->prev_saved_pages = m->saved;
         st->prev_committed_kib = s->committed_kib;
         st->prev_full_scans = s->ksm.full_scans;
+        st->prev_volatile_pages = s->ksm.pages_volatile;
 }
 
 /* Whether KSM should scan at all: memory pressure, or work under way that
@@ -281,7 +318,7 @@ static bool wants_scan(const KsmAdaptiveState *p, const KsmAdaptiveState *st, co
  * passes are planned. */
 static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiveState *p, const Measure *m,
                         uint64_t now_usec, KsmAdaptiveState *st) {
-        if (m->pressure && (m->guests_changed || m->grew || p->mode == KSM_ADAPTIVE_STOPPED)) {
+        if (m->pressure && (m->guests_arrived || m->grew || p->mode == KSM_ADAPTIVE_STOPPED)) {
                 st->burst_until_full_scans = s->ksm.full_scans + BURST_PASSES;
                 st->burst_deadline_usec = now_usec + BURST_PASSES * (uint64_t) c->burst_secs * USEC_PER_SEC;
                 return true;
@@ -289,22 +326,35 @@ static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
         return s->ksm.full_scans < p->burst_until_full_scans;
 }
 
+/* The last planned pass merged what the passes before it checksummed, and
+ * since then a quarter of the memory went by with KSM's counters standing
+ * still: the rest of the pass would only confirm that nothing is left. */
+static bool burst_done(const KsmSample *s, const Measure *m, const KsmAdaptiveState *st) {
+        return s->ksm.full_scans + 1 >= st->burst_until_full_scans &&
+               sub_sat(m->saved, st->pass_start_saved_pages) >= m->gain_min &&
+               sub_sat(m->scanned_pages, st->still_since_scanned_pages) >= m->mergeable_pages / STILL_SHARE_DIV;
+}
+
 /* The mode and the rate it wants, before the CPU cap. */
 static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiveState *p, const Measure *m,
                         bool planned, uint64_t now_usec, KsmAdaptiveState *st, Plan *plan) {
-        uint64_t gain_min = max_u64(PASS_GAIN_MIN_PAGES, m->mergeable_pages / 1000);
+        uint64_t gain_min = m->gain_min;
         uint64_t trickle = max_u64(m->mergeable_pages / (uint64_t) c->trickle_secs, 1);
         uint64_t in_pass = sub_sat(m->scanned_pages, st->pass_start_scanned_pages);
 
         plan->uncovered_pages = sub_sat(m->mergeable_pages, in_pass);
-        if (planned) {
+        if (planned && burst_done(s, m, st)) {
+                st->mode = KSM_ADAPTIVE_TRICKLE;
+                plan->rate = trickle;
+                plan->why = "the planned passes merged all they could";
+        } else if (planned) {
                 uint64_t passes_after = sub_sat(st->burst_until_full_scans, s->ksm.full_scans + 1);
                 uint64_t work = plan->uncovered_pages + passes_after * m->mergeable_pages;
                 uint64_t left = max_u64(sub_sat(st->burst_deadline_usec, now_usec), USEC_PER_SEC);
 
                 st->mode = KSM_ADAPTIVE_BURST;
                 plan->rate = work * USEC_PER_SEC / left;
-                plan->why = m->guests_changed ? "guests changed" : m->grew ? "guest memory grew" :
+                plan->why = m->guests_arrived ? "guests changed" : m->grew ? "guest memory grew" :
                             p->mode == KSM_ADAPTIVE_STOPPED ? "start" : "planned passes";
         } else if (m->pass_ended && st->last_pass_gain_pages < gain_min) {
                 st->mode = KSM_ADAPTIVE_TRICKLE;
@@ -439,9 +489,11 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
         measure(c, s, prev, now_usec, &m, st);
         d.thres_kib = m.thres_kib;
         d.free_kib = m.avail_kib;
-        if (nothing_to_merge(s, &m) || !wants_scan(p, st, s, &m))
+        if (nothing_to_merge(s, &m) || !wants_scan(p, st, s, &m)) {
                 decide_stop(s, &m, st, &d);
-        else {
+                if (s->n_guests > 0 && (m.guests_changed || m.grew))
+                        d.next_tick_usec = TICK_SETTLE_USEC;
+        } else {
                 bool planned = plan_passes(c, s, p, &m, now_usec, st);
 
                 choose_rate(c, s, p, &m, planned, now_usec, st, &plan);

@@ -52,6 +52,8 @@ typedef struct KsmAdaptiveState {
         uint64_t cost_nsec_per_page;    /* ksmd CPU per scanned page, measured; 0 unknown */
         uint64_t yield_ppm;             /* pages saved per million scanned, last interval */
         uint64_t rate_pages_per_sec;    /* the scan rate chosen last */
+        uint64_t prev_volatile_pages;   /* pages_volatile at the previous tick */
+        uint64_t still_since_scanned_pages;     /* pages_scanned when KSM's counters last moved */
 } KsmAdaptiveState;
 
 /* Who owns the kernel's advisor (advisor_mode=scan-time sets pages_to_scan

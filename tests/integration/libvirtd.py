@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 
+import ksmtest  # noqa: E402
 from ksmtest import KSMTUNED, SKIP, TestFailure, log, run, wait_for
 
 LOCK_PATH = "/run/lock/ksmtuned-libvirtd-tests.lock"
@@ -39,15 +40,16 @@ stdio_handler = "file"
 def require_libvirtd():
     """Skip unless we can run libvirtd and the daemon has libvirt built in."""
     if os.geteuid() != 0:
-        log("needs root to run libvirtd")
-        sys.exit(SKIP)
+        ksmtest.skip("root to run libvirtd")
     for prog in ("libvirtd", "virsh", "unshare", "mount"):
         if not shutil.which(prog):
-            log(f"{prog} not installed")
-            sys.exit(SKIP)
+            ksmtest.skip(f"{prog} (scripts/install-deps.sh installs it)")
+    # libvirtd runs in a mount namespace of its own (its /run/libvirt).
+    missing = ksmtest.namespaces_missing("--mount", "--propagation", "private")
+    if missing:
+        ksmtest.skip(missing)
     if not daemon_has_libvirt():
-        log("ksmtuned is built without libvirt")
-        sys.exit(SKIP)
+        ksmtest.skip("a ksmtuned built with libvirt")
 
 
 def daemon_has_libvirt():

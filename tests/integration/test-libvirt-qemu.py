@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """A real TCG guest started through qemu:///system under a process name the
-guest regex does not match ("kvm"): ksmtuned counts its memory because
+guest regex does not match ("vmm-x86"): ksmtuned counts its memory because
 libvirt says it runs, and only then. Slow (~15 s): libvirt probes the
 emulator's capabilities first."""
 import os
@@ -49,8 +49,9 @@ def once(tmp, uri):
 
 def test_guest_with_foreign_name_counted(tmp):
     name = f"ksmtuned-test-{os.getpid()}"
-    # An emulator named "kvm", as on hosts where qemu is installed that way.
-    emulator = os.path.join(tmp, "kvm")
+    # An emulator under a name the default pattern does not match (Proxmox VE's
+    # "kvm" matches now), as on hosts where qemu is installed another way.
+    emulator = os.path.join(tmp, "vmm-x86")
     os.symlink(QEMU, emulator)
     xml = os.path.join(tmp, "guest.xml")
     with open(xml, "w") as f:
@@ -79,11 +80,11 @@ def test_guest_with_foreign_name_counted(tmp):
         check(pid and process_alive(pid), "the guest's qemu runs", "a live pid", pid)
         with open(f"/proc/{pid}/comm") as f:
             comm = f.read().strip()
-        check(comm == "kvm", "guest process name", "kvm", comm)
+        check(comm == "vmm-x86", "guest process name", "vmm-x86", comm)
 
         # The STARTED event ticks, and that tick already counts the guest.
         d.wait_log(rf"domain {name} started \(booted\)", after=mark)
-        d.wait_log(rf"^<7>Guest pid {pid} \(kvm\): \d+ KiB", after=mark, timeout=3)
+        d.wait_log(rf"^<7>Guest pid {pid} \(vmm-x86\): \d+ KiB", after=mark, timeout=3)
         d.wait_log(r"^<7>Tick \d+:", timeout=3)
 
         lv.create(xml2, name2)
@@ -110,7 +111,7 @@ def test_guest_with_foreign_name_counted(tmp):
         check(len(guest_lines(text, pid2)) == 1, "a guest found both by name and through libvirt counted once",
               1, len(guest_lines(text, pid2)))
 
-        # Found through libvirt only: a daemon without it does not see "kvm".
+        # Found through libvirt only: a daemon without it does not see "vmm-x86".
         check(guest_lines(once(tmp, ""), pid) == [], "not found by name without libvirt")
         check(len(guest_lines(once(tmp, QEMU_URI), pid)) == 1, "found by --once through libvirt")
 

@@ -14,6 +14,7 @@
 #define GIB(n) ((uint64_t) (n) * 1048576)      /* in KiB */
 #define SEC(n) ((uint64_t) (n) * 1000000)      /* in usec */
 #define NO_WRITE UINT64_MAX
+#define ANY (NO_WRITE - 1)     /* written, any value */
 #define NOW SEC(1000)
 /* 24 GiB host: KSM_THRES_COEF=90 gives 22649241 KiB, the default 20 gives 5033164 KiB. */
 #define TOTAL GIB(24)
@@ -26,7 +27,7 @@ typedef struct Row {
         int64_t coef, budget;
         bool psi_off;
         /* sample */
-        uint64_t avail, committed, saved, unshared, full_scans, scanned, ksmd_cpu;
+        uint64_t avail, committed, saved, unshared, full_scans, scanned, ksmd_cpu, volatile_pages, guest_events;
         unsigned n_guests;
         bool no_mem_available, guests_changed, has_psi, no_advisor, advisor_on, advisor_is_admins;
         uint32_t psi_some;
@@ -49,10 +50,10 @@ static const Row rows[] = {
           .coef = 90, .avail = GIB(16),
           .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE,
           .mode = KSM_ADAPTIVE_STOPPED, .reason = "stop: no guests and no mergeable memory" },
-        { "plenty of memory: stay stopped with guests",
+        { "plenty of memory: stay stopped with guests, look again in 2 s while they settle",
           .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
-          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .mode = KSM_ADAPTIVE_STOPPED,
-          .reason = "nothing left to gain" },
+          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = SEC(2),
+          .mode = KSM_ADAPTIVE_STOPPED, .reason = "nothing left to gain" },
         { "pressure on the first look: burst at the CPU ceiling (3 passes in 15 s wanted 314572 pages/s)",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
           .full_scans = 10, .scanned = 1000000, .advisor_on = true,
@@ -190,6 +191,82 @@ static const Row rows[] = {
           .coef = 90, .budget = 100, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
           .run = 1, .pages = 50000, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
           .reason = "burst: guests changed", .rate_min = 125000, .rate_max = 125000 },     /* 1 CPU at 8 us/page */
+        /* Issue 14: no scanning after the work is done. The last planned
+         * pass ends early once it saved and then a quarter of the memory
+         * (393216 pages of 1572864) went by with KSM's counters still. */
+        { "last planned pass: saved, then still for a quarter of the memory: trickle",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000, .volatile_pages = 50000,
+          .full_scans = 12, .scanned = 1500000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .burst_deadline_usec = NOW + SEC(5),
+                       .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12), .prev_saved_pages = 500000,
+                       .prev_volatile_pages = 50000, .pass_start_saved_pages = 100000,
+                       .still_since_scanned_pages = 1500000 - 393216),
+          .run = 1, .pages = 99, .sleep = 114, .advisor = 0, .next_tick = 0, .mode = KSM_ADAPTIVE_TRICKLE,
+          .reason = "trickle: the planned passes merged all they could", .rate_min = 873, .rate_max = 874 },
+        { "last planned pass: one page short of a quarter still: the burst goes on",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000, .volatile_pages = 50000,
+          .full_scans = 12, .scanned = 1500000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .burst_deadline_usec = NOW + SEC(5),
+                       .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12), .prev_saved_pages = 500000,
+                       .prev_volatile_pages = 50000, .pass_start_saved_pages = 100000,
+                       .still_since_scanned_pages = 1500000 - 393215),
+          .run = 1, .pages = ANY, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "burst: planned passes" },
+        { "last planned pass: pages_volatile moved this tick: the burst goes on",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000, .volatile_pages = 40000,
+          .full_scans = 12, .scanned = 1500000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .burst_deadline_usec = NOW + SEC(5),
+                       .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12), .prev_saved_pages = 500000,
+                       .prev_volatile_pages = 50000, .pass_start_saved_pages = 100000,
+                       .still_since_scanned_pages = 1000000),
+          .run = 1, .pages = ANY, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "burst: planned passes" },
+        { "last planned pass: nothing saved in it yet (the new memory is ahead): the burst goes on",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000, .volatile_pages = 50000,
+          .full_scans = 12, .scanned = 1500000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .burst_deadline_usec = NOW + SEC(5),
+                       .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12), .prev_saved_pages = 500000,
+                       .prev_volatile_pages = 50000, .pass_start_saved_pages = 500000,
+                       .still_since_scanned_pages = 1000000),
+          .run = 1, .pages = ANY, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "burst: planned passes" },
+        { "not the last planned pass: still counters do not end it",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000, .volatile_pages = 50000,
+          .full_scans = 12, .scanned = 1500000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 14, .burst_deadline_usec = NOW + SEC(10),
+                       .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12), .prev_saved_pages = 500000,
+                       .prev_volatile_pages = 50000, .pass_start_saved_pages = 100000,
+                       .still_since_scanned_pages = 1000000),
+          .run = 1, .pages = ANY, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "burst: planned passes" },
+        { "a guest went away (an event, guest memory fell by 1 GiB): no burst, the trickle stays",
+          .coef = 90, .avail = GIB(16), .committed = GIB(5), .n_guests = 5, .saved = 500000, .guest_events = 1,
+          .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_TRICKLE, .cost_nsec_per_page = 2000, .prev_saved_pages = 500000),
+          .run = 1, .pages = ANY, .sleep = ANY, .advisor = 0, .next_tick = 0, .mode = KSM_ADAPTIVE_TRICKLE,
+          .reason = "trickle: scanning saves nothing new", .rate_min = 727, .rate_max = 728 },  /* 5 GiB in 30 min */
+        { "a guest event with guest memory as before (a start): burst",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000, .guest_events = 1,
+          .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_TRICKLE, .cost_nsec_per_page = 2000, .prev_saved_pages = 500000),
+          .run = 1, .pages = ANY, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "burst: guests changed" },
+        { "a new guest pid in the scan while memory fell: burst all the same",
+          .coef = 90, .avail = GIB(16), .committed = GIB(5), .n_guests = 6, .saved = 500000, .guests_changed = true,
+          .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_TRICKLE, .cost_nsec_per_page = 2000, .prev_saved_pages = 500000),
+          .run = 1, .pages = ANY, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "burst: guests changed" },
+        { "stopped while guest memory grows: look again in 2 s",
+          .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
+          .prev = PREV(.mode = KSM_ADAPTIVE_STOPPED, .prev_committed_kib = GIB(5)),
+          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = SEC(2),
+          .mode = KSM_ADAPTIVE_STOPPED, .reason = "nothing left to gain" },
+        { "stopped, guests settled: the monitor interval",
+          .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
+          .prev = PREV(.mode = KSM_ADAPTIVE_STOPPED, .prev_committed_kib = GIB(6) - 1024),
+          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = 0,
+          .mode = KSM_ADAPTIVE_STOPPED, .reason = "nothing left to gain" },
 };
 
 static void make(const Row *r, KsmConfig *c, KsmSample *s, KsmState *st) {
@@ -214,6 +291,7 @@ static void make(const Row *r, KsmConfig *c, KsmSample *s, KsmState *st) {
                 .n_guests = r->n_guests,
                 .page_size_bytes = 4096,
                 .guests_changed = r->guests_changed,
+                .guest_events = r->guest_events,
                 .has_psi = r->has_psi,
                 .psi = { .some_avg10_centipct = r->psi_some },
                 .has_ksmd_cpu = true,
@@ -221,6 +299,7 @@ static void make(const Row *r, KsmConfig *c, KsmSample *s, KsmState *st) {
                 .ksm = {
                         .run = 1, .pages_to_scan = 100, .sleep_millisecs = 20,
                         .pages_sharing = r->saved, .pages_unshared = r->unshared,
+                        .pages_volatile = r->volatile_pages,
                         .full_scans = r->full_scans, .pages_scanned = r->scanned,
                         .advisor_mode = r->advisor_on ? KSM_ADVISOR_SCAN_TIME : KSM_ADVISOR_NONE,
                         .features = (1u << KSM_FEATURE_PAGES_SCANNED) | (1u << KSM_FEATURE_SMART_SCAN) |
