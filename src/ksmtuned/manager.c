@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "advisor-mark.h"
 #include "fileio.h"
 #include "ksmd.h"
 #include "libvirt.h"
@@ -53,6 +54,47 @@ static void apply_log_settings(const Manager *m) {
                             m->config.logfile, file_strerror(r));
 }
 
+/* Make the mark say what the state says: whether we hold the advisor. */
+static void advisor_mark_sync(Manager *m, bool taken) {
+        int r;
+
+        if (m->advisor_marked == taken)
+                return;
+        r = advisor_mark_set(m->advisor_mark, taken);
+        if (r < 0) {
+                if (!m->advisor_mark_failed)
+                        log_warning_errno(r, "Cannot %s %s: %m%s", taken ? "write" : "remove", m->advisor_mark,
+                                          taken ? " (a restart after a crash will not give the KSM advisor back)" : "");
+                m->advisor_mark_failed = true;
+                return;
+        }
+        m->advisor_marked = taken;
+        m->advisor_mark_failed = false;
+}
+
+/* A previous run turned the advisor off and was killed before it could give
+ * it back: this run holds it now, and gives it back on exit or when the
+ * policy no longer wants it off. */
+static void advisor_mark_adopt(Manager *m) {
+        KsmKnobs k;
+
+        advisor_mark_path(m->opts.root, m->advisor_mark, sizeof(m->advisor_mark));
+        if (!advisor_mark_exists(m->advisor_mark))
+                return;
+        m->advisor_marked = true;
+        if (m->opts.dry_run)
+                return;         /* writes nothing: leave the mark to a real run */
+        if (ksm_sysfs_read(m->ksm_fd, &k) >= 0 && ksm_has(&k, KSM_FEATURE_ADVISOR) &&
+            k.advisor_mode == KSM_ADVISOR_NONE) {
+                log_notice("A previous ksmtuned turned the kernel's KSM advisor off and did not exit cleanly "
+                           "(%s): it is given back on exit", m->advisor_mark);
+                m->state.advisor.taken = true;
+                return;
+        }
+        /* Back on already (the admin, or a reboot without a fresh /run): done. */
+        advisor_mark_sync(m, false);
+}
+
 int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret) {
         Manager *m;
         int r;
@@ -78,6 +120,7 @@ int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret)
         }
         snprintf(m->proc_dir, sizeof(m->proc_dir), "%s/proc", strcmp(o->root, "/") == 0 ? "" : o->root);
         snprintf(m->ksm_dir, sizeof(m->ksm_dir), "%s/" KSM_SYSFS_DIR, strcmp(o->root, "/") == 0 ? "" : o->root);
+        advisor_mark_adopt(m);
         m->scan_watch.fd = -1;
         r = discovery_scanner_new(m, &m->config, &m->scanner);
         if (r < 0) {
@@ -259,8 +302,10 @@ static void restore_advisor(Manager *m) {
         r = write_string_file_at(m->ksm_fd, "advisor_mode", "scan-time");
         if (r < 0)
                 log_error_errno(r, "Cannot restore %s/" KSM_SYSFS_DIR "/advisor_mode to scan-time: %m", m->opts.root);
-        else
+        else {
                 log_info("Restored the kernel's KSM advisor (advisor_mode=scan-time)");
+                advisor_mark_sync(m, false);
+        }
 }
 
 void manager_restore_advisor(Manager *m) {
@@ -282,6 +327,13 @@ static void act_on_advisor(Manager *m, unsigned events) {
                 log_notice("Turned the kernel's KSM advisor off while the adaptive policy sets the scan rate; it is restored on exit");
 }
 
+/* Whether this tick's writes turn the admin's advisor off. */
+static bool takes_advisor(const KsmSample *s, const KsmDecision *d) {
+        return (d->targets.set & (1u << KSM_KNOB_ADVISOR_MODE)) &&
+               d->targets.value[KSM_KNOB_ADVISOR_MODE] == KSM_ADVISOR_NONE &&
+               ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME;
+}
+
 int manager_tick(Manager *m) {
         KsmSample s;
         KsmDecision d;
@@ -298,6 +350,10 @@ int manager_tick(Manager *m) {
         act_on_advisor(m, d.advisor_events);
 
         (void) numa_switch_tick(&m->numa_switch, m->ksm_fd, m->config.merge_across_nodes, &s, m->opts.dry_run);
+        /* The mark goes down before the write: a SIGKILL right after it
+         * must not lose the admin's advisor. */
+        if (!m->opts.dry_run && takes_advisor(&s, &d))
+                advisor_mark_sync(m, true);
         /* Write failures are in m->applied, logged below and retried next tick. */
         (void) ksm_sysfs_apply(m->ksm_fd, &d.targets, &s.ksm, m->opts.dry_run, &m->applied);
         if (!m->opts.dry_run && merge_any_update(&m->merge_any, m->proc_dir, &m->guests) < 0)
@@ -315,6 +371,8 @@ int manager_tick(Manager *m) {
         m->sample = s;
         m->decision = d;
         m->state = st;
+        if (!m->opts.dry_run)
+                advisor_mark_sync(m, m->state.advisor.taken);
         /* Only what the kernel took can be changed back by someone else. */
         if (!m->opts.dry_run)
                 fight_note_writes(&m->state.fight, &d.targets, m->applied.written, &m->state.fight);

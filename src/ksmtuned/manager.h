@@ -45,6 +45,9 @@ typedef struct Manager {
         int ksm_fd;
         char proc_dir[4096];            /* root + "/proc", for path-based helpers */
         char ksm_dir[4096];             /* root + "/sys/kernel/mm/ksm" */
+        char advisor_mark[4096];        /* advisor-mark.h: we turned the advisor off */
+        bool advisor_marked;            /* the mark exists (as far as we know) */
+        bool advisor_mark_failed;       /* a failure to write it was logged */
         MergeAnyTracker merge_any;
         ScanWatch scan_watch;
         NumaSwitch numa_switch;

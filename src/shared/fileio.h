@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "parse-util.h"
 #include <sys/types.h>
 
 /* openat() that never blocks and accepts only a regular file: O_NONBLOCK,
@@ -39,10 +41,3 @@ int read_u64_file_at(int dirfd, const char *path, uint64_t *ret);
  * creating) in one write(); only a regular file (see open_regular_at).
  * Returns 0 or negative errno from open() or write(). */
 int write_string_file_at(int dirfd, const char *path, const char *s);
-
-/* Parse a decimal integer, optionally signed, surrounding whitespace allowed,
- * nothing else. Returns 0, -EINVAL (not a number) or -ERANGE (outside [min, max]). */
-int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
-
-/* Like parse_int64 for unsigned 64-bit values; a leading '-' is -EINVAL. */
-int parse_uint64(const char *s, uint64_t *ret);

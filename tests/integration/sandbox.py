@@ -57,6 +57,8 @@ NOT_REPRODUCED = {
     "RestrictSUIDSGID": "seccomp on chmod with set-id bits; the file system is read-only anyway",
     "ProtectClock": "a device rule for the RTC; its system calls are in @clock, denied with @privileged",
     "ProtectKernelModules": "its system calls are in @module, denied with @privileged; /usr/lib/modules is read-only",
+    "RuntimeDirectory": "systemd creates /run/ksmtuned writable; the daemons of these tests do not take the advisor",
+    "RuntimeDirectoryPreserve": "keeps /run/ksmtuned across restarts; nothing to confine",
     "MemoryMax": "the cgroup memory controller; a resource limit, not confinement (the peak is measured in the unit)",
 }
 

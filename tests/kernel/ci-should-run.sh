@@ -23,6 +23,8 @@ inputs_hash() {
 	(
 		cd "$top" &&
 		find kernel-patches tests/kernel src/shared/ksm-merge-any.c \
+			src/shared/parse-util.c src/shared/parse-util.h \
+			src/shared/fileio.c src/shared/fileio.h \
 			src/shared/ksm-merge-any.h src/ksmtuned/merge-any.c \
 			src/ksmtuned/merge-any.h src/ksmtuned/scan-watch.c \
 			src/ksmtuned/scan-watch.h -type f ! -name '*~' 2>/dev/null |
