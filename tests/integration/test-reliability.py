@@ -10,6 +10,7 @@ import sys
 import json
 import re
 
+import ksmtest  # noqa: E402
 from ksmtest import KSMTUNED, NO_BUS, Daemon, check, main, run_ksmctl, write_config
 
 GIB = 1048576
@@ -186,18 +187,13 @@ def test_bad_required_counter(tmp):
 def test_forged_log_line(tmp):
     """A process named to forge a log line ("x\\n<3>..."): one line, '?' for the newline."""
     r = Root(tmp)
-    os.makedirs(os.path.join(r.root, "proc/self"))
-    with open(os.path.join(r.root, "proc/self/ksm_merge_any"), "w") as f:
-        f.write("0\n")
-    r.process(200, b"evil\n<3>forged", ksm_merge_any="0\n", status="Name:\tevil\nTgid:\t200\n")
-    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH,
-                        KSM_MERGE_ANY_REGEX="'^evil'")
+    r.process(200, b"evil\n<3>forged", status="Name:\tevil\nTgid:\t200\n")
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600,
+                        KSM_GUEST_REGEX="'^evil'")
     with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
-        d.wait_log(r"Opted evil\?<3>forged\[200\] into KSM")
+        d.wait_log(r"Guest pid 200 \(evil\?<3>forged\)")
         text = d.log_text()
         check("\n<3>forged" not in text, "no log line starts with the forged priority", got=text)
-        with open(os.path.join(r.root, "proc/200/ksm_merge_any")) as f:
-            check(f.read().strip() == "1", "the process was opted in")
         d.stop()
 
 
@@ -280,6 +276,8 @@ def test_retune_storm(tmp):
 
 
 if __name__ == "__main__":
+    if os.geteuid() != 0:
+        ksmtest.skip("root: ksmtuned writes KSM knobs, even under --root, only as root")
     main([test_fifo_meminfo, test_fifo_knob, test_fifo_logfile, test_fifo_config,
           test_bad_optional_counter, test_bad_required_counter, test_forged_log_line, test_bidi_name_in_status,
           test_regex_bomb, test_replaced_directories, test_retune_storm])
