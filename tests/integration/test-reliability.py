@@ -212,8 +212,29 @@ def test_bidi_name_in_status(tmp):
     p = run_ksmctl("--root", r.root, "status", "--json", env=env, text=False)
     out = p.stdout.decode()
     check("\u202e" not in out and "evil\\u202egpj.exe" in out, "JSON escapes the override", got=out)
-    names = [x.get("comm") or x.get("name") for x in json.loads(out).get("processes", [])]
+    procs = json.loads(out).get("processes", [])
+    names = [x.get("comm") or x.get("name") for x in procs]
     check("evil\u202egpj.exe" in names, "JSON keeps the exact name", got=names)
+    # This ksm_stat has no ksm_merge_any or ksm_mergeable line: unknown, not false.
+    check(procs and procs[0].get("merge_any", False) is None and procs[0].get("mergeable", False) is None,
+          "merge_any and mergeable are null when the kernel does not report them", got=procs)
+
+
+def test_ksmctl_root_daemon_lookup(tmp):
+    """ksmctl --root DIR looks for the daemon in DIR/proc, not the host's /proc:
+    a daemon running on the host is not signalled for a fixture root."""
+    r = Root(tmp)
+    other = Root(os.path.join(tmp, "other"))
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH)
+    with Daemon(tmp, conf, ["--root", other.root, "--debug", "--no-bus"]) as d:
+        d.wait_log(r"Tick 1: ")
+        p = run_ksmctl("--root", r.root, "retune", env={"DBUS_SYSTEM_BUS_ADDRESS": NO_BUS})
+        check(p.returncode != 0, "no daemon under the fixture root", "!= 0", p.returncode)
+        check(f"pids {d.proc.pid}" not in p.stderr and f"({d.proc.pid})" not in p.stderr,
+              "the host's daemon is not named", got=p.stderr)
+        time.sleep(0.5)
+        check("SIGUSR1" not in d.log_text(), "the host's daemon got no SIGUSR1", got=d.log_text())
+        d.stop()
 
 
 def test_replaced_directories(tmp):
@@ -317,4 +338,4 @@ if __name__ == "__main__":
     main([test_fifo_meminfo, test_fifo_knob, test_fifo_logfile, test_fifo_config,
           test_bad_optional_counter, test_bad_required_counter, test_forged_log_line, test_bidi_name_in_status,
           test_regex_bomb, test_replaced_directories, test_retune_storm, test_run_write_fails,
-          test_one_second_interval])
+          test_one_second_interval, test_ksmctl_root_daemon_lookup])
