@@ -373,6 +373,24 @@ int manager_tick(Manager *m) {
                             FIGHT_REVERSALS_MAX, (unsigned) (FIGHT_WINDOW_USEC / USEC_PER_SEC / 60));
         else if (st.fight.last_reversed)
                 log_info("Another program changed KSM knobs this daemon had written; writing them again");
+        /* KSM did not take the decision's run: the policy must not build on
+         * it (compat raised pages_to_scan every tick while KSM stayed
+         * stopped), and whoever reads the reason must see it failed. */
+        if (m->applied.failed & (1u << KSM_KNOB_RUN))
+                st.npages = m->state.npages;
+        if (m->applied.failed) {
+                const char *sep = " (not applied: cannot write ";
+                size_t n = strlen(d.reason);
+
+                for (KsmKnob k = 0; k < _KSM_KNOB_MAX && n < sizeof(d.reason); k++)
+                        if (m->applied.failed & (1u << k)) {
+                                n += (size_t) snprintf(d.reason + n, sizeof(d.reason) - n, "%s%s: %s", sep,
+                                                       ksm_knob_name(k), strerror(-m->applied.error[k]));
+                                sep = ", ";
+                        }
+                if (n < sizeof(d.reason))
+                        snprintf(d.reason + n, sizeof(d.reason) - n, ")");
+        }
         m->sample = s;
         m->decision = d;
         m->state = st;
@@ -591,6 +609,9 @@ int manager_run(Manager *m) {
         r = sd_event_add_time(m->event, &m->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the monitor timer: %m"), 1;
+        /* sd-event's default accuracy (250 ms) put ticks of
+         * KSM_MONITOR_INTERVAL=1 1.24 s apart: ask for 1 ms. */
+        (void) sd_event_source_set_time_accuracy(m->timer, USEC_PER_MSEC);
         (void) sd_event_source_set_description(m->timer, "monitor-timer");
         /* WATCHDOG=1 at half of WATCHDOG_USEC, when the service manager asks. */
         if (scan_watch_start(&m->scan_watch, m->event, m->ksm_dir) == 0)

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import json
 import re
@@ -275,9 +276,45 @@ def test_retune_storm(tmp):
         d.stop()
 
 
+def test_run_write_fails(tmp):
+    """run cannot be written: pages_to_scan is not raised tick after tick while
+    KSM stays stopped, and the reason (STATUS=, LastReason, the log) says so."""
+    r = Root(tmp)
+    run = os.path.join(r.ksm, "run")
+    os.unlink(run)
+    os.symlink("/proc/sys/kernel/ngroups_max", run)      # reads as a number, refuses writes
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"Tick 1: ")
+        first = r.get("pages_to_scan")
+        for _ in range(3):
+            time.sleep(0.3)     # past the retune coalescing
+            tick(d, r"Tick \d+: ")
+        check(r.get("pages_to_scan") == first, "pages_to_scan not raised while run cannot be written",
+              first, r.get("pages_to_scan"))
+        check("(not applied: cannot write run: Permission denied)" in d.log_text(), "the reason says it failed",
+              got=d.log_text())
+        d.stop()
+
+
+def test_one_second_interval(tmp):
+    """KSM_MONITOR_INTERVAL=1 ticks once a second (sd-event's default timer
+    accuracy of 250 ms made it 1.24 s)."""
+    r = Root(tmp)
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=1, KSM_GUEST_REGEX=NOMATCH)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"Tick 2: ")
+        start = time.monotonic()
+        d.wait_log(r"Tick 8: ", timeout=20)
+        per_tick = (time.monotonic() - start) / 6
+        check(per_tick < 1.12, "seconds per tick at KSM_MONITOR_INTERVAL=1", "< 1.12", round(per_tick, 3))
+        d.stop()
+
+
 if __name__ == "__main__":
     if os.geteuid() != 0:
         ksmtest.skip("root: ksmtuned writes KSM knobs, even under --root, only as root")
     main([test_fifo_meminfo, test_fifo_knob, test_fifo_logfile, test_fifo_config,
           test_bad_optional_counter, test_bad_required_counter, test_forged_log_line, test_bidi_name_in_status,
-          test_regex_bomb, test_replaced_directories, test_retune_storm])
+          test_regex_bomb, test_replaced_directories, test_retune_storm, test_run_write_fails,
+          test_one_second_interval])
