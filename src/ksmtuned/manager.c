@@ -268,6 +268,11 @@ static int collect(Manager *m, KsmSample *ret) {
                 log_debug("Guest pid %d (%s): %" PRIu64 " KiB", (int) guests.procs[i].pid,
                           text_printable(guests.procs[i].comm, name, sizeof(name)), guests.procs[i].rss_kib);
         }
+        if (guests.n_pss_unread > 0 && !m->pss_unread_logged)
+                log_notice("KSM_GUEST_MEMORY=pss: the smaps_rollup of %zu guest(s) cannot be read "
+                           "(another user's process needs CAP_SYS_PTRACE): counting their RSS",
+                           guests.n_pss_unread);
+        m->pss_unread_logged = guests.n_pss_unread > 0;
         s.committed_kib = guests.rss_kib;
         s.n_guests = (unsigned) guests.n;
         s.guests_changed = guest_list_has_new(&m->guests, &guests);

@@ -76,6 +76,7 @@ typedef struct Manager {
         pid_t ksmd_pid;                 /* 0 until found */
         bool ksmd_missing_logged;
         bool psi_error_logged;
+        bool pss_unread_logged;         /* said that some guests' PSS is unreadable, until it is readable again */
         const char *ksm_error_file;     /* required KSM file that failed last tick, logged */
         int ksm_error;
         const char *ksm_skipped_file;   /* optional KSM file skipped last tick, logged */
