@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 
+import ksmtest  # noqa: E402
 from ksmtest import Daemon, FakeGuest, check, main, write_config
 
 GIB = 1048576                  # KiB
@@ -271,5 +272,7 @@ def test_merge_any_opt_in(tmp):
             d.stop()
 
 
+if os.geteuid() != 0:
+    ksmtest.skip("root: ksmtuned writes KSM knobs, even under --root, only as root")
 main([test_merge_any_opt_in, test_sequence_of_states, test_failing_write_logged_once, test_advisor_leaves_pages_to_scan,
       test_reload, test_dry_run_writes_nothing])
