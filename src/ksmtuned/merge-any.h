@@ -7,7 +7,8 @@
 #include "guests.h"
 
 /* Opts processes matching KSM_MERGE_ANY_REGEX into KSM through the kernel's
- * /proc/<pid>/ksm_merge_any (kernel-patches/ 0001), each process once. */
+ * process_madvise(MADV_MERGE_ANY) (kernel-patches/ 0001), each process once,
+ * through a pidfd checked against the process's start time. */
 typedef struct MergeAnyTracker {
         GuestProc *done;        /* handled (opted in, or refused): sorted by pid */
         size_t n_done;
@@ -16,8 +17,9 @@ typedef struct MergeAnyTracker {
 } MergeAnyTracker;
 
 /* Opt in the candidates of l not handled yet; forget processes that are
- * gone. proc_dir is "/proc" or a fixture. Logs what it does; returns the
- * number opted in now, or negative errno (-ENOMEM). */
+ * gone. proc_dir is unused (pidfds name processes of the daemon's own pid
+ * namespace). Logs what it does; returns the number opted in now, or
+ * negative errno (-ENOMEM). */
 int merge_any_update(MergeAnyTracker *t, const char *proc_dir, const GuestList *l);
 
 void merge_any_tracker_clear(MergeAnyTracker *t);

@@ -5,23 +5,41 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "units.h"
+
 /* How often ksmd completes a full scan: from the kernel's notification on
- * full_scans where it has one (kernel-patches/ 0002), else from the counter
- * as seen at each tick. */
+ * full_scans (kernel-patches/ 0002) once one has arrived, else from the
+ * counter as seen at each tick. A kernel without the notification is told
+ * apart by behaviour: full_scans grows between ticks and nothing arrives. */
 typedef struct ScanWatch {
-        sd_event_source *source;        /* NULL: no notification, polling */
+        sd_event *event;
+        sd_event_source *source;        /* io source on fd; NULL: not watching */
+        sd_event_source *retry;         /* timer re-opening fd after a failed read */
         int fd;
+        char *ksm_dir;
+        uint64_t retry_usec;            /* delay before re-opening after a failed read */
+        bool notified;                  /* a notification has arrived since (re)opening */
+        bool no_notify_logged;
+        unsigned n_read_errors;         /* failed reads since start */
         uint64_t full_scans;            /* last value seen */
         uint64_t last_scan_usec;        /* CLOCK_MONOTONIC when it was seen to change */
         uint64_t scan_interval_usec;    /* time the last full scan took; 0 unknown */
 } ScanWatch;
 
-/* Watch ksm_dir/full_scans without polling when the kernel supports it.
- * Returns 1 when notified, 0 when the caller must feed scan_watch_tick(),
- * negative errno on failure (logged). */
+/* Default delay before re-opening full_scans after a failed read. */
+#define SCAN_WATCH_RETRY_USEC (5 * USEC_PER_SEC)
+
+/* Watch ksm_dir/full_scans for notifications. Returns 1 when watching, 0
+ * when the caller must rely on scan_watch_tick() alone (no file), negative
+ * errno on failure (logged). */
 int scan_watch_start(ScanWatch *w, sd_event *e, const char *ksm_dir);
 
-/* Feed the counter read at a tick (ignored when notified). */
+/* Watch an already opened and read fd (scan_watch_start(), tests); takes
+ * ownership of fd. Returns 1, 0 when fd cannot be polled (a plain file),
+ * or negative errno (logged); fd is closed unless 1. */
+int scan_watch_attach(ScanWatch *w, int fd);
+
+/* Feed the counter read at a tick: used until a notification has arrived. */
 void scan_watch_tick(ScanWatch *w, uint64_t full_scans, uint64_t now_usec);
 
 void scan_watch_stop(ScanWatch *w);

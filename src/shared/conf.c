@@ -28,6 +28,7 @@ typedef enum KeyType {
         KEY_CGROUPS,            /* blank-separated cgroup names */
         KEY_PIDFILES,           /* blank-separated absolute globs */
         KEY_MEASURE,            /* rss or pss */
+        KEY_FILE_OR_EMPTY,      /* an absolute file name; empty turns the feature off */
         KEY_AUTO_BOOL,          /* auto (-1), 0 or 1 */
 } KeyType;
 
@@ -63,7 +64,7 @@ static const KeyDef keys[] = {
         STR_KEY("LOGFILE", logfile, KEY_STRING),
         STR_KEY("KSM_LIBVIRT_URI", libvirt_uri, KEY_URI_LIST),
         STR_KEY("KSM_MERGE_ANY_REGEX", merge_any_regex, KEY_REGEX_OR_EMPTY),
-        STR_KEY("KSM_METRICS_FILE", metrics_file, KEY_STRING),
+        STR_KEY("KSM_METRICS_FILE", metrics_file, KEY_FILE_OR_EMPTY),
         INT_KEY("KSM_METRICS_TOP_GUESTS", metrics_top_guests, 0, 100000),
         STR_KEY("KSM_MERGE_ACROSS_NODES", merge_across_nodes, KEY_AUTO_BOOL),
         STR_KEY("DEBUG", debug, KEY_BOOL),
@@ -107,6 +108,7 @@ int conf_key_format(const KsmConfig *c, size_t i, char *buf, size_t size) {
         case KEY_URI_LIST:
         case KEY_CGROUPS:
         case KEY_PIDFILES:
+        case KEY_FILE_OR_EMPTY:
                 n = snprintf(out, sizeof(out), "%s", (const char *) field);
                 break;
         case KEY_MEASURE:
@@ -363,6 +365,15 @@ static int set_key(ParseContext *ctx, const KeyDef *k, unsigned line, const char
                         return fail(ctx, line, "%s=%s: pid file patterns are absolute paths", k->name, raw);
                 snprintf(field, CONF_VALUE_MAX, "%s", value);
                 break;
+        case KEY_FILE_OR_EMPTY: {
+                size_t len = strlen(value);
+
+                /* The daemon detaches to /: a relative name would land there. */
+                if (len > 0 && (value[0] != '/' || value[len - 1] == '/'))
+                        return fail(ctx, line, "%s=%s: an absolute file name, or empty for none", k->name, raw);
+                snprintf(field, CONF_VALUE_MAX, "%s", value);
+                break;
+        }
         case KEY_MEASURE:
                 if (guest_measure_from_string(value, field) < 0)
                         return fail(ctx, line, "%s=%s: unknown measure (use rss or pss)", k->name, raw);

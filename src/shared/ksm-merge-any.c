@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* syscall() */
 #endif
 
 #include "ksm-merge-any.h"
@@ -13,10 +13,17 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-/* "0\n" or "1\n" from the kernel; room for garbage so we can reject it. */
+#ifndef PR_GET_MEMORY_MERGE
+#define PR_GET_MEMORY_MERGE 68
+#endif
+
+/* A counter from sysfs; room for garbage so we can reject it. */
 #define SMALL_READ 32
 
 static int build_path(char *buf, size_t size, const char *dir, const char *name)
@@ -28,44 +35,6 @@ static int build_path(char *buf, size_t size, const char *dir, const char *name)
 	if ((size_t)n >= size)
 		return -ENAMETOOLONG;
 	return 0;
-}
-
-static int build_pid_path(char *buf, size_t size, const char *proc_dir, pid_t pid,
-			  const char *name)
-{
-	int n;
-
-	if (pid <= 0)
-		return -EINVAL;
-	if (name)
-		n = snprintf(buf, size, "%s/%ld/%s", proc_dir, (long)pid, name);
-	else
-		n = snprintf(buf, size, "%s/%ld", proc_dir, (long)pid);
-	if (n < 0)
-		return -EINVAL;
-	if ((size_t)n >= size)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-/*
- * ENOENT from the file means either "no such process" or "kernel without
- * the patch": tell them apart by the /proc/<pid> directory.
- */
-static int pid_open_error(const char *proc_dir, pid_t pid, int err)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	int r;
-
-	if (err != ENOENT)
-		return -err;
-	r = build_pid_path(path, sizeof(path), proc_dir, pid, NULL);
-	if (r < 0)
-		return r;
-	if (stat(path, &st) < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	return -ENOENT;
 }
 
 /* Read a small file through fd from offset 0 into a NUL-terminated buf. */
@@ -82,96 +51,109 @@ static int pread_small(int fd, char *buf, size_t size)
 	return 0;
 }
 
-/* Accept exactly "0" or "1", with or without one trailing newline. */
-static int parse_kernel_flag(const char *s, int *ret)
+static int sys_pidfd_open(pid_t pid)
 {
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int process_madvise_whole(int pidfd, int advice)
+{
+	return syscall(SYS_process_madvise, pidfd, NULL, 0, advice, 0) < 0 ? -errno : 0;
+}
+
+int ksm_merge_any_supported(void)
+{
+	int pidfd, on, r;
+
+	on = prctl(PR_GET_MEMORY_MERGE, 0, 0, 0, 0);
+	if (on < 0)
+		return errno == EINVAL ? 0 : -errno;	/* before Linux 6.4 */
+	pidfd = sys_pidfd_open(getpid());
+	if (pidfd < 0)
+		return errno == ENOSYS ? 0 : -errno;
+	/* Our own setting again: a no-op that needs no privilege */
+	r = process_madvise_whole(pidfd, on ? KSM_MADV_MERGE_ANY : KSM_MADV_UNMERGE_ANY);
+	close(pidfd);
+	if (r == -EINVAL || r == -ENOSYS)
+		return 0;
+	return r < 0 ? r : 1;
+}
+
+int ksm_stat_start_tics_parse(const char *stat_text, uint64_t *ret)
+{
+	const char *p = strrchr(stat_text, ')');	/* comm may hold spaces and ')' */
 	uint64_t v;
-	int r = parse_kernel_u64(s, &v);
+	char *end;
 
-	if (r < 0 || v > 1 || s[0] != (char)('0' + v))
+	if (!p)
 		return -EBADMSG;
-	*ret = (int)v;
-	return 0;
-}
-
-int ksm_merge_any_supported(const char *proc_dir)
-{
-	char path[PATH_MAX];
-	int r;
-
-	r = build_path(path, sizeof(path), proc_dir, "self/ksm_merge_any");
-	if (r < 0)
-		return r;
-	if (access(path, F_OK) == 0)
-		return 1;
-	return errno == ENOENT ? 0 : -errno;
-}
-
-int ksm_merge_any_get(const char *proc_dir, pid_t pid, int *ret)
-{
-	char path[PATH_MAX], buf[SMALL_READ];
-	int fd, r, v;
-
-	r = build_pid_path(path, sizeof(path), proc_dir, pid, "ksm_merge_any");
-	if (r < 0)
-		return r;
-	fd = open_regular_at(AT_FDCWD, path, O_RDONLY, 0);
-	if (fd < 0)
-		return pid_open_error(proc_dir, pid, -fd);
-	r = pread_small(fd, buf, sizeof(buf));
-	close(fd);
-	if (r < 0)
-		return r;
-	r = parse_kernel_flag(buf, &v);
-	if (r < 0)
-		return r;
+	p++;
+	/* After the name: state is field 3, starttime field 22 */
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EBADMSG;
+	}
+	p++;
+	if (*p < '0' || *p > '9')
+		return -EBADMSG;
+	errno = 0;
+	v = strtoull(p, &end, 10);
+	if (errno || (*end != ' ' && *end != '\n' && *end != '\0'))
+		return -EBADMSG;
 	*ret = v;
 	return 0;
 }
 
-int ksm_merge_any_set(const char *proc_dir, pid_t pid, int enable)
+int ksm_pidfd_open(const char *proc_dir, pid_t pid, uint64_t start_tics)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], text[1024];
+	uint64_t started;
+	int pidfd, fd, r;
 	ssize_t n;
-	int fd, r = 0;
 
-	if (enable != 0 && enable != 1)
+	if (pid <= 0)
 		return -EINVAL;
-	r = build_pid_path(path, sizeof(path), proc_dir, pid, "ksm_merge_any");
-	if (r < 0)
-		return r;
-	fd = open_regular_at(AT_FDCWD, path, O_WRONLY, 0);
-	if (fd < 0)
-		return pid_open_error(proc_dir, pid, -fd);
-	do
-		n = write(fd, enable ? "1\n" : "0\n", 2);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		r = -errno;
-	else if (n != 2)
-		r = -EIO;
-	if (close(fd) < 0 && r == 0 && errno != EINTR)
-		r = -errno;
-	return r;
-}
-
-int ksm_full_scans_notify_supported(const char *ksm_dir)
-{
-	char path[PATH_MAX], buf[SMALL_READ];
-	int fd, r, v;
-
-	r = build_path(path, sizeof(path), ksm_dir, "full_scans_notify");
-	if (r < 0)
-		return r;
+	r = snprintf(path, sizeof(path), "%s/%ld/stat", proc_dir, (long)pid);
+	if (r < 0 || (size_t)r >= sizeof(path))
+		return -ENAMETOOLONG;
+	/*
+	 * The pidfd first, then the start time: if the pid was reused before
+	 * pidfd_open(), the start time read now is the new process's and
+	 * differs; once the pidfd is open, it cannot name another process.
+	 */
+	pidfd = sys_pidfd_open(pid);
+	if (pidfd < 0)
+		return -errno;
 	fd = open_regular_at(AT_FDCWD, path, O_RDONLY, 0);
-	if (fd < 0)
-		return fd == -ENOENT ? 0 : fd;
-	r = pread_small(fd, buf, sizeof(buf));
+	if (fd < 0) {
+		r = fd == -ENOENT ? -ESRCH : fd;
+		goto fail;
+	}
+	n = read(fd, text, sizeof(text) - 1);
+	r = n < 0 ? -errno : 0;
 	close(fd);
 	if (r < 0)
-		return r;
-	r = parse_kernel_flag(buf, &v);
-	return r < 0 ? r : v;
+		goto fail;
+	text[n] = '\0';
+	r = ksm_stat_start_tics_parse(text, &started);
+	if (r < 0)
+		goto fail;
+	if (started != start_tics) {
+		r = -ESRCH;
+		goto fail;
+	}
+	return pidfd;
+fail:
+	close(pidfd);
+	return r == -ENOENT ? -ESRCH : r;
+}
+
+int ksm_merge_any_set(int pidfd, int enable)
+{
+	if (enable != 0 && enable != 1)
+		return -EINVAL;
+	return process_madvise_whole(pidfd, enable ? KSM_MADV_MERGE_ANY : KSM_MADV_UNMERGE_ANY);
 }
 
 int ksm_full_scans_open(const char *ksm_dir)

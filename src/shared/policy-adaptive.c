@@ -43,7 +43,6 @@
 #include "policy.h"
 #include "units.h"
 
-#define NSEC_PER_USEC UINT64_C(1000)
 #define PPM UINT64_C(1000000)
 
 /* The rest of this pass, a pass to checksum the new pages, a pass to merge. */
@@ -190,7 +189,7 @@ static uint64_t scanned_pages(const KsmSample *s, const KsmAdaptiveState *p, uin
         /* Older kernels: at most pages_to_scan per sleep_millisecs while running. */
         if (!p->have_prev || k->run != 1 || k->sleep_millisecs == 0)
                 return p->prev_scanned_pages;
-        return p->prev_scanned_pages + k->pages_to_scan * (dt_usec / 1000) / k->sleep_millisecs;
+        return p->prev_scanned_pages + k->pages_to_scan * (dt_usec / USEC_PER_MSEC) / k->sleep_millisecs;
 }
 
 /* The figures of this tick alone: memory, pressure, pages to cover. */

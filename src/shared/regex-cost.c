@@ -11,17 +11,20 @@
 /* Groups nest at most this deep; deeper is treated as too costly. */
 #define DEPTH_MAX 64
 
-/* Parse "{n}", "{n,}" or "{n,m}" at p; the multiplier and the length, or 0. */
+/* Parse "{n}", "{n,}", "{n,m}" or glibc's "{,m}" at p; the multiplier and
+ * the length, or 0. */
 static size_t parse_bound(const char *p, uint64_t *ret_factor) {
         const char *s = p + 1;
         uint64_t lo = 0, hi = 0;
-        bool have_hi = false;
+        bool have_hi = false, comma;
 
-        if (!isdigit((unsigned char) *s))
+        /* "{,m}" is "{0,m}" to glibc (found by tests/fuzz/fuzz-regex). */
+        if (!isdigit((unsigned char) *s) && *s != ',')
                 return 0;
         while (isdigit((unsigned char) *s))
                 lo = sat_add_u64(sat_mul_u64(lo, 10), (uint64_t) (*s++ - '0'));
-        if (*s == ',') {
+        comma = *s == ',';
+        if (comma) {
                 s++;
                 while (isdigit((unsigned char) *s)) {
                         hi = sat_add_u64(sat_mul_u64(hi, 10), (uint64_t) (*s++ - '0'));
@@ -30,7 +33,11 @@ static size_t parse_bound(const char *p, uint64_t *ret_factor) {
         }
         if (*s != '}')
                 return 0;
-        *ret_factor = sat_add_u64(have_hi && hi > lo ? hi : lo, 1);
+        /* "{n,}" is n copies and a star. */
+        if (comma && !have_hi)
+                *ret_factor = sat_add_u64(lo, 2);
+        else
+                *ret_factor = sat_add_u64(have_hi && hi > lo ? hi : lo, 1);
         return (size_t) (s + 1 - p);
 }
 

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 
+import ksmtest  # noqa: E402
 from ksmtest import Daemon, FakeGuest, check, main, write_config
 
 GIB = 1048576                  # KiB
@@ -231,8 +232,22 @@ def test_dry_run_writes_nothing(tmp):
 
 
 def test_merge_any_opt_in(tmp):
-    """KSM_MERGE_ANY_REGEX: processes are opted in through the kernel
-    interface of kernel-patches/ 0001 (here a fixture /proc), each once."""
+    """KSM_MERGE_ANY_REGEX on a kernel without process_madvise(MADV_MERGE_ANY)
+    (kernel-patches/ 0001): one notice, however many ticks, and the daemon
+    keeps tuning. The opt-in itself needs the patched kernel: the qemu
+    pipeline tests it (tests/kernel/guest/init, ksmtuned-merge-any-...)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = libc.syscall(434, os.getpid(), 0)           # pidfd_open (same number on all but alpha and mips)
+    on = libc.prctl(68, 0, 0, 0, 0)                      # PR_GET_MEMORY_MERGE
+    r = libc.syscall(440, pidfd, None, 0, 26 if on == 1 else 27, 0)  # process_madvise, a no-op
+    err = ctypes.get_errno()
+    os.close(pidfd)
+    if r == 0:
+        print("SKIP: this kernel has process_madvise(MADV_MERGE_ANY); the qemu pipeline tests the opt-in")
+        return
+    check(err == 22, "kernel without the interface says EINVAL", 22, err)
+
     fx = Fixture(tmp)
     proc = os.path.join(fx.root, "proc")
 
@@ -243,52 +258,21 @@ def test_merge_any_opt_in(tmp):
         with open(f"/proc/{pid}/stat") as src, open(os.path.join(proc, str(pid), "stat"), "w") as dst:
             dst.write(src.read())
 
-    def knob(pid, value=None):
-        path = os.path.join(proc, str(pid), "ksm_merge_any")
-        if value is not None:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w") as f:
-                f.write(f"{value}\n")
-        with open(path) as f:
-            return f.read().strip()
-
     conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600,
                         KSM_GUEST_REGEX=f"'{NOMATCH}'", KSM_MERGE_ANY_REGEX="'^ksm-victim$'")
-    with FakeGuest(mib=4, name="ksm-victim", extra=["--no-madvise"]) as v1, \
-            FakeGuest(mib=4, name="ksm-other", extra=["--no-madvise"]) as other:
+    with FakeGuest(mib=4, name="ksm-victim", extra=["--no-madvise"]) as v1:
         add_process(v1.pid)
-        add_process(other.pid)
-        # No kernel support yet: one notice, however many ticks.
         with Daemon(tmp, conf, ["--root", fx.root, "--debug"]) as d:
             d.wait_log(r"Tick 1:")
             tick(d)
-            n = d.log_text().count("has no ")
+            tick(d)
+            n = d.log_text().count("lacks process_madvise(MADV_MERGE_ANY)")
             check(n == 1, "missing kernel interface noted once", 1, n)
-            d.stop()
-
-        knob("self", 0)
-        knob(v1.pid, 0)
-        knob(other.pid, 0)
-        with Daemon(tmp, conf, ["--root", fx.root, "--debug"]) as d:
-            d.wait_log(r"Tick 1:")
-            check(knob(v1.pid) == "1", "matching process opted in", "1", knob(v1.pid))
-            check(knob(other.pid) == "0", "other process left alone", "0", knob(other.pid))
-            check(f"Opted ksm-victim[{v1.pid}] into KSM" in d.log_text(), "opt-in logged", got=d.log_text())
-            # Each process once: the daemon does not write again, even if
-            # the process turned it off itself.
-            knob(v1.pid, 0)
-            tick(d)
-            check(knob(v1.pid) == "0", "an opted-in process is not written twice", "0", knob(v1.pid))
-            # A new process is picked up at the next tick.
-            with FakeGuest(mib=4, name="ksm-victim", extra=["--no-madvise"]) as v2:
-                add_process(v2.pid)
-                knob(v2.pid, 0)
-                tick(d)
-                check(knob(v2.pid) == "1", "new process opted in at the next tick", "1", knob(v2.pid))
-            n = d.log_text().count("Opted ")
-            check(n == 2, "two opt-ins in all", 2, n)
+            check("Opted " not in d.log_text(), "nothing opted in", got=d.log_text())
             d.stop()
 
 
+if os.geteuid() != 0:
+    ksmtest.skip("root: ksmtuned writes KSM knobs, even under --root, only as root")
 main([test_merge_any_opt_in, test_sequence_of_states, test_failing_write_logged_once, test_advisor_leaves_pages_to_scan,
       test_reload, test_dry_run_writes_nothing])

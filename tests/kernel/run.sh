@@ -14,6 +14,8 @@
 #   KSMTUNED_KERNEL_JOBS     make -j (default: nproc)
 #   KSMTUNED_KERNEL_TIMEOUT  seconds before the VM counts as hung (default 600)
 #   KSMTUNED_KERNEL_IMAGE    boot this bzImage instead of building one
+#   KSMTUNED_KERNEL_TREE     patched source for the selftest (default: the
+#                            build tree; needed with KSMTUNED_KERNEL_IMAGE)
 #   KSMTUNED_GUEST_BIN       a built ksmtuned to run once in the guest
 #   KSMTUNED_GUEST_CONF      its config file (default: a generated one)
 #   KSMTUNED_KERNEL_APPEND   extra kernel command line arguments
@@ -38,6 +40,10 @@ verbose=${KSMTUNED_KERNEL_VERBOSE:-0}
 extra_append=${KSMTUNED_KERNEL_APPEND:-}
 
 src=$cache/linux
+# The patched source the selftest comes from (the build tree unless booting
+# a given image built elsewhere)
+ksrc=${KSMTUNED_KERNEL_TREE:-$src}
+selftest=tools/testing/selftests/mm/ksm_remote_tests.c
 log() { printf 'kernel-test: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
@@ -153,6 +159,12 @@ build_guest_programs() {
 		die "cannot build ktest-exit"
 	gcc $cflags -o "$cache/guest/ksm-victim" "$here/guest/ksm-victim.c" ||
 		die "cannot build ksm-victim"
+	# The series' kernel selftest, from the patched tree (kselftest.h is
+	# header-only), built as the selftests Makefile would but static.
+	[ -f "$ksrc/$selftest" ] || die "no $ksrc/$selftest (KSMTUNED_KERNEL_TREE: the patched source)"
+	gcc -static -O2 -Wall -Werror -I "$ksrc/tools/testing/selftests" \
+		-o "$cache/guest/ksm_remote_tests" "$ksrc/$selftest" ||
+		die "cannot build $selftest"
 }
 
 # Copy a dynamically linked program with its libraries and loader.
@@ -207,7 +219,8 @@ build_initramfs() {
 	install -m 0755 /bin/busybox "$root/bin/busybox"
 	ln -s busybox "$root/bin/sh"
 	install -m 0755 "$here/guest/init" "$root/init"
-	install -m 0755 "$cache/guest/ksm-test" "$cache/guest/ktest-exit" "$cache/guest/ksm-victim" "$root/bin/"
+	install -m 0755 "$cache/guest/ksm-test" "$cache/guest/ktest-exit" "$cache/guest/ksm-victim" \
+		"$cache/guest/ksm_remote_tests" "$root/bin/"
 	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' \
 		>"$root/etc/passwd"
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
@@ -257,8 +270,11 @@ boot() {
 	phase_start
 	# In the background so that a signal to this script stops the VM too
 	# (timeout(1) puts itself and qemu in their own process group).
+	# Two NUMA nodes, one CPU and 256 MiB each: merge_across_nodes matters
 	timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg \
 		-cpu max -smp 2,sockets=2 -m 512M \
+		-object memory-backend-ram,id=m0,size=256M -object memory-backend-ram,id=m1,size=256M \
+		-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1 \
 		-nographic -no-reboot -kernel "$image" -initrd "$cache/initramfs.cpio" \
 		-append "$append" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		</dev/null >"$cache/console.log" 2>&1 &

@@ -21,8 +21,8 @@ tarball=$cache/debootstrap-$suite-minbase-$(dpkg --print-architecture 2>/dev/nul
 started=$(date +%s)
 
 say() { printf '# %s\n' "$*"; }
-skip() { echo "SKIP: needs $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "skip: needs $*"; exit 77; }
+fail() { echo "failed: $*"; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || skip "root (chroot, mounts)"
 for tool in debootstrap dpkg-buildpackage chroot findmnt systemctl; do
@@ -49,7 +49,7 @@ cleanup() {
 		findmnt -rn -o TARGET | grep "^$root" | sort -r | while read -r m; do umount -l "$m" || true; done
 	fi
 	if findmnt -rn -o TARGET | grep -q "^$root"; then
-		echo "FAIL: mounts left under $root"
+		echo "failed: mounts left under $root"
 		status=1
 	else
 		rm -rf "$work"

@@ -133,6 +133,10 @@ static const BadRow bad[] = {
           "test.conf:1: KSM_GUEST_CGROUPS='machine.slice a/b': a cgroup name is one path component (no '/', not . or ..)" },
         { "KSM_GUEST_CGROUPS=..\n", "test.conf:1: KSM_GUEST_CGROUPS=..: a cgroup name is one path component (no '/', not . or ..)" },
         { "KSM_GUEST_PIDFILES=run/*.pid\n", "test.conf:1: KSM_GUEST_PIDFILES=run/*.pid: pid file patterns are absolute paths" },
+        { "KSM_METRICS_FILE=ksmtuned.prom\n",
+          "test.conf:1: KSM_METRICS_FILE=ksmtuned.prom: an absolute file name, or empty for none" },
+        { "KSM_METRICS_FILE=/var/lib/prometheus/\n",
+          "test.conf:1: KSM_METRICS_FILE=/var/lib/prometheus/: an absolute file name, or empty for none" },
         { "KSM_GUEST_MEMORY=vss\n", "test.conf:1: KSM_GUEST_MEMORY=vss: unknown measure (use rss or pss)" },
         { "KSM_GUEST_MEMORY=PSS\n", "test.conf:1: KSM_GUEST_MEMORY=PSS: unknown measure (use rss or pss)" },
         { "KSM_PROC_EVENTS=2\n", "test.conf:1: KSM_PROC_EVENTS=2: not a boolean (use 1, yes, true, on or 0, no, false, off)" },
@@ -390,6 +394,12 @@ static void test_strings_and_bools(void **state) {
         assert_string_equal(c.merge_any_regex, "^(java|node)$");
         assert_int_equal(parse("KSM_MERGE_ANY_REGEX=\n", &c, err, &w), 0);
         assert_string_equal(c.merge_any_regex, "");
+        assert_int_equal(parse("", &c, err, &w), 0);
+        assert_string_equal(c.metrics_file, "/var/lib/prometheus/node-exporter/ksmtuned.prom");
+        assert_int_equal(parse("KSM_METRICS_FILE=\n", &c, err, &w), 0);
+        assert_string_equal(c.metrics_file, "");
+        assert_int_equal(parse("KSM_METRICS_FILE=/run/k.prom\n", &c, err, &w), 0);
+        assert_string_equal(c.metrics_file, "/run/k.prom");
         /* A bare trailing $ is literal in sh too. */
         assert_int_equal(parse("KSM_GUEST_REGEX=^kvm$\n", &c, err, &w), 0);
         assert_string_equal(c.guest_regex, "^kvm$");
@@ -443,7 +453,7 @@ static void test_key_names_complete(void **state) {
         static const struct { const char *key, *value; } samples[] = {
                 { "KSM_NPAGES_DECAY", "-1" }, { "DEBUG", "0" }, { "LOGFILE", "/x" }, { "KSM_GUEST_REGEX", "x" },
                 { "KSM_POLICY", "adaptive" }, { "KSM_GUEST_PIDFILES", "/run/x/*.pid" }, { "KSM_GUEST_MEMORY", "pss" },
-                { "KSM_PROC_EVENTS", "no" },
+                { "KSM_PROC_EVENTS", "no" }, { "KSM_METRICS_FILE", "/x.prom" },
                 { "KSM_MERGE_ACROSS_NODES", "0" },
         };
         const char *k;

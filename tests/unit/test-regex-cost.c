@@ -26,11 +26,14 @@ static void test_table(void **state) {
                 { "a++++++++++++++++++++++", UINT64_C(1) << 22 },
                 { "(ab)*", 4 },
                 { "(a{100}){100}", 101 * 101 },
-                { "a{5,}", 6 },
+                { "a{5,}", 7 },
                 { "a{2,9}", 10 },
                 { "a{9,2}", 10 },                       /* regcomp rejects it; never cheaper */
                 { "a{99999999999999999999999}", UINT64_MAX },
                 { "a{", 2 },                            /* literal brace */
+                { "a{,131}", 132 },                     /* glibc: {0,131} */
+                { "((a?){,131}){1,63}", 2 * 132 * 64 },
+                { "a{,}", 2 },
                 { "[]a-z]+", 2 },
                 { "[[:alpha:]]{3}", 4 },
                 { "[^]]x", 2 },
@@ -80,6 +83,8 @@ static void test_compile(void **state) {
         regfree(&re);
         assert_int_equal(guest_regex_compile("(a?){1,512}", &re, why, sizeof(why)), -E2BIG);
         assert_int_equal(guest_regex_compile("((a?){1,31}){1,63}", &re, why, sizeof(why)), -E2BIG);
+        /* 1.6 GiB in regcomp() before "{,m}" was counted. */
+        assert_int_equal(guest_regex_compile("((a?){,131}){1,63}", &re, why, sizeof(why)), -E2BIG);
 }
 
 int main(void) {
