@@ -74,16 +74,20 @@ uint64_t regex_cost(const char *pattern) {
 
         while (*p) {
                 uint64_t factor = 0;
+                bool unbounded = false;
                 size_t n = 1;
 
                 switch (*p) {
                 case '*': case '+': case '?':
                         factor = 2;
+                        unbounded = *p != '?';
                         break;
                 case '{':
                         n = parse_bound(p, &factor);
                         if (n == 0)
                                 n = 1;          /* a literal '{' */
+                        else
+                                unbounded = p[n - 2] == ',';    /* "{n,}" */
                         break;
                 case '(':
                         if (depth == DEPTH_MAX)
@@ -119,7 +123,15 @@ uint64_t regex_cost(const char *pattern) {
                 }
                 if (factor) {
                         /* A quantifier with nothing before it is taken as a literal. */
-                        last[depth] = last[depth] ? sat_mul_u64(last[depth], factor) : factor;
+                        uint64_t c = last[depth];
+
+                        /* An unbounded repetition of a large part costs
+                         * regcomp() about the cube of that part in time
+                         * (tests/fuzz/fuzz-regex: "((a?){,131}){1,}" took
+                         * 2.2 s at cost 792): add c * c / 64. */
+                        last[depth] = c ? sat_mul_u64(c, factor) : factor;
+                        if (unbounded && c > 1)
+                                last[depth] = sat_add_u64(last[depth], sat_mul_u64(c, c) / 64);
                 } else {
                         sum[depth] = sat_add_u64(sum[depth], last[depth]);
                         last[depth] = 1;
