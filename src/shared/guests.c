@@ -75,9 +75,11 @@ int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t 
 
         /* Before regcomp(): a few stacked quantifiers cost gigabytes there. */
         if (cost > REGEX_COST_MAX) {
-                if (errbuf)
-                        snprintf(errbuf, errbuf_size, "too complex (expands to about %s%" PRIu64 " states, at most %d)",
-                                 cost == UINT64_MAX ? "more than " : "", cost, REGEX_COST_MAX);
+                if (errbuf && cost == UINT64_MAX)
+                        snprintf(errbuf, errbuf_size, "too complex (stacked quantifiers, or far too large)");
+                else if (errbuf)
+                        snprintf(errbuf, errbuf_size, "too complex (expands to about %" PRIu64 " states, at most %d)",
+                                 cost, REGEX_COST_MAX);
                 return -E2BIG;
         }
         r = regcomp(ret, pattern, REG_EXTENDED | REG_NOSUB);

@@ -69,6 +69,7 @@ uint64_t regex_cost(const char *pattern) {
         /* sum[d]: cost of the finished atoms of group depth d; last[d]: cost
          * of the atom a quantifier would apply to (0: none yet). */
         uint64_t sum[DEPTH_MAX + 1] = {}, last[DEPTH_MAX + 1] = {};
+        bool quantified[DEPTH_MAX + 1] = {};   /* last[] has a quantifier already */
         unsigned depth = 0;
         const char *p = pattern;
 
@@ -94,8 +95,10 @@ uint64_t regex_cost(const char *pattern) {
                                 return UINT64_MAX;
                         sum[depth] = sat_add_u64(sum[depth], last[depth]);
                         last[depth] = 0;
+                        quantified[depth] = false;
                         depth++;
                         sum[depth] = last[depth] = 0;
+                        quantified[depth] = false;
                         p++;
                         continue;
                 case ')':
@@ -106,12 +109,14 @@ uint64_t regex_cost(const char *pattern) {
 
                                 depth--;
                                 last[depth] = group ? group : 1;
+                                quantified[depth] = false;
                         }
                         p++;
                         continue;
                 case '|':
                         sum[depth] = sat_add_u64(sum[depth], last[depth]);
                         last[depth] = 0;
+                        quantified[depth] = false;
                         p++;
                         continue;
                 case '[':
@@ -121,6 +126,13 @@ uint64_t regex_cost(const char *pattern) {
                         n = p[1] ? 2 : 1;
                         break;
                 }
+                /* Stacked quantifiers ("a++", "a*+", "a{2}{3}") say nothing one
+                 * would not, and each multiplies regcomp()'s work
+                 * (tests/fuzz/fuzz-regex: "^z++*++++" ran out of memory at
+                 * cost 387): refused. */
+                if (factor && quantified[depth])
+                        return UINT64_MAX;
+                quantified[depth] = factor && last[depth];
                 if (factor) {
                         /* A quantifier with nothing before it is taken as a literal. */
                         uint64_t c = last[depth];

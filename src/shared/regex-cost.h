@@ -18,5 +18,6 @@
  * counts 1 (a group the sum of its contents), "*", "+" and "?" double what
  * they apply to, "{n}", "{n,m}" and glibc's "{,m}" multiply it by the largest
  * bound plus one, "{n,}" by n + 2; stacked quantifiers multiply again; an
- * unbounded one ("*", "+", "{n,}") on a part of cost c > 1 adds c * c / 64. Pure; saturates at UINT64_MAX. */
+ * unbounded one ("*", "+", "{n,}") on a part of cost c > 1 adds c * c / 64.
+ * Stacked quantifiers ("a++", "a*?") cost UINT64_MAX: refused. Pure; saturates at UINT64_MAX. */
 uint64_t regex_cost(const char *pattern);

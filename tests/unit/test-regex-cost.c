@@ -20,9 +20,11 @@ static void test_table(void **state) {
                 /* the classic guest regex: ^ q e m u ( - ( k v m | s y s t e m - .+ ) | : .{1,11} ) $ */
                 { "^qemu(-(kvm|system-.+)|:.{1,11})$", 1 + 4 + (1 + (3 + 7 + 2)) + (1 + 12) + 1 },
                 { "a+", 2 },
-                { "a++", 4 },
-                { "a+++", 8 },                          /* 2, 4, 8: c * c / 64 rounds to 0 */
-                { "a++++", 17 },                        /* 8 * 2 + 8 * 8 / 64 */
+                { "a++", UINT64_MAX },                  /* stacked: refused */
+                { "(a+)+", 2 * 2 },
+                { "a+b+", 4 },
+                { "a{2}{3}", UINT64_MAX },
+                { "^z++*++++", UINT64_MAX },            /* fuzz-regex: out of memory */
                 { "(ab)*", 4 + 4 / 64 },
                 { "(a{100}){100}", 101 * 101 },
                 { "a{5,}", 7 },
@@ -78,9 +80,7 @@ static void test_compile(void **state) {
         assert_non_null(strstr(why, "too complex"));
         assert_int_equal(guest_regex_compile("^qemu(-(kvm|system-.+)|:.{1,11})$", &re, why, sizeof(why)), 0);
         regfree(&re);
-        assert_int_equal(guest_regex_compile("a+++++", &re, why, sizeof(why)), 0);
-        regfree(&re);
-        assert_int_equal(guest_regex_compile("a++++++++", &re, why, sizeof(why)), -E2BIG);
+        assert_int_equal(guest_regex_compile("a++", &re, why, sizeof(why)), -E2BIG);
         assert_true(regex_cost("a++++++++++++++++++++++") > REGEX_COST_MAX);
         assert_int_equal(guest_regex_compile("(a?){1,511}", &re, why, sizeof(why)), 0);
         regfree(&re);
