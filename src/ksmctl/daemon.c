@@ -59,8 +59,19 @@ static bool is_daemon(int proc_fd, pid_t pid) {
         return proc_read_stat(proc_fd, pid, &st) >= 0 && strcmp(st.comm, DAEMON_COMM) == 0 && st.state != 'Z';
 }
 
+/* The proc directory under --root: with a fixture root, the host's /proc
+ * would name unrelated processes (and signal them). */
+static int open_proc(const Ctl *c) {
+        char path[4096];
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/proc", strcmp(c->root, "/") == 0 ? "" : c->root);
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? negative_errno() : fd;
+}
+
 /* The pid in a pid file, when that process exists. Returns pid, 0 or negative errno. */
-static int pid_from_file(const char *path, bool check_comm) {
+static int pid_from_file(const Ctl *c, const char *path, bool check_comm) {
         _cleanup_free_ char *s = NULL;
         int64_t pid;
         int r;
@@ -74,7 +85,7 @@ static int pid_from_file(const char *path, bool check_comm) {
                 return 0;
         /* A stale default pid file may name a recycled pid. */
         if (check_comm) {
-                _cleanup_close_ int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int proc_fd = open_proc(c);
 
                 if (proc_fd < 0 || !is_daemon(proc_fd, (pid_t) pid))
                         return 0;
@@ -82,18 +93,18 @@ static int pid_from_file(const char *path, bool check_comm) {
         return (int) pid;
 }
 
-/* Processes named ksmtuned, from the live /proc. Returns how many (pids in
+/* Processes named ksmtuned, from ROOT/proc. Returns how many (pids in
  * ret, at most max) or negative errno. */
-static int pids_by_name(pid_t *ret, size_t max) {
+static int pids_by_name(const Ctl *c, pid_t *ret, size_t max) {
         _cleanup_close_ int proc_fd = -1;
         ProcIter it = {};
         size_t n = 0;
         pid_t pid;
         int r;
 
-        proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        proc_fd = open_proc(c);
         if (proc_fd < 0)
-                return negative_errno();
+                return proc_fd;
         r = proc_iter_start(&it, proc_fd);
         while (r >= 0 && (r = proc_iter_next(&it, &pid)) > 0) {
                 if (pid == getpid() || !is_daemon(proc_fd, pid))
@@ -115,7 +126,7 @@ static int find_daemon(const Ctl *c, pid_t *ret, char *why, size_t why_size) {
         pid_t pids[8];
         int r, n;
 
-        r = pid_from_file(pidfile, !c->pidfile);
+        r = pid_from_file(c, pidfile, !c->pidfile);
         if (r > 0) {
                 *ret = r;
                 return 1;
@@ -125,7 +136,7 @@ static int find_daemon(const Ctl *c, pid_t *ret, char *why, size_t why_size) {
                          r == 0 ? "no such process" : strerror(-r));
                 return 0;
         }
-        n = pids_by_name(pids, ELEMENTSOF(pids));
+        n = pids_by_name(c, pids, ELEMENTSOF(pids));
         if (n < 0) {
                 snprintf(why, why_size, "no pid in %s, and the process list cannot be read (%s)",
                          pidfile, strerror(-n));

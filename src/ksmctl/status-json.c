@@ -121,9 +121,16 @@ static void print_procs(JsonWriter *w, const ProcList *l) {
                 else
                         json_null(w);
                 json_key(w, "merge_any");
-                json_bool(w, p->stat.merge_any);
+                /* Unknown where the kernel does not report it, not false. */
+                if (p->stat.present & (1u << KSM_STAT_MERGE_ANY))
+                        json_bool(w, p->stat.merge_any);
+                else
+                        json_null(w);
                 json_key(w, "mergeable");
-                json_bool(w, p->stat.mergeable);
+                if (p->stat.present & (1u << KSM_STAT_MERGEABLE))
+                        json_bool(w, p->stat.mergeable);
+                else
+                        json_null(w);
                 json_object_end(w);
         }
         json_array_end(w);

@@ -42,7 +42,7 @@ static int method_retune(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         if (r <= 0)
                 return r;
         log_debug("Retune requested over D-Bus");
-        r = manager_retune(b->manager);
+        r = manager_retune_request(b->manager);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "The tick failed: %m (see the daemon's log)");
         return sd_bus_reply_method_return(msg, "s", b->manager->decision.reason);

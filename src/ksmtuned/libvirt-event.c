@@ -12,6 +12,7 @@
 #include "libvirt-dl.h"
 #include "libvirt-event.h"
 #include "log.h"
+#include "units.h"
 
 /* One libvirt watch (fd) or timeout. libvirt identifies them by positive
  * ints, which we hand out. */
@@ -129,7 +130,7 @@ static int timeout_arm(EventSource *s) {
         if (s->timeout_ms < 0)
                 return sd_event_source_set_enabled(s->source, SD_EVENT_OFF);
         /* 0 means "on every iteration" to libvirt: due now, re-armed after each call. */
-        r = sd_event_source_set_time_relative(s->source, (uint64_t) s->timeout_ms * 1000);
+        r = sd_event_source_set_time_relative(s->source, (uint64_t) s->timeout_ms * USEC_PER_MSEC);
         if (r < 0)
                 return r;
         return sd_event_source_set_enabled(s->source, SD_EVENT_ONESHOT);

@@ -268,6 +268,11 @@ static int collect(Manager *m, KsmSample *ret) {
                 log_debug("Guest pid %d (%s): %" PRIu64 " KiB", (int) guests.procs[i].pid,
                           text_printable(guests.procs[i].comm, name, sizeof(name)), guests.procs[i].rss_kib);
         }
+        if (guests.n_pss_unread > 0 && !m->pss_unread_logged)
+                log_notice("KSM_GUEST_MEMORY=pss: the smaps_rollup of %zu guest(s) cannot be read "
+                           "(another user's process needs CAP_SYS_PTRACE): counting their RSS",
+                           guests.n_pss_unread);
+        m->pss_unread_logged = guests.n_pss_unread > 0;
         s.committed_kib = guests.rss_kib;
         s.n_guests = (unsigned) guests.n;
         s.guests_changed = guest_list_has_new(&m->guests, &guests);
@@ -368,6 +373,24 @@ int manager_tick(Manager *m) {
                             FIGHT_REVERSALS_MAX, (unsigned) (FIGHT_WINDOW_USEC / USEC_PER_SEC / 60));
         else if (st.fight.last_reversed)
                 log_info("Another program changed KSM knobs this daemon had written; writing them again");
+        /* KSM did not take the decision's run: the policy must not build on
+         * it (compat raised pages_to_scan every tick while KSM stayed
+         * stopped), and whoever reads the reason must see it failed. */
+        if (m->applied.failed & (1u << KSM_KNOB_RUN))
+                st.npages = m->state.npages;
+        if (m->applied.failed) {
+                const char *sep = " (not applied: cannot write ";
+                size_t n = strlen(d.reason);
+
+                for (KsmKnob k = 0; k < _KSM_KNOB_MAX && n < sizeof(d.reason); k++)
+                        if (m->applied.failed & (1u << k)) {
+                                n += (size_t) snprintf(d.reason + n, sizeof(d.reason) - n, "%s%s: %s", sep,
+                                                       ksm_knob_name(k), strerror(-m->applied.error[k]));
+                                sep = ", ";
+                        }
+                if (n < sizeof(d.reason))
+                        snprintf(d.reason + n, sizeof(d.reason) - n, ")");
+        }
         m->sample = s;
         m->decision = d;
         m->state = st;
@@ -379,6 +402,7 @@ int manager_tick(Manager *m) {
         m->have_tick = true;
         m->n_ticks++;
         m->last_tick_realtime_usec = now_usec(CLOCK_REALTIME);
+        m->last_tick_usec = now;
         manager_report_tick(m);
         manager_metrics_write(m);
         if (m->on_change)
@@ -408,6 +432,19 @@ int manager_retune(Manager *m) {
 
         arm_timer(m);
         return r;
+}
+
+int manager_retune_request(Manager *m) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        /* A tick already on its way (a request or guest event before) takes
+         * this request too. */
+        if (m->n_soon > 0 || (m->have_tick && now - m->last_tick_usec < MANAGER_RETUNE_MIN_MS * USEC_PER_MSEC)) {
+                m->n_retunes_coalesced++;
+                manager_retune_soon(m);
+                return 0;
+        }
+        return manager_retune(m);
 }
 
 static void tick_and_rearm(Manager *m) {
@@ -450,17 +487,21 @@ static int on_soon(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 void manager_retune_soon(Manager *m) {
+        uint64_t when;
         int r;
 
         if (m->n_soon++ > 0)
                 return;
+        /* From the clock, not sd-event's time of this loop iteration, which
+         * lags when the iteration dispatched many requests: the tick must
+         * come MANAGER_SOON_MS after this request, not before. */
+        when = now_usec(CLOCK_MONOTONIC) + MANAGER_SOON_MS * USEC_PER_MSEC;
         if (!m->soon_timer) {
-                r = sd_event_add_time_relative(m->event, &m->soon_timer, CLOCK_MONOTONIC,
-                                               MANAGER_SOON_MS * USEC_PER_MSEC, 0, on_soon, m);
+                r = sd_event_add_time(m->event, &m->soon_timer, CLOCK_MONOTONIC, when, 0, on_soon, m);
                 if (r >= 0)
                         (void) sd_event_source_set_description(m->soon_timer, "retune-soon");
         } else {
-                r = sd_event_source_set_time_relative(m->soon_timer, MANAGER_SOON_MS * USEC_PER_MSEC);
+                r = sd_event_source_set_time(m->soon_timer, when);
                 if (r >= 0)
                         r = sd_event_source_set_enabled(m->soon_timer, SD_EVENT_ONESHOT);
         }
@@ -511,7 +552,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static int on_sigusr1(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         (void) s, (void) si;
         log_debug("SIGUSR1: retuning now");
-        tick_and_rearm(userdata);
+        (void) manager_retune_request(userdata);
         return 0;
 }
 
@@ -568,6 +609,9 @@ int manager_run(Manager *m) {
         r = sd_event_add_time(m->event, &m->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the monitor timer: %m"), 1;
+        /* sd-event's default accuracy (250 ms) put ticks of
+         * KSM_MONITOR_INTERVAL=1 1.24 s apart: ask for 1 ms. */
+        (void) sd_event_source_set_time_accuracy(m->timer, USEC_PER_MSEC);
         (void) sd_event_source_set_description(m->timer, "monitor-timer");
         /* WATCHDOG=1 at half of WATCHDOG_USEC, when the service manager asks. */
         if (scan_watch_start(&m->scan_watch, m->event, m->ksm_dir) == 0)

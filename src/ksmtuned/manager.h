@@ -15,6 +15,8 @@
 /* Guest events within this window after the first one share one tick:
  * twenty domains started together cause one retune, not twenty. */
 #define MANAGER_SOON_MS 250
+/* Requested retunes closer than this share a tick: at most 4 a second. */
+#define MANAGER_RETUNE_MIN_MS 250
 
 typedef struct ManagerOptions {
         const char *config_path;
@@ -61,7 +63,9 @@ typedef struct Manager {
         KsmApplyResult applied;
         bool have_tick;
         uint64_t last_tick_realtime_usec;
+        uint64_t last_tick_usec;        /* CLOCK_MONOTONIC */
         uint64_t n_ticks;
+        uint64_t n_retunes_coalesced;   /* retune requests answered by a recent tick */
 
         unsigned failed_logged;         /* 1 << KsmKnob whose write failure was logged */
         uint64_t n_knob_failures[_KSM_KNOB_MAX];        /* failed writes per knob, for the metrics */
@@ -72,6 +76,7 @@ typedef struct Manager {
         pid_t ksmd_pid;                 /* 0 until found */
         bool ksmd_missing_logged;
         bool psi_error_logged;
+        bool pss_unread_logged;         /* said that some guests' PSS is unreadable, until it is readable again */
         const char *ksm_error_file;     /* required KSM file that failed last tick, logged */
         int ksm_error;
         const char *ksm_skipped_file;   /* optional KSM file skipped last tick, logged */
@@ -103,9 +108,15 @@ int manager_reload(Manager *m, char *err, size_t err_size);
  * (RELOADING=1, READY=1) and logs a failure. Returns as manager_reload(). */
 int manager_reload_notify(Manager *m, char *err, size_t err_size);
 
-/* Tick now and start a new monitor interval (SIGUSR1, the bus's Retune).
- * Returns as manager_tick(). */
+/* Tick now and start a new monitor interval. Returns as manager_tick(). */
 int manager_retune(Manager *m);
+
+/* A retune someone asked for (SIGUSR1, the bus's Retune): a tick now, unless
+ * one ran within MANAGER_RETUNE_MIN_MS; then its decision, which is current,
+ * stands and one more tick follows shortly (manager_retune_soon), however
+ * many requests came meanwhile. So a client in a loop drives at most a few
+ * ticks a second. Returns as manager_tick(), 0 when coalesced. */
+int manager_retune_request(Manager *m);
 
 /* A writable knob as it is after the last tick's writes (or would be, with
  * --dry-run); the value read before the tick when it was not written. */

@@ -75,9 +75,11 @@ int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t 
 
         /* Before regcomp(): a few stacked quantifiers cost gigabytes there. */
         if (cost > REGEX_COST_MAX) {
-                if (errbuf)
-                        snprintf(errbuf, errbuf_size, "too complex (expands to about %s%" PRIu64 " states, at most %d)",
-                                 cost == UINT64_MAX ? "more than " : "", cost, REGEX_COST_MAX);
+                if (errbuf && cost == UINT64_MAX)
+                        snprintf(errbuf, errbuf_size, "too complex (stacked quantifiers, or far too large)");
+                else if (errbuf)
+                        snprintf(errbuf, errbuf_size, "too complex (expands to about %" PRIu64 " states, at most %d)",
+                                 cost, REGEX_COST_MAX);
                 return -E2BIG;
         }
         r = regcomp(ret, pattern, REG_EXTENDED | REG_NOSUB);
@@ -238,11 +240,14 @@ static int proc_append(GuestProc **array, size_t *n, size_t *alloc, pid_t pid, c
 /* How much memory a guest commits, KiB: its resident set, or its
  * proportional set size when so configured (falling back to the resident
  * set when smaps_rollup cannot be read). */
-static uint64_t guest_kib(GuestScanner *s, pid_t pid, const ProcStat *st) {
+static uint64_t guest_kib(GuestScanner *s, pid_t pid, const ProcStat *st, GuestList *l) {
         uint64_t pss;
 
-        if (s->measure == GUEST_MEASURE_PSS && guest_read_pss_kib(s->proc_fd, pid, &pss) >= 0)
-                return pss;
+        if (s->measure == GUEST_MEASURE_PSS) {
+                if (guest_read_pss_kib(s->proc_fd, pid, &pss) >= 0)
+                        return pss;
+                l->n_pss_unread++;
+        }
         return sat_mul_u64(st->rss_pages, s->page_kib);
 }
 
@@ -301,7 +306,7 @@ static int look_at(GuestScanner *s, Scan *sc, pid_t pid, bool extra, VisitFlags 
                 return 0;
         }
         if (guest) {
-                uint64_t kib = guest_kib(s, pid, &st);
+                uint64_t kib = guest_kib(s, pid, &st, &sc->l);
 
                 r = proc_append(&sc->l.procs, &sc->l.n, &sc->alloc, pid, st.comm, st.start_ticks, kib);
                 if (r < 0)

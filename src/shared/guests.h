@@ -27,6 +27,9 @@ typedef struct GuestList {
         GuestProc *merge_any;           /* processes matching the merge-any pattern seen
                                          * new or young at this scan, sorted by pid */
         size_t n_merge_any;
+        size_t n_pss_unread;            /* KSM_GUEST_MEMORY=pss: guests counted by RSS, their
+                                         * smaps_rollup unreadable (another user's, without
+                                         * CAP_SYS_PTRACE) */
 } GuestList;
 
 typedef struct GuestScanner GuestScanner;

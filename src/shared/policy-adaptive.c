@@ -43,7 +43,6 @@
 #include "policy.h"
 #include "units.h"
 
-#define NSEC_PER_USEC UINT64_C(1000)
 #define PPM UINT64_C(1000000)
 
 /* The rest of this pass, a pass to checksum the new pages, a pass to merge. */
@@ -190,7 +189,7 @@ static uint64_t scanned_pages(const KsmSample *s, const KsmAdaptiveState *p, uin
         /* Older kernels: at most pages_to_scan per sleep_millisecs while running. */
         if (!p->have_prev || k->run != 1 || k->sleep_millisecs == 0)
                 return p->prev_scanned_pages;
-        return p->prev_scanned_pages + k->pages_to_scan * (dt_usec / 1000) / k->sleep_millisecs;
+        return p->prev_scanned_pages + k->pages_to_scan * (dt_usec / USEC_PER_MSEC) / k->sleep_millisecs;
 }
 
 /* The figures of this tick alone: memory, pressure, pages to cover. */
@@ -278,12 +277,22 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                 st->cpu_credit_usec = (int64_t) ((uint64_t) c->cpu_budget_pct * CPU_WINDOW_USEC / 100);
                 pass_begin(m, st);
                 st->last_pass_gain_pages = UINT64_MAX;  /* unknown: not "nothing" */
+                st->yield_base_scanned_pages = m->scanned_pages;
+                st->yield_base_saved_pages = m->saved;
         } else {
                 uint64_t dscan = sub_sat(m->scanned_pages, p->prev_scanned_pages);
 
                 measure_cpu(c, s, p, dt, dscan, st);
-                if (dscan >= MIN_MEASURE_PAGES)
-                        st->yield_ppm = min_u64(sub_sat(m->saved, p->prev_saved_pages) * PPM / dscan, PPM);
+                /* Over as many ticks as it takes to scan enough pages: at
+                 * the slowest steady rate a tick alone never does, and a
+                 * yield that is never measured again would hold forever. */
+                uint64_t yscan = sub_sat(m->scanned_pages, p->yield_base_scanned_pages);
+
+                if (yscan >= MIN_MEASURE_PAGES) {
+                        st->yield_ppm = min_u64(sub_sat(m->saved, p->yield_base_saved_pages) * PPM / yscan, PPM);
+                        st->yield_base_scanned_pages = m->scanned_pages;
+                        st->yield_base_saved_pages = m->saved;
+                }
                 if (counters_moved(s, p, m))
                         st->still_since_scanned_pages = m->scanned_pages;
                 if (s->ksm.full_scans != p->prev_full_scans) {

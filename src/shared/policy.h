@@ -54,6 +54,8 @@ typedef struct KsmAdaptiveState {
         uint64_t rate_pages_per_sec;    /* the scan rate chosen last */
         uint64_t prev_volatile_pages;   /* pages_volatile at the previous tick */
         uint64_t still_since_scanned_pages;     /* pages_scanned when KSM's counters last moved */
+        uint64_t yield_base_scanned_pages;      /* pages_scanned when yield_ppm was last measured */
+        uint64_t yield_base_saved_pages;        /* savings then */
 } KsmAdaptiveState;
 
 /* Who owns the kernel's advisor (advisor_mode=scan-time sets pages_to_scan

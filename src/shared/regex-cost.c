@@ -11,17 +11,20 @@
 /* Groups nest at most this deep; deeper is treated as too costly. */
 #define DEPTH_MAX 64
 
-/* Parse "{n}", "{n,}" or "{n,m}" at p; the multiplier and the length, or 0. */
+/* Parse "{n}", "{n,}", "{n,m}" or glibc's "{,m}" at p; the multiplier and
+ * the length, or 0. */
 static size_t parse_bound(const char *p, uint64_t *ret_factor) {
         const char *s = p + 1;
         uint64_t lo = 0, hi = 0;
-        bool have_hi = false;
+        bool have_hi = false, comma;
 
-        if (!isdigit((unsigned char) *s))
+        /* "{,m}" is "{0,m}" to glibc (found by tests/fuzz/fuzz-regex). */
+        if (!isdigit((unsigned char) *s) && *s != ',')
                 return 0;
         while (isdigit((unsigned char) *s))
                 lo = sat_add_u64(sat_mul_u64(lo, 10), (uint64_t) (*s++ - '0'));
-        if (*s == ',') {
+        comma = *s == ',';
+        if (comma) {
                 s++;
                 while (isdigit((unsigned char) *s)) {
                         hi = sat_add_u64(sat_mul_u64(hi, 10), (uint64_t) (*s++ - '0'));
@@ -30,7 +33,11 @@ static size_t parse_bound(const char *p, uint64_t *ret_factor) {
         }
         if (*s != '}')
                 return 0;
-        *ret_factor = sat_add_u64(have_hi && hi > lo ? hi : lo, 1);
+        /* "{n,}" is n copies and a star. */
+        if (comma && !have_hi)
+                *ret_factor = sat_add_u64(lo, 2);
+        else
+                *ret_factor = sat_add_u64(have_hi && hi > lo ? hi : lo, 1);
         return (size_t) (s + 1 - p);
 }
 
@@ -62,29 +69,36 @@ uint64_t regex_cost(const char *pattern) {
         /* sum[d]: cost of the finished atoms of group depth d; last[d]: cost
          * of the atom a quantifier would apply to (0: none yet). */
         uint64_t sum[DEPTH_MAX + 1] = {}, last[DEPTH_MAX + 1] = {};
+        bool quantified[DEPTH_MAX + 1] = {};   /* last[] has a quantifier already */
         unsigned depth = 0;
         const char *p = pattern;
 
         while (*p) {
                 uint64_t factor = 0;
+                bool unbounded = false;
                 size_t n = 1;
 
                 switch (*p) {
                 case '*': case '+': case '?':
                         factor = 2;
+                        unbounded = *p != '?';
                         break;
                 case '{':
                         n = parse_bound(p, &factor);
                         if (n == 0)
                                 n = 1;          /* a literal '{' */
+                        else
+                                unbounded = p[n - 2] == ',';    /* "{n,}" */
                         break;
                 case '(':
                         if (depth == DEPTH_MAX)
                                 return UINT64_MAX;
                         sum[depth] = sat_add_u64(sum[depth], last[depth]);
                         last[depth] = 0;
+                        quantified[depth] = false;
                         depth++;
                         sum[depth] = last[depth] = 0;
+                        quantified[depth] = false;
                         p++;
                         continue;
                 case ')':
@@ -95,12 +109,14 @@ uint64_t regex_cost(const char *pattern) {
 
                                 depth--;
                                 last[depth] = group ? group : 1;
+                                quantified[depth] = false;
                         }
                         p++;
                         continue;
                 case '|':
                         sum[depth] = sat_add_u64(sum[depth], last[depth]);
                         last[depth] = 0;
+                        quantified[depth] = false;
                         p++;
                         continue;
                 case '[':
@@ -110,9 +126,24 @@ uint64_t regex_cost(const char *pattern) {
                         n = p[1] ? 2 : 1;
                         break;
                 }
+                /* Stacked quantifiers ("a++", "a*+", "a{2}{3}") say nothing one
+                 * would not, and each multiplies regcomp()'s work
+                 * (tests/fuzz/fuzz-regex: "^z++*++++" ran out of memory at
+                 * cost 387): refused. */
+                if (factor && quantified[depth])
+                        return UINT64_MAX;
+                quantified[depth] = factor && last[depth];
                 if (factor) {
                         /* A quantifier with nothing before it is taken as a literal. */
-                        last[depth] = last[depth] ? sat_mul_u64(last[depth], factor) : factor;
+                        uint64_t c = last[depth];
+
+                        /* An unbounded repetition of a large part costs
+                         * regcomp() about the cube of that part in time
+                         * (tests/fuzz/fuzz-regex: "((a?){,131}){1,}" took
+                         * 2.2 s at cost 792): add c * c / 64. */
+                        last[depth] = c ? sat_mul_u64(c, factor) : factor;
+                        if (unbounded && c > 1)
+                                last[depth] = sat_add_u64(last[depth], sat_mul_u64(c, c) / 64);
                 } else {
                         sum[depth] = sat_add_u64(sum[depth], last[depth]);
                         last[depth] = 1;

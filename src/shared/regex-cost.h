@@ -16,6 +16,8 @@
 /* Estimate the size of the automaton an extended regular expression (POSIX
  * ERE, as regcomp(REG_EXTENDED)) expands to, before compiling it: each atom
  * counts 1 (a group the sum of its contents), "*", "+" and "?" double what
- * they apply to, "{n}", "{n,}" and "{n,m}" multiply it by the largest bound
- * plus one; stacked quantifiers multiply again. Pure; saturates at UINT64_MAX. */
+ * they apply to, "{n}", "{n,m}" and glibc's "{,m}" multiply it by the largest
+ * bound plus one, "{n,}" by n + 2; stacked quantifiers multiply again; an
+ * unbounded one ("*", "+", "{n,}") on a part of cost c > 1 adds c * c / 64.
+ * Stacked quantifiers ("a++", "a*?") cost UINT64_MAX: refused. Pure; saturates at UINT64_MAX. */
 uint64_t regex_cost(const char *pattern);

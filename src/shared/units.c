@@ -13,7 +13,7 @@ uint64_t now_usec(clockid_t clock) {
 
         /* Only fails for an invalid clock id, which callers never pass. */
         (void) clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
 uint64_t page_size(void) {

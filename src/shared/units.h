@@ -9,6 +9,7 @@
 
 #define USEC_PER_SEC UINT64_C(1000000)
 #define USEC_PER_MSEC UINT64_C(1000)
+#define NSEC_PER_USEC UINT64_C(1000)
 
 /* The current time of clock (CLOCK_MONOTONIC, CLOCK_REALTIME, ...) in µs. */
 uint64_t now_usec(clockid_t clock);

@@ -36,11 +36,14 @@ for c in "$srcdir"/src/shared/*.c; do
 	objs="$objs $o"
 done
 
+# log.c sends to the journal: the targets link what the library links.
+libs="$(pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd) -lm"
+
 status=0
 for t in $targets; do
 	bin=$out/bin/fuzz-$t
 	# shellcheck disable=SC2086
-	$CLANG $cflags -fsanitize=fuzzer "$srcdir/tests/fuzz/fuzz-$t.c" $objs -lm -o "$bin"
+	$CLANG $cflags -fsanitize=fuzzer "$srcdir/tests/fuzz/fuzz-$t.c" $objs $libs -o "$bin"
 	mkdir -p "$out/corpus/$t"
 	echo "== fuzz-$t: ${seconds} s or $runs runs"
 	# shellcheck disable=SC2086

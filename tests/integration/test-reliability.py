@@ -6,8 +6,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import json
+import re
 
 import ksmtest  # noqa: E402
 from ksmtest import KSMTUNED, NO_BUS, Daemon, check, main, run_ksmctl, write_config
@@ -210,8 +212,29 @@ def test_bidi_name_in_status(tmp):
     p = run_ksmctl("--root", r.root, "status", "--json", env=env, text=False)
     out = p.stdout.decode()
     check("\u202e" not in out and "evil\\u202egpj.exe" in out, "JSON escapes the override", got=out)
-    names = [x.get("comm") or x.get("name") for x in json.loads(out).get("processes", [])]
+    procs = json.loads(out).get("processes", [])
+    names = [x.get("comm") or x.get("name") for x in procs]
     check("evil\u202egpj.exe" in names, "JSON keeps the exact name", got=names)
+    # This ksm_stat has no ksm_merge_any or ksm_mergeable line: unknown, not false.
+    check(procs and procs[0].get("merge_any", False) is None and procs[0].get("mergeable", False) is None,
+          "merge_any and mergeable are null when the kernel does not report them", got=procs)
+
+
+def test_ksmctl_root_daemon_lookup(tmp):
+    """ksmctl --root DIR looks for the daemon in DIR/proc, not the host's /proc:
+    a daemon running on the host is not signalled for a fixture root."""
+    r = Root(tmp)
+    other = Root(os.path.join(tmp, "other"))
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH)
+    with Daemon(tmp, conf, ["--root", other.root, "--debug", "--no-bus"]) as d:
+        d.wait_log(r"Tick 1: ")
+        p = run_ksmctl("--root", r.root, "retune", env={"DBUS_SYSTEM_BUS_ADDRESS": NO_BUS})
+        check(p.returncode != 0, "no daemon under the fixture root", "!= 0", p.returncode)
+        check(f"pids {d.proc.pid}" not in p.stderr and f"({d.proc.pid})" not in p.stderr,
+              "the host's daemon is not named", got=p.stderr)
+        time.sleep(0.5)
+        check("SIGUSR1" not in d.log_text(), "the host's daemon got no SIGUSR1", got=d.log_text())
+        d.stop()
 
 
 def test_replaced_directories(tmp):
@@ -237,9 +260,82 @@ def test_replaced_directories(tmp):
         d.stop()
 
 
+def test_retune_storm(tmp):
+    """A root client calling Retune in a loop, and a SIGUSR1 storm: a few ticks
+    a second at most, each caller still answered with the current decision."""
+    from ksmbus import BUS_INTERFACE, BUS_NAME, BUS_PATH, PrivateBus
+    import time
+
+    r = Root(tmp)
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH)
+    with PrivateBus(tmp) as bus, Daemon(tmp, conf, ["--root", r.root, "--debug"], env=bus.env) as d:
+        d.wait_log(r"Tick 1: ")
+        from ksmtest import wait_for
+        wait_for(bus.name_owned, 10, "the daemon on the bus")
+        n = 150
+        start = time.monotonic()
+        for _ in range(n):
+            p = bus.busctl("call", BUS_NAME, BUS_PATH, BUS_INTERFACE, "Retune")
+            check(p.returncode == 0 and p.stdout.startswith('s "') and len(p.stdout) > 10,
+                  "each Retune answers with the decision", got=p.stdout + p.stderr)
+        time.sleep(0.6)         # the last coalesced tick
+        elapsed = time.monotonic() - start
+        ticks = len(re.findall(r"Tick \d+: ", d.log_text())) - 1
+        check(ticks <= 4 * elapsed + 2, f"{n} Retune calls in {elapsed:.1f} s coalesced to at most 4 ticks a second",
+              f"<= {4 * elapsed + 2:.0f}", ticks)
+        check(ticks >= 2, "Retune still ticks", ">= 2", ticks)
+
+        before = len(re.findall(r"Tick \d+: ", d.log_text()))
+        start = time.monotonic()
+        for _ in range(500):
+            d.signal(signal.SIGUSR1)
+        time.sleep(0.6)
+        elapsed = time.monotonic() - start
+        ticks = len(re.findall(r"Tick \d+: ", d.log_text())) - before
+        check(1 <= ticks <= 4 * elapsed + 2, f"500 SIGUSR1 in {elapsed:.1f} s: a few ticks", f"<= {4 * elapsed + 2:.0f}",
+              ticks)
+        d.stop()
+
+
+def test_run_write_fails(tmp):
+    """run cannot be written: pages_to_scan is not raised tick after tick while
+    KSM stays stopped, and the reason (STATUS=, LastReason, the log) says so."""
+    r = Root(tmp)
+    run = os.path.join(r.ksm, "run")
+    os.unlink(run)
+    os.symlink("/proc/sys/kernel/ngroups_max", run)      # reads as a number, refuses writes
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_GUEST_REGEX=NOMATCH)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"Tick 1: ")
+        first = r.get("pages_to_scan")
+        for _ in range(3):
+            time.sleep(0.3)     # past the retune coalescing
+            tick(d, r"Tick \d+: ")
+        check(r.get("pages_to_scan") == first, "pages_to_scan not raised while run cannot be written",
+              first, r.get("pages_to_scan"))
+        check("(not applied: cannot write run: Permission denied)" in d.log_text(), "the reason says it failed",
+              got=d.log_text())
+        d.stop()
+
+
+def test_one_second_interval(tmp):
+    """KSM_MONITOR_INTERVAL=1 ticks once a second (sd-event's default timer
+    accuracy of 250 ms made it 1.24 s)."""
+    r = Root(tmp)
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=1, KSM_GUEST_REGEX=NOMATCH)
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"Tick 2: ")
+        start = time.monotonic()
+        d.wait_log(r"Tick 8: ", timeout=20)
+        per_tick = (time.monotonic() - start) / 6
+        check(per_tick < 1.12, "seconds per tick at KSM_MONITOR_INTERVAL=1", "< 1.12", round(per_tick, 3))
+        d.stop()
+
+
 if __name__ == "__main__":
     if os.geteuid() != 0:
         ksmtest.skip("root: ksmtuned writes KSM knobs, even under --root, only as root")
     main([test_fifo_meminfo, test_fifo_knob, test_fifo_logfile, test_fifo_config,
           test_bad_optional_counter, test_bad_required_counter, test_forged_log_line, test_bidi_name_in_status,
-          test_regex_bomb, test_replaced_directories])
+          test_regex_bomb, test_replaced_directories, test_retune_storm, test_run_write_fails,
+          test_one_second_interval, test_ksmctl_root_daemon_lookup])

@@ -9,7 +9,8 @@
 # The inputs are kernel-patches/, tests/kernel/ and the helper that the
 # guest tests compile in (src/shared/ksm-merge-any.[ch]) and the daemon's
 # code that the guest runs against the patches (src/ksmtuned/merge-any.[ch],
-# scan-watch.[ch]), as files in the
+# scan-watch.[ch], and for the two NUMA nodes numa-switch.[ch] and
+# src/shared/numa-merge.[ch]), as files in the
 # working tree: uncommitted edits count.  The stamp file is
 # $KSMTUNED_KERNEL_CI_STAMP (default /var/cache/ksmtuned-ci/kernel-pass.sha256).
 # Exit status 2 on usage or I/O errors.
@@ -27,7 +28,9 @@ inputs_hash() {
 			src/shared/fileio.c src/shared/fileio.h \
 			src/shared/ksm-merge-any.h src/ksmtuned/merge-any.c \
 			src/ksmtuned/merge-any.h src/ksmtuned/scan-watch.c \
-			src/ksmtuned/scan-watch.h -type f ! -name '*~' 2>/dev/null |
+			src/ksmtuned/scan-watch.h src/ksmtuned/numa-switch.c \
+			src/ksmtuned/numa-switch.h src/shared/numa-merge.c \
+			src/shared/numa-merge.h -type f ! -name '*~' 2>/dev/null |
 		LC_ALL=C sort |
 		while IFS= read -r f; do
 			sha256sum "$f"

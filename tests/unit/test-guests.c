@@ -303,6 +303,47 @@ static void test_scan_table(void **state) {
         }
 }
 
+/* KSM_GUEST_MEMORY=pss: a guest's PSS from smaps_rollup; a guest whose
+ * smaps_rollup cannot be read counts by its RSS and is reported. */
+static void test_scan_pss(void **state) {
+        char root[] = "/tmp/test-guests.XXXXXX", cmd[600];
+        uint64_t page_kib = (uint64_t) sysconf(_SC_PAGESIZE) / 1024;
+        GuestScanner *s;
+        GuestList l = {};
+        int fd;
+
+        (void) state;
+        assert_non_null(mkdtemp(root));
+        snprintf(cmd, sizeof(cmd), "mkdir -p '%s/proc/sys/kernel' '%s/proc/30/smaps_rollup'", root, root);
+        assert_int_equal(system(cmd), 0);
+        fixture_put(root, "proc/sys/kernel/ns_last_pid", "40\n");
+        put_proc(root, 20, "qemu-kvm", 0, 1000);
+        fixture_put(root, "proc/20/smaps_rollup", "1000-2000 ---p 00000000 00:00 0 [rollup]\nRss: 4000 kB\nPss:  1234 kB\n");
+        put_proc(root, 30, "qemu-kvm", 0, 10);          /* smaps_rollup is a directory: unreadable */
+        fd = open(root, O_RDONLY | O_DIRECTORY);
+        assert_true(fd >= 0);
+        assert_int_equal(guest_scanner_new(fd, GUEST_REGEX_DEFAULT, &s), 0);
+
+        assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
+        assert_int_equal(l.n, 2);
+        assert_int_equal(l.rss_kib, 1010 * page_kib);      /* rss by default */
+        assert_int_equal(l.n_pss_unread, 0);
+
+        assert_int_equal(guest_scanner_set_rules(s, root, "", "", GUEST_MEASURE_PSS), 0);
+        assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
+        assert_int_equal(l.n, 2);
+        assert_int_equal(l.procs[0].rss_kib, 1234);
+        assert_int_equal(l.procs[1].rss_kib, 10 * page_kib);
+        assert_int_equal(l.rss_kib, 1234 + 10 * page_kib);
+        assert_int_equal(l.n_pss_unread, 1);
+
+        guest_list_clear(&l);
+        guest_scanner_free(s);
+        close(fd);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+        assert_int_equal(system(cmd), 0);
+}
+
 /* What the scan remembers, on a fixture /proc: a settled non-guest is not
  * read again (renaming it goes unseen, unless libvirt names its pid), a
  * young one is, until it turns out to be a guest. */
@@ -466,6 +507,7 @@ int main(void) {
                 cmocka_unit_test(test_scan_sum_saturates),
                 cmocka_unit_test(test_scan_probe),
                 cmocka_unit_test(test_scan_table),
+                cmocka_unit_test(test_scan_pss),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

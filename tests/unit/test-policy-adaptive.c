@@ -267,6 +267,22 @@ static const Row rows[] = {
           .prev = PREV(.mode = KSM_ADAPTIVE_STOPPED, .prev_committed_kib = GIB(6) - 1024),
           .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = 0,
           .mode = KSM_ADAPTIVE_STOPPED, .reason = "nothing left to gain" },
+        { "steady at its slowest rate: the yield is measured over several ticks, nothing saved: trickle",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
+          .full_scans = 12, .scanned = 1001600, .ksmd_cpu = SEC(10) + 3000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_STEADY, .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12),
+                       .prev_saved_pages = 500000, .prev_scanned_pages = 1000000, .yield_ppm = 5000,
+                       .yield_base_scanned_pages = 998400, .yield_base_saved_pages = 500000),
+          .run = 1, .pages = ANY, .sleep = ANY, .advisor = 0, .next_tick = 0, .mode = KSM_ADAPTIVE_TRICKLE,
+          .reason = "trickle: scanning saves nothing new" },
+        { "steady at its slowest rate: too few pages since the last measure, the yield holds",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
+          .full_scans = 12, .scanned = 1001600, .ksmd_cpu = SEC(10) + 3000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_STEADY, .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12),
+                       .prev_saved_pages = 500000, .prev_scanned_pages = 1000000, .yield_ppm = 5000,
+                       .yield_base_scanned_pages = 999601, .yield_base_saved_pages = 500000),
+          .run = 1, .pages = ANY, .sleep = ANY, .advisor = 0, .next_tick = SEC(2), .mode = KSM_ADAPTIVE_STEADY,
+          .reason = "steady: passes still save" },
 };
 
 static void make(const Row *r, KsmConfig *c, KsmSample *s, KsmState *st) {
@@ -310,6 +326,11 @@ static void make(const Row *r, KsmConfig *c, KsmSample *s, KsmState *st) {
         *st = (KsmState) { .adaptive = r->prev, .advisor.admins = r->advisor_is_admins };
         if (st->adaptive.have_prev && st->adaptive.pass_start_scanned_pages == 0)
                 st->adaptive.pass_start_scanned_pages = 1000000;
+        /* The yield was last measured at the previous tick unless a row says otherwise. */
+        if (st->adaptive.have_prev && st->adaptive.yield_base_scanned_pages == 0) {
+                st->adaptive.yield_base_scanned_pages = st->adaptive.prev_scanned_pages;
+                st->adaptive.yield_base_saved_pages = st->adaptive.prev_saved_pages;
+        }
         if (st->adaptive.have_prev && st->adaptive.prev_committed_kib == 0)
                 st->adaptive.prev_committed_kib = GIB(6);
 }
