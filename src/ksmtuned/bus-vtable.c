@@ -43,6 +43,8 @@ static int method_retune(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                 return r;
         log_debug("Retune requested over D-Bus");
         r = manager_retune_request(b->manager);
+        if (r > 0)
+                return bus_retune_later(b, msg);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "The tick failed: %m (see the daemon's log)");
         return sd_bus_reply_method_return(msg, "s", b->manager->decision.reason);

@@ -12,9 +12,44 @@
 
 static int bus_connect(Bus *b);
 
+/* Answer the coalesced Retune calls: the decision of the tick that ran for
+ * them, or its error; without a bus (lost meanwhile) just forget them. */
+static void answer_pending(Bus *b, int result) {
+        for (size_t i = 0; i < b->n_pending; i++) {
+                sd_bus_message *msg = b->pending[i];
+                int r = 0;
+
+                if (b->bus && result < 0)
+                        r = sd_bus_reply_method_errnof(msg, result, "The tick failed: %m (see the daemon's log)");
+                else if (b->bus)
+                        r = sd_bus_reply_method_return(msg, "s", b->manager->decision.reason);
+                if (r < 0)
+                        log_debug_errno(r, "Cannot answer a Retune call: %m");
+                sd_bus_message_unref(msg);
+        }
+        b->n_pending = 0;
+}
+
+int bus_retune_later(Bus *b, sd_bus_message *msg) {
+        sd_bus_message **p;
+
+        p = reallocarray(b->pending, b->n_pending + 1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        b->pending = p;
+        b->pending[b->n_pending++] = sd_bus_message_ref(msg);
+        return 1;
+}
+
+static void bus_on_retuned(Manager *m, int result, void *userdata) {
+        (void) m;
+        answer_pending(userdata, result);
+}
+
 static void bus_drop(Bus *b) {
         if (!b->bus)
                 return;
+        answer_pending(b, 0);
         (void) sd_bus_detach_event(b->bus);
         b->bus = sd_bus_flush_close_unref(b->bus);
 }
@@ -163,6 +198,7 @@ int bus_new(Manager *m, Bus **ret) {
         if (bus_connect(b) < 0)
                 arm_retry(b);
         m->on_change = bus_on_change;
+        m->on_retuned = bus_on_retuned;
         m->on_change_userdata = b;
         *ret = b;
         return 0;
@@ -173,9 +209,11 @@ Bus *bus_free(Bus *b) {
                 return NULL;
         if (b->manager->on_change_userdata == b) {
                 b->manager->on_change = NULL;
+                b->manager->on_retuned = NULL;
                 b->manager->on_change_userdata = NULL;
         }
         bus_drop(b);
+        free(b->pending);
         sd_event_source_unref(b->retry_timer);
         free(b);
         return NULL;

@@ -45,6 +45,8 @@ typedef struct Bus {
         bool has_general_profit;        /* the kernel has general_profit: GeneralProfit is published */
         bool warned;                    /* "not available" logged once */
         bool lost;                      /* we were connected and lost it */
+        sd_bus_message **pending;       /* Retune calls whose coalesced tick is to come */
+        size_t n_pending;
 } Bus;
 
 /* The properties a tick may change, each once: D-Bus name, type (s, b, t,
@@ -103,4 +105,8 @@ size_t bus_props_changed(const BusPropInfo *props, size_t n, const BusProps *a, 
  * on_change hook. Returns 0, or negative errno when the event loop refuses
  * (logged). */
 int bus_new(Manager *m, Bus **ret);
+
+/* Answer msg, a Retune call coalesced into a later tick, after that tick.
+ * Returns 1 (the reply is on its way), or negative errno. */
+int bus_retune_later(Bus *b, sd_bus_message *msg);
 Bus *bus_free(Bus *b);

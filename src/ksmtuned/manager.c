@@ -442,13 +442,16 @@ int manager_retune_request(Manager *m) {
         if (m->n_soon > 0 || (m->have_tick && now - m->last_tick_usec < MANAGER_RETUNE_MIN_MS * USEC_PER_MSEC)) {
                 m->n_retunes_coalesced++;
                 manager_retune_soon(m);
-                return 0;
+                return 1;
         }
         return manager_retune(m);
 }
 
 static void tick_and_rearm(Manager *m) {
-        (void) manager_retune(m);
+        int r = manager_retune(m);
+
+        if (m->on_retuned)
+                m->on_retuned(m, r, m->on_change_userdata);
 }
 
 static void on_libvirt_change(void *userdata) {

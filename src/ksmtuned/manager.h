@@ -84,6 +84,9 @@ typedef struct Manager {
 
         /* Called after every tick and reload, when set (the bus uses it). */
         void (*on_change)(struct Manager *m, void *userdata);
+        /* Called after the tick that coalesced requests ran, with its
+         * result, so that their callers get the decision it made. */
+        void (*on_retuned)(struct Manager *m, int result, void *userdata);
         void *on_change_userdata;
 } Manager;
 
@@ -115,7 +118,8 @@ int manager_retune(Manager *m);
  * one ran within MANAGER_RETUNE_MIN_MS; then its decision, which is current,
  * stands and one more tick follows shortly (manager_retune_soon), however
  * many requests came meanwhile. So a client in a loop drives at most a few
- * ticks a second. Returns as manager_tick(), 0 when coalesced. */
+ * ticks a second. Returns as manager_tick(), or 1 when coalesced: the
+ * tick comes later and on_retuned is called after it. */
 int manager_retune_request(Manager *m);
 
 /* A writable knob as it is after the last tick's writes (or would be, with

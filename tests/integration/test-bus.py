@@ -352,7 +352,12 @@ def test_properties_follow_real_ksm(tmp):
         for prop, knob in (("PagesToScan", "pages_to_scan"), ("SleepMillisecs", "sleep_millisecs")):
             check(bus.get_property(prop) == int(read_knob(knob)), f"{prop} is the written {knob}",
                   int(read_knob(knob)), bus.get_property(prop))
+        # Right after a tick the request is coalesced into one 250 ms later:
+        # the call still returns only once that tick has run.
+        before = bus.get_property("LastTickUSec")
         expect_status(ksmctl("retune", env=bus.env), 0, "retune")
+        check(bus.get_property("LastTickUSec") > before, "a coalesced Retune returns after its tick",
+              f"> {before}", bus.get_property("LastTickUSec"))
         check(bus.get_property("PagesToScan") == int(read_knob("pages_to_scan")),
               "PagesToScan follows the boost", int(read_knob("pages_to_scan")), bus.get_property("PagesToScan"))
         d.stop()
