@@ -23,6 +23,7 @@
 #include "ksm-doctor.h"
 #include "ksm-stat.h"
 #include "ksmctl.h"
+#include "macro.h"
 #include "procfs.h"
 #include "units.h"
 
@@ -150,15 +151,8 @@ static bool selected(const DoctorTarget *t, const KsmProcStat *st, bool have_sta
 }
 
 static int add_target(Doctor *d, const DoctorTarget *t) {
-        if (d->n == d->alloc) {
-                size_t na = d->alloc ? d->alloc * 2 : 16;
-                DoctorTarget *p = realloc(d->t, na * sizeof(DoctorTarget));
-
-                if (!p)
-                        return -ENOMEM;
-                d->t = p;
-                d->alloc = na;
-        }
+        if (ARRAY_RESERVE_ONE(d->t, d->alloc, d->n, 16) < 0)
+                return -ENOMEM;
         d->t[d->n++] = *t;
         return 0;
 }

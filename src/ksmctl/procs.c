@@ -69,16 +69,9 @@ int procs_scan(const char *root, int root_fd, uint64_t page_size_bytes, size_t t
                         l.incomplete = true;
                 if (k < 0 || st.merging_pages + st.zero_pages == 0)
                         continue;
-                if (l.n == alloc) {
-                        size_t na = alloc ? alloc * 2 : 32;
-                        ProcEntry *p = realloc(l.procs, na * sizeof(ProcEntry));
-
-                        if (!p) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        l.procs = p;
-                        alloc = na;
+                if (ARRAY_RESERVE_ONE(l.procs, alloc, l.n, 32) < 0) {
+                        r = -ENOMEM;
+                        break;
                 }
                 l.procs[l.n++] = (ProcEntry) {
                         .pid = pid,

@@ -302,17 +302,7 @@ static int conn_get_pids(LibvirtWatcher *w, LibvirtConn *c, pid_t **pids, size_t
                         /* A guest starting or stopping right now has none. */
                         log_debug_errno(q, "No pid for guest %s of %s: %m", name ? name : "?", c->uri);
                 else if (r == 0) {
-                        if (*n == *alloc) {
-                                size_t na = *alloc ? *alloc * 2 : 16;
-                                pid_t *p = realloc(*pids, na * sizeof(pid_t));
-
-                                if (!p)
-                                        r = -ENOMEM;
-                                else {
-                                        *pids = p;
-                                        *alloc = na;
-                                }
-                        }
+                        r = ARRAY_RESERVE_ONE(*pids, *alloc, *n, 16);
                         if (r == 0)
                                 (*pids)[(*n)++] = pid;
                 }

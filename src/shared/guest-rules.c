@@ -211,15 +211,8 @@ static int add_pid(const char *path, pid_t pid, void *userdata) {
         PidArray *a = userdata;
 
         (void) path;
-        if (a->n == a->alloc) {
-                size_t na = a->alloc ? a->alloc * 2 : 16;
-                pid_t *p = realloc(a->pids, na * sizeof(pid_t));
-
-                if (!p)
-                        return -ENOMEM;
-                a->pids = p;
-                a->alloc = na;
-        }
+        if (ARRAY_RESERVE_ONE(a->pids, a->alloc, a->n, 16) < 0)
+                return -ENOMEM;
         a->pids[a->n++] = pid;
         return 0;
 }

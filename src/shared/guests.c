@@ -223,14 +223,8 @@ bool guest_list_contains(const GuestList *l, pid_t pid) {
 
 static int proc_append(GuestProc **array, size_t *n, size_t *alloc, pid_t pid, const char *comm,
                        uint64_t start_tics, uint64_t rss_kib) {
-        if (*n == *alloc) {
-                size_t na = *alloc ? *alloc * 2 : 16;
-                GuestProc *p = realloc(*array, na * sizeof(GuestProc));
-                if (!p)
-                        return -ENOMEM;
-                *array = p;
-                *alloc = na;
-        }
+        if (ARRAY_RESERVE_ONE(*array, *alloc, *n, 16) < 0)
+                return -ENOMEM;
         GuestProc *g = &(*array)[(*n)++];
         *g = (GuestProc) { .pid = pid, .start_tics = start_tics, .rss_kib = rss_kib };
         snprintf(g->comm, sizeof(g->comm), "%s", comm);
@@ -338,14 +332,8 @@ static int visit(GuestScanner *s, Scan *sc, pid_t pid, VisitFlags flags) {
                 if (r < 0)
                         return 0;       /* exited meanwhile */
         }
-        if (sc->n_seen == sc->seen_alloc) {
-                size_t na = sc->seen_alloc ? sc->seen_alloc * 2 : 256;
-                PidEntry *p = realloc(sc->seen, na * sizeof(PidEntry));
-                if (!p)
-                        return -ENOMEM;
-                sc->seen = p;
-                sc->seen_alloc = na;
-        }
+        if (ARRAY_RESERVE_ONE(sc->seen, sc->seen_alloc, sc->n_seen, 256) < 0)
+                return -ENOMEM;
         sc->seen[sc->n_seen++] = (PidEntry) { .pid = pid, .kind = kind };
         return 0;
 }

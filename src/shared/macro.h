@@ -36,6 +36,26 @@ static inline void fclosep(FILE **f) {
 #define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
 #define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -1; _fd; })
 
+/* Room for one more element in *array, which holds n of *alloc elements of
+ * size bytes: the allocation doubles, starting at first. Returns 0, or
+ * -ENOMEM with *array and *alloc unchanged. */
+static inline int array_reserve_one(void **array, size_t *alloc, size_t n, size_t size, size_t first) {
+        size_t na;
+        void *p;
+
+        if (n < *alloc)
+                return 0;
+        na = *alloc ? *alloc * 2 : first;
+        p = reallocarray(*array, na, size);
+        if (!p)
+                return -ENOMEM;
+        *array = p;
+        *alloc = na;
+        return 0;
+}
+#define ARRAY_RESERVE_ONE(array, alloc, n, first) \
+        array_reserve_one((void **) &(array), &(alloc), (n), sizeof(*(array)), (first))
+
 static inline int negative_errno(void) {
         return errno > 0 ? -errno : -EIO;
 }
