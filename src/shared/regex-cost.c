@@ -8,12 +8,16 @@
 #include "arith.h"
 #include "regex-cost.h"
 
+/* The largest part that can match the empty string and may be repeated
+ * without bound. */
+#define REGEX_EMPTY_REPEAT_MAX 16
+
 /* Groups nest at most this deep; deeper is treated as too costly. */
 #define DEPTH_MAX 64
 
-/* Parse "{n}", "{n,}", "{n,m}" or glibc's "{,m}" at p; the multiplier and
- * the length, or 0. */
-static size_t parse_bound(const char *p, uint64_t *ret_factor) {
+/* Parse "{n}", "{n,}", "{n,m}" or glibc's "{,m}" at p; the multiplier,
+ * whether n is 0, and the length, or 0. */
+static size_t parse_bound(const char *p, uint64_t *ret_factor, bool *ret_zero) {
         const char *s = p + 1;
         uint64_t lo = 0, hi = 0;
         bool have_hi = false, comma;
@@ -33,6 +37,7 @@ static size_t parse_bound(const char *p, uint64_t *ret_factor) {
         }
         if (*s != '}')
                 return 0;
+        *ret_zero = lo == 0;
         /* "{n,}" is n copies and a star. */
         if (comma && !have_hi)
                 *ret_factor = sat_add_u64(lo, 2);
@@ -70,25 +75,36 @@ uint64_t regex_cost(const char *pattern) {
          * of the atom a quantifier would apply to (0: none yet). */
         uint64_t sum[DEPTH_MAX + 1] = {}, last[DEPTH_MAX + 1] = {};
         bool quantified[DEPTH_MAX + 1] = {};   /* last[] has a quantifier already */
+        /* Whether the last atom, the branch so far and some finished branch
+         * of the group at depth d can match the empty string. */
+        bool last_empty[DEPTH_MAX + 1] = {}, branch_empty[DEPTH_MAX + 1] = { true }, group_empty[DEPTH_MAX + 1] = {};
         unsigned depth = 0;
         const char *p = pattern;
 
         while (*p) {
                 uint64_t factor = 0;
-                bool unbounded = false;
+                bool unbounded = false, zero = false, empty = false;
                 size_t n = 1;
 
+                /* The atom before this character is finished unless a
+                 * quantifier follows; its emptiness goes to the branch. */
+                if (last[depth] && !strchr("*+?{", *p))
+                        branch_empty[depth] = branch_empty[depth] && last_empty[depth];
                 switch (*p) {
                 case '*': case '+': case '?':
                         factor = 2;
                         unbounded = *p != '?';
+                        zero = *p != '+';
                         break;
                 case '{':
-                        n = parse_bound(p, &factor);
+                        n = parse_bound(p, &factor, &zero);
                         if (n == 0)
                                 n = 1;          /* a literal '{' */
                         else
                                 unbounded = p[n - 2] == ',';    /* "{n,}" */
+                        break;
+                case '^': case '$':
+                        empty = true;   /* anchors match no character */
                         break;
                 case '(':
                         if (depth == DEPTH_MAX)
@@ -99,6 +115,8 @@ uint64_t regex_cost(const char *pattern) {
                         depth++;
                         sum[depth] = last[depth] = 0;
                         quantified[depth] = false;
+                        branch_empty[depth] = true;
+                        group_empty[depth] = false;
                         p++;
                         continue;
                 case ')':
@@ -106,9 +124,11 @@ uint64_t regex_cost(const char *pattern) {
                                 break;          /* a literal ')' in an ERE */
                         {
                                 uint64_t group = sat_add_u64(sum[depth], last[depth]);
+                                bool can_be_empty = group_empty[depth] || branch_empty[depth];
 
                                 depth--;
                                 last[depth] = group ? group : 1;
+                                last_empty[depth] = can_be_empty;
                                 quantified[depth] = false;
                         }
                         p++;
@@ -117,6 +137,8 @@ uint64_t regex_cost(const char *pattern) {
                         sum[depth] = sat_add_u64(sum[depth], last[depth]);
                         last[depth] = 0;
                         quantified[depth] = false;
+                        group_empty[depth] = group_empty[depth] || branch_empty[depth];
+                        branch_empty[depth] = true;
                         p++;
                         continue;
                 case '[':
@@ -132,6 +154,15 @@ uint64_t regex_cost(const char *pattern) {
                  * cost 387): refused. */
                 if (factor && quantified[depth])
                         return UINT64_MAX;
+                /* An unbounded repetition of a part that can match the
+                 * empty string and is more than a few atoms makes regcomp()
+                 * walk empty paths through all of it again and again
+                 * (tests/fuzz/fuzz-regex: "((){,131}){1,}" took 3.5 s at
+                 * cost 668, "(((){,10}){,9}){1,}" over a minute at 519;
+                 * "((){,15}){1,}" takes 3 ms): refused. Bounded ones stay
+                 * within the cost's measure. */
+                if (unbounded && last_empty[depth] && last[depth] > REGEX_EMPTY_REPEAT_MAX)
+                        return UINT64_MAX;
                 quantified[depth] = factor && last[depth];
                 if (factor) {
                         /* A quantifier with nothing before it is taken as a literal. */
@@ -144,9 +175,11 @@ uint64_t regex_cost(const char *pattern) {
                         last[depth] = c ? sat_mul_u64(c, factor) : factor;
                         if (unbounded && c > 1)
                                 last[depth] = sat_add_u64(last[depth], sat_mul_u64(c, c) / 64);
+                        last_empty[depth] = last_empty[depth] || zero;
                 } else {
                         sum[depth] = sat_add_u64(sum[depth], last[depth]);
                         last[depth] = 1;
+                        last_empty[depth] = empty;
                 }
                 p += n;
         }
