@@ -192,6 +192,17 @@ def wait_for(pred, timeout, what, interval=0.1):
         time.sleep(interval)
 
 
+def terminate(proc, timeout=10):
+    """SIGTERM, then SIGKILL after timeout seconds; reaped either way."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class FakeGuest:
     """A guest-like process (tests/helpers/fake-guest)."""
 
@@ -226,13 +237,7 @@ class FakeGuest:
         return out
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         if self.proc.stdout:
             self.proc.stdout.close()
 

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.request
 
-from ksmtest import SKIP, TestFailure, check, log, wait_for
+from ksmtest import SKIP, TestFailure, check, log, terminate, wait_for
 
 NODE_EXPORTER = "prometheus-node-exporter"
 
@@ -92,13 +92,7 @@ class NodeExporter:
             return r.read().decode()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         self.log_file.close()
 
     def __enter__(self):
