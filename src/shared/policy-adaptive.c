@@ -16,9 +16,13 @@
  * grew, plans up to three passes: the rest of this one, one to checksum and
  * one to merge, to be done within KSM_BURST_SECS each. The rate is the work
  * left (pages not yet covered by this pass plus the planned passes) over the
- * time left. The last planned pass ends early once it merged something and
- * then KSM's counters (savings, pages_volatile) stood still over a quarter of
- * the memory: what is left of it would only confirm. Guests going away (a
+ * time left. The last planned pass ends early once it went past the point
+ * where KSM's counters (savings, pages_volatile) last moved in the pass
+ * before, and then they stood still over a sixteenth of the memory: a page
+ * changes state on its first or second look, so past that point the pass
+ * only confirms. Without a whole pass before it to go by, the last pass ends
+ * once it merged something and then the counters stood still over a quarter
+ * of the memory. Guests going away (a
  * guest event while guest memory fell) plan nothing: there is nothing new to
  * merge. After that a pass continues only as fast as it still saves
  * (savings per scanned page), down to a trickle of one pass per
@@ -81,8 +85,13 @@ _Static_assert(CPU_SPEND_USEC % PPM == 0, "cpu_allowed_ppm() divides by CPU_SPEN
  * KSM's counters (savings, pages_volatile) stood still for this share of the
  * memory: the rest of it only confirms. Guests that came together sit close
  * together in ksmd's list (each goes in behind its cursor), far less apart
- * than this. */
+ * than this. Where the pass before was watched whole, ksmd's pages keep their
+ * order from pass to pass: what changed state in it changes again (merges
+ * after its checksum held) before the point where it last moved, and a
+ * sixteenth of the memory past that point covers the shift of the offsets
+ * by guest memory that grew meanwhile. */
 #define STILL_SHARE_DIV 4
+#define STILL_AFTER_DIV 16
 /* How soon to look again, by mode. */
 #define TICK_BURST_USEC (1 * USEC_PER_SEC)
 #define TICK_STEADY_USEC (2 * USEC_PER_SEC)
@@ -258,11 +267,14 @@ static void measure_cpu(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
         }
 }
 
-/* Start a pass here: on the first look, and when ksmd finished one. */
-static void pass_begin(const Measure *m, KsmAdaptiveState *st) {
+/* Start a pass here: on the first look (not watched from its start), and
+ * when ksmd finished one. */
+static void pass_begin(const Measure *m, bool whole, KsmAdaptiveState *st) {
         st->pass_start_scanned_pages = m->scanned_pages;
         st->pass_start_saved_pages = m->saved;
         st->still_since_scanned_pages = m->scanned_pages;
+        st->pass_whole = whole;
+        st->pass_last_move_pages = 0;
 }
 
 /* What changed since the previous tick; the state remembers this sample. */
@@ -275,7 +287,8 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
         if (!p->have_prev) {
                 /* First look: a full bucket, and this pass starts now. */
                 st->cpu_credit_usec = (int64_t) ((uint64_t) c->cpu_budget_pct * CPU_WINDOW_USEC / 100);
-                pass_begin(m, st);
+                pass_begin(m, false, st);
+                st->prev_pass_seen = false;
                 st->last_pass_gain_pages = UINT64_MAX;  /* unknown: not "nothing" */
                 st->yield_base_scanned_pages = m->scanned_pages;
                 st->yield_base_saved_pages = m->saved;
@@ -293,12 +306,18 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                         st->yield_base_scanned_pages = m->scanned_pages;
                         st->yield_base_saved_pages = m->saved;
                 }
-                if (counters_moved(s, p, m))
+                if (counters_moved(s, p, m)) {
+                        /* Where in the pass, at most: somewhere since the last tick. */
                         st->still_since_scanned_pages = m->scanned_pages;
+                        st->pass_last_move_pages = sub_sat(m->scanned_pages, p->pass_start_scanned_pages);
+                }
                 if (s->ksm.full_scans != p->prev_full_scans) {
                         m->pass_ended = true;
                         st->last_pass_gain_pages = sub_sat(m->saved, p->pass_start_saved_pages);
-                        pass_begin(m, st);
+                        /* A move in this tick may lie anywhere up to the pass's end. */
+                        st->prev_pass_seen = p->pass_whole && s->ksm.full_scans == p->prev_full_scans + 1;
+                        st->prev_pass_last_move_pages = st->pass_last_move_pages;
+                        pass_begin(m, true, st);
                 }
                 m->grew = s->committed_kib > p->prev_committed_kib +
                                              max_u64(p->prev_committed_kib / 16, GROWTH_MIN_KIB);
@@ -336,13 +355,21 @@ static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
         return s->ksm.full_scans < p->burst_until_full_scans;
 }
 
-/* The last planned pass merged what the passes before it checksummed, and
- * since then a quarter of the memory went by with KSM's counters standing
- * still: the rest of the pass would only confirm that nothing is left. */
+/* The last planned pass went past where the pass before last saw KSM's
+ * counters move, and they stood still since; or, without such a pass, it
+ * merged what the passes before it checksummed and a quarter of the memory
+ * went by with the counters still. The rest would only confirm that nothing
+ * is left. */
 static bool burst_done(const KsmSample *s, const Measure *m, const KsmAdaptiveState *st) {
-        return s->ksm.full_scans + 1 >= st->burst_until_full_scans &&
-               sub_sat(m->saved, st->pass_start_saved_pages) >= m->gain_min &&
-               sub_sat(m->scanned_pages, st->still_since_scanned_pages) >= m->mergeable_pages / STILL_SHARE_DIV;
+        uint64_t in_pass = sub_sat(m->scanned_pages, st->pass_start_scanned_pages);
+        uint64_t still = sub_sat(m->scanned_pages, st->still_since_scanned_pages);
+
+        if (s->ksm.full_scans + 1 < st->burst_until_full_scans)
+                return false;
+        if (st->prev_pass_seen)
+                return in_pass >= st->prev_pass_last_move_pages && still >= m->mergeable_pages / STILL_AFTER_DIV;
+        return sub_sat(m->saved, st->pass_start_saved_pages) >= m->gain_min &&
+               still >= m->mergeable_pages / STILL_SHARE_DIV;
 }
 
 /* The mode and the rate it wants, before the CPU cap. */

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # "make fuzz": build each target with clang's libFuzzer, ASan and UBSan and
-# run it for FUZZ_SECONDS (default 60) or FUZZ_RUNS executions, starting from
+# run it for FUZZ_SECONDS (default 60) or FUZZ_RUNS executions (RSS limit
+# FUZZ_RSS_MB, default 512), starting from
 # the stored corpus. New inputs go to $builddir/fuzz/corpus/NAME, crash
 # reproducers to $builddir/fuzz/artifacts/: copy one into
 # tests/fuzz/corpus/NAME/ (named crash-...) and the normal suite replays it.
@@ -16,6 +17,10 @@ CLANG=${CLANG:-clang-14}
 seconds=${FUZZ_SECONDS:-60}
 runs=${FUZZ_RUNS:--1}
 jobs_flags=${FUZZ_FLAGS:-}
+rss_mb=${FUZZ_RSS_MB:-512}
+# ASan's default quarantine (256 MiB) counts against the RSS limit: a long
+# run stops on it, not on the code under test.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=64}
 
 if ! command -v "$CLANG" >/dev/null 2>&1; then
 	echo "run-fuzz.sh: $CLANG not found (scripts/install-deps.sh --fuzz installs it)" >&2
@@ -47,7 +52,7 @@ for t in $targets; do
 	mkdir -p "$out/corpus/$t"
 	echo "== fuzz-$t: ${seconds} s or $runs runs"
 	# shellcheck disable=SC2086
-	if ! "$bin" -max_total_time="$seconds" -runs="$runs" -rss_limit_mb=512 -timeout=10 \
+	if ! "$bin" -max_total_time="$seconds" -runs="$runs" -rss_limit_mb="$rss_mb" -timeout=10 \
 		-artifact_prefix="$out/artifacts/$t-" -print_final_stats=1 $jobs_flags \
 		"$out/corpus/$t" "$srcdir/tests/fuzz/corpus/$t" 2>"$out/$t.log"; then
 		status=1

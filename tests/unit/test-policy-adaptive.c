@@ -546,11 +546,62 @@ static void test_dispatch(void **state) {
         assert_string_equal(policy_adaptive_mode_name(KSM_ADAPTIVE_TRICKLE), "trickle");
 }
 
+/* Issue 14: the last planned pass ends once it went past the point where
+ * the pass before last saw KSM's counters move (600,000 pages into it) and
+ * they stood still since over a sixteenth of the memory; not before, though
+ * this pass itself stopped merging at 300,000. Ticks 1 s apart, 100,000
+ * pages each, over 6 GiB of guests. */
+static void test_last_pass_ends_after_last_move(void **state) {
+        const Row r = { .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
+                        .full_scans = 12, .scanned = 1000000, .volatile_pages = 50000 };
+        KsmConfig c;
+        KsmSample s;
+        KsmState prev, next;
+        KsmDecision d;
+        uint64_t saved = 100000;
+
+        (void) state;
+        make(&r, &c, &s, &prev);
+        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 14,
+                                                .burst_deadline_usec = NOW + SEC(60), .cost_nsec_per_page = 2000,
+                                                .cpu_credit_usec = SEC(12), .prev_saved_pages = saved,
+                                                .prev_volatile_pages = 50000, .pass_whole = true,
+                                                .pass_start_scanned_pages = 1000000, .pass_start_saved_pages = saved,
+                                                .prev_committed_kib = GIB(6), .yield_base_scanned_pages = 1000000,
+                                                .yield_base_saved_pages = saved, .still_since_scanned_pages = 1000000);
+        prev.adaptive.prev_usec = NOW;
+        for (uint64_t k = 1; k <= 30; k++) {
+                uint64_t scanned = k * 100000;
+                bool second = scanned >= M_PAGES;
+                uint64_t in_pass = second ? scanned - 1600000 : scanned;
+
+                /* Pass 12 changes state up to 600,000 pages in, pass 13 up to 300,000. */
+                if ((!second && in_pass <= 600000) || (second && in_pass > 0 && in_pass <= 300000))
+                        saved += 10000;
+                s.ksm.pages_scanned = 1000000 + scanned;
+                s.ksm.full_scans = second ? 13 : 12;
+                s.ksm.pages_sharing = saved;
+                s.ksmd_cpu_usec = SEC(10) + k * 200000;
+                policy_decide(&c, &s, &prev, NOW + SEC(k), &d, &next);
+                if (second && in_pass >= 600000) {
+                        assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_TRICKLE);
+                        assert_non_null(strstr(d.reason, "the planned passes merged all they could"));
+                        return;
+                }
+                if (next.adaptive.mode != KSM_ADAPTIVE_BURST)
+                        fail_msg("tick %" PRIu64 " (%" PRIu64 " pages into pass %s): mode %s, reason %s", k, in_pass,
+                                 second ? "13" : "12", policy_adaptive_mode_name(next.adaptive.mode), d.reason);
+                prev = next;
+        }
+        fail_msg("the last planned pass never ended");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_reason_line),
                 cmocka_unit_test(test_measurements),
+                cmocka_unit_test(test_last_pass_ends_after_last_move),
                 cmocka_unit_test(test_cpu_budget_held),
                 cmocka_unit_test(test_absurd_jumps),
                 cmocka_unit_test(test_dispatch),
