@@ -17,10 +17,10 @@
  * one to merge, to be done within KSM_BURST_SECS each. The rate is the work
  * left (pages not yet covered by this pass plus the planned passes) over the
  * time left. The last planned pass ends early once it went past the point
- * where KSM's counters (savings, pages_volatile) last moved in the pass
- * before, and then they stood still over a sixteenth of the memory: a page
- * changes state on its first or second look, so past that point the pass
- * only confirms. Without a whole pass before it to go by, the last pass ends
+ * where the pass before last saw savings or pages_volatile rise (a merge, or
+ * pages seen for the first time), and KSM's counters then stood still over a
+ * sixteenth of the memory: a page changes state on its first or second
+ * look, so past that point the pass only confirms. Without a whole pass before it to go by, the last pass ends
  * once it merged something and then the counters stood still over a quarter
  * of the memory. Guests going away (a
  * guest event while guest memory fell) plan nothing: there is nothing new to
@@ -86,10 +86,12 @@ _Static_assert(CPU_SPEND_USEC % PPM == 0, "cpu_allowed_ppm() divides by CPU_SPEN
  * memory: the rest of it only confirms. Guests that came together sit close
  * together in ksmd's list (each goes in behind its cursor), far less apart
  * than this. Where the pass before was watched whole, ksmd's pages keep their
- * order from pass to pass: what changed state in it changes again (merges
- * after its checksum held) before the point where it last moved, and a
- * sixteenth of the memory past that point covers the shift of the offsets
- * by guest memory that grew meanwhile. */
+ * order from pass to pass: what it saw for the first time (pages_volatile
+ * rose) gets its second look, and merges if it can, before the point where
+ * it last saw a rise; a fall of pages_volatile there is ksmd dropping its
+ * items for pages merged into the zero page, not work left. A sixteenth of
+ * the memory past that point covers the shift of the offsets by guest
+ * memory that grew meanwhile. */
 #define STILL_SHARE_DIV 4
 #define STILL_AFTER_DIV 16
 /* How soon to look again, by mode. */
@@ -230,15 +232,18 @@ static void measure_now(const KsmConfig *c, const KsmSample *s, const KsmState *
         m->gain_min = max_u64(PASS_GAIN_MIN_PAGES, m->mergeable_pages / 1000);
 }
 
+/* Whether savings or pages_volatile rose since the last tick: merges, or
+ * pages seen for the first time. */
+static bool counters_rose(const KsmSample *s, const KsmAdaptiveState *p, const Measure *m) {
+        return sub_sat(m->saved, p->prev_saved_pages) >= m->gain_min ||
+               sub_sat(s->ksm.pages_volatile, p->prev_volatile_pages) >= m->gain_min;
+}
+
 /* Whether KSM's counters moved since the last tick: savings, or pages
  * changing state (first seen, checksummed stable, merged). */
 static bool counters_moved(const KsmSample *s, const KsmAdaptiveState *p, const Measure *m) {
-        uint64_t vol = s->ksm.pages_volatile;
-
-        return sub_sat(m->saved, p->prev_saved_pages) >= m->gain_min ||
-               sub_sat(p->prev_saved_pages, m->saved) >= m->gain_min ||
-               sub_sat(vol, p->prev_volatile_pages) >= m->gain_min ||
-               sub_sat(p->prev_volatile_pages, vol) >= m->gain_min;
+        return counters_rose(s, p, m) || sub_sat(p->prev_saved_pages, m->saved) >= m->gain_min ||
+               sub_sat(p->prev_volatile_pages, s->ksm.pages_volatile) >= m->gain_min;
 }
 
 /* ksmd's CPU since the last tick: the budget's credit, and its cost per page. */
@@ -274,7 +279,7 @@ static void pass_begin(const Measure *m, bool whole, KsmAdaptiveState *st) {
         st->pass_start_saved_pages = m->saved;
         st->still_since_scanned_pages = m->scanned_pages;
         st->pass_whole = whole;
-        st->pass_last_move_pages = 0;
+        st->pass_last_rise_pages = 0;
 }
 
 /* What changed since the previous tick; the state remembers this sample. */
@@ -306,17 +311,17 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                         st->yield_base_scanned_pages = m->scanned_pages;
                         st->yield_base_saved_pages = m->saved;
                 }
-                if (counters_moved(s, p, m)) {
-                        /* Where in the pass, at most: somewhere since the last tick. */
+                if (counters_moved(s, p, m))
                         st->still_since_scanned_pages = m->scanned_pages;
-                        st->pass_last_move_pages = sub_sat(m->scanned_pages, p->pass_start_scanned_pages);
-                }
+                if (counters_rose(s, p, m))
+                        /* Where in the pass, at most: somewhere since the last tick. */
+                        st->pass_last_rise_pages = sub_sat(m->scanned_pages, p->pass_start_scanned_pages);
                 if (s->ksm.full_scans != p->prev_full_scans) {
                         m->pass_ended = true;
                         st->last_pass_gain_pages = sub_sat(m->saved, p->pass_start_saved_pages);
                         /* A move in this tick may lie anywhere up to the pass's end. */
                         st->prev_pass_seen = p->pass_whole && s->ksm.full_scans == p->prev_full_scans + 1;
-                        st->prev_pass_last_move_pages = st->pass_last_move_pages;
+                        st->prev_pass_last_rise_pages = st->pass_last_rise_pages;
                         pass_begin(m, true, st);
                 }
                 m->grew = s->committed_kib > p->prev_committed_kib +
@@ -355,8 +360,8 @@ static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
         return s->ksm.full_scans < p->burst_until_full_scans;
 }
 
-/* The last planned pass went past where the pass before last saw KSM's
- * counters move, and they stood still since; or, without such a pass, it
+/* The last planned pass went past where the pass before last saw savings
+ * or pages_volatile rise, and KSM's counters stood still since; or, without such a pass, it
  * merged what the passes before it checksummed and a quarter of the memory
  * went by with the counters still. The rest would only confirm that nothing
  * is left. */
@@ -367,7 +372,7 @@ static bool burst_done(const KsmSample *s, const Measure *m, const KsmAdaptiveSt
         if (s->ksm.full_scans + 1 < st->burst_until_full_scans)
                 return false;
         if (st->prev_pass_seen)
-                return in_pass >= st->prev_pass_last_move_pages && still >= m->mergeable_pages / STILL_AFTER_DIV;
+                return in_pass >= st->prev_pass_last_rise_pages && still >= m->mergeable_pages / STILL_AFTER_DIV;
         return sub_sat(m->saved, st->pass_start_saved_pages) >= m->gain_min &&
                still >= m->mergeable_pages / STILL_SHARE_DIV;
 }

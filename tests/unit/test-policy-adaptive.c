@@ -547,18 +547,20 @@ static void test_dispatch(void **state) {
 }
 
 /* Issue 14: the last planned pass ends once it went past the point where
- * the pass before last saw KSM's counters move (600,000 pages into it) and
- * they stood still since over a sixteenth of the memory; not before, though
- * this pass itself stopped merging at 300,000. Ticks 1 s apart, 100,000
- * pages each, over 6 GiB of guests. */
-static void test_last_pass_ends_after_last_move(void **state) {
+ * the pass before last saw savings or pages_volatile rise (600,000 pages
+ * into it) and KSM's counters stood still since over a sixteenth of the
+ * memory; not before, though this pass itself stopped merging at 300,000.
+ * A fall of pages_volatile in the pass before (ksmd dropping the items of
+ * pages merged into the zero page, to 1,000,000 pages in) is no work left.
+ * Ticks 1 s apart, 100,000 pages each, over 6 GiB of guests. */
+static void test_last_pass_ends_after_last_rise(void **state) {
         const Row r = { .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
                         .full_scans = 12, .scanned = 1000000, .volatile_pages = 50000 };
         KsmConfig c;
         KsmSample s;
         KsmState prev, next;
         KsmDecision d;
-        uint64_t saved = 100000;
+        uint64_t saved = 100000, vol = 50000;
 
         (void) state;
         make(&r, &c, &s, &prev);
@@ -578,6 +580,9 @@ static void test_last_pass_ends_after_last_move(void **state) {
                 /* Pass 12 changes state up to 600,000 pages in, pass 13 up to 300,000. */
                 if ((!second && in_pass <= 600000) || (second && in_pass > 0 && in_pass <= 300000))
                         saved += 10000;
+                if (!second && in_pass > 600000 && in_pass <= 1000000)
+                        vol -= 5000;
+                s.ksm.pages_volatile = vol;
                 s.ksm.pages_scanned = 1000000 + scanned;
                 s.ksm.full_scans = second ? 13 : 12;
                 s.ksm.pages_sharing = saved;
@@ -601,7 +606,7 @@ int main(void) {
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_reason_line),
                 cmocka_unit_test(test_measurements),
-                cmocka_unit_test(test_last_pass_ends_after_last_move),
+                cmocka_unit_test(test_last_pass_ends_after_last_rise),
                 cmocka_unit_test(test_cpu_budget_held),
                 cmocka_unit_test(test_absurd_jumps),
                 cmocka_unit_test(test_dispatch),
