@@ -311,15 +311,20 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                         st->yield_base_scanned_pages = m->scanned_pages;
                         st->yield_base_saved_pages = m->saved;
                 }
+                bool rose = counters_rose(s, p, m);
+
                 if (counters_moved(s, p, m))
                         st->still_since_scanned_pages = m->scanned_pages;
-                if (counters_rose(s, p, m))
-                        /* Where in the pass, at most: somewhere since the last tick. */
+                /* Where in the pass, at most: somewhere since the last tick.
+                 * In the tick that ended a pass, a rise belongs to the old
+                 * pass's tail only if it went on from the tick before;
+                 * otherwise it is the new pass's start. */
+                if (rose && (s->ksm.full_scans == p->prev_full_scans || p->prev_rose))
                         st->pass_last_rise_pages = sub_sat(m->scanned_pages, p->pass_start_scanned_pages);
+                st->prev_rose = rose;
                 if (s->ksm.full_scans != p->prev_full_scans) {
                         m->pass_ended = true;
                         st->last_pass_gain_pages = sub_sat(m->saved, p->pass_start_saved_pages);
-                        /* A move in this tick may lie anywhere up to the pass's end. */
                         st->prev_pass_seen = p->pass_whole && s->ksm.full_scans == p->prev_full_scans + 1;
                         st->prev_pass_last_rise_pages = st->pass_last_rise_pages;
                         pass_begin(m, true, st);

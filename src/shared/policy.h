@@ -58,6 +58,7 @@ typedef struct KsmAdaptiveState {
         uint64_t pass_last_rise_pages;  /* pages into this pass when savings or pages_volatile last rose */
         bool prev_pass_seen;            /* the pass before was watched whole: the next field holds */
         uint64_t prev_pass_last_rise_pages;     /* pass_last_rise_pages of the pass before */
+        bool prev_rose;                 /* savings or pages_volatile rose at the last tick */
         uint64_t yield_base_scanned_pages;      /* pages_scanned when yield_ppm was last measured */
         uint64_t yield_base_saved_pages;        /* savings then */
 } KsmAdaptiveState;
