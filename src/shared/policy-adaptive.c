@@ -17,10 +17,10 @@
  * one to merge, to be done within KSM_BURST_SECS each. The rate is the work
  * left (pages not yet covered by this pass plus the planned passes) over the
  * time left. The last planned pass ends early once it went past the point
- * where the pass before last saw savings or pages_volatile rise (a merge, or
- * pages seen for the first time), and KSM's counters then stood still over a
- * sixteenth of the memory: a page changes state on its first or second
- * look, so past that point the pass only confirms. Without a whole pass before it to go by, the last pass ends
+ * where the pass before last saw pages for the first time, and KSM's
+ * counters then stood still over a sixteenth of the memory: a page merges
+ * on its first or second look, so past that point the pass only confirms.
+ * Without a whole pass before it to go by, the last pass ends
  * once it merged something and then the counters stood still over a quarter
  * of the memory. Guests going away (a
  * guest event while guest memory fell) plan nothing: there is nothing new to
@@ -86,12 +86,11 @@ _Static_assert(CPU_SPEND_USEC % PPM == 0, "cpu_allowed_ppm() divides by CPU_SPEN
  * memory: the rest of it only confirms. Guests that came together sit close
  * together in ksmd's list (each goes in behind its cursor), far less apart
  * than this. Where the pass before was watched whole, ksmd's pages keep their
- * order from pass to pass: what it saw for the first time (pages_volatile
- * rose) gets its second look, and merges if it can, before the point where
- * it last saw a rise; a fall of pages_volatile there is ksmd dropping its
- * items for pages merged into the zero page, not work left. A sixteenth of
- * the memory past that point covers the shift of the offsets by guest
- * memory that grew meanwhile. */
+ * order from pass to pass: what it saw for the first time gets its second
+ * look, and merges if it can, before the point where it last saw new pages;
+ * what merged or went into the unstable tree on its second look there is
+ * done. A sixteenth of the memory past that point covers the shift of the
+ * offsets by guest memory that grew meanwhile. */
 #define STILL_SHARE_DIV 4
 #define STILL_AFTER_DIV 16
 /* How soon to look again, by mode. */
@@ -175,6 +174,7 @@ typedef struct Measure {
         uint64_t mergeable_pages;       /* the memory a pass covers */
         uint64_t scanned_pages;         /* pages_scanned or an estimate */
         uint64_t saved;                 /* pages */
+        uint64_t ksm_pages;             /* pages ksmd has an item for: shared, sharing, unshared, volatile */
         bool pass_ended;
         bool grew;                      /* guest memory grew enough to plan passes */
         bool guests_changed;            /* guests came or went since the last decision */
@@ -208,10 +208,11 @@ static void measure_now(const KsmConfig *c, const KsmSample *s, const KsmState *
                         Measure *m) {
         const KsmKnobs *k = &s->ksm;
         uint64_t page_bytes = s->page_size_bytes ?: 4096;
-        uint64_t ksm_pages = sat_add_u64(sat_add_u64(k->pages_shared, k->pages_sharing),
-                                         sat_add_u64(k->pages_unshared, k->pages_volatile));
+        uint64_t ksm_pages;
 
         *m = (Measure) { .page_kib = max_u64(page_bytes / 1024, 1) };
+        m->ksm_pages = ksm_pages = sat_add_u64(sat_add_u64(k->pages_shared, k->pages_sharing),
+                                               sat_add_u64(k->pages_unshared, k->pages_volatile));
         m->avail_kib = s->mem.has_mem_available ? s->mem.mem_available_kib :
                        sat_add_u64(sat_add_u64(s->mem.mem_free_kib, s->mem.buffers_kib), s->mem.cached_kib);
         m->saved = ksm_saved_pages(k);
@@ -232,18 +233,24 @@ static void measure_now(const KsmConfig *c, const KsmSample *s, const KsmState *
         m->gain_min = max_u64(PASS_GAIN_MIN_PAGES, m->mergeable_pages / 1000);
 }
 
-/* Whether savings or pages_volatile rose since the last tick: merges, or
- * pages seen for the first time. */
-static bool counters_rose(const KsmSample *s, const KsmAdaptiveState *p, const Measure *m) {
-        return sub_sat(m->saved, p->prev_saved_pages) >= m->gain_min ||
-               sub_sat(s->ksm.pages_volatile, p->prev_volatile_pages) >= m->gain_min;
+/* Whether ksmd saw pages for the first time since the last tick: its items
+ * (shared + sharing + unshared + volatile) rose. Pages moving between those
+ * states (merged, put in the unstable tree, skipped by smart_scan) keep the
+ * sum; the items of pages merged into the zero page are dropped on the
+ * next pass and lower it. */
+static bool pages_first_seen(const KsmAdaptiveState *p, const Measure *m) {
+        return sub_sat(m->ksm_pages, p->prev_ksm_pages) >= m->gain_min;
 }
 
 /* Whether KSM's counters moved since the last tick: savings, or pages
  * changing state (first seen, checksummed stable, merged). */
 static bool counters_moved(const KsmSample *s, const KsmAdaptiveState *p, const Measure *m) {
-        return counters_rose(s, p, m) || sub_sat(p->prev_saved_pages, m->saved) >= m->gain_min ||
-               sub_sat(p->prev_volatile_pages, s->ksm.pages_volatile) >= m->gain_min;
+        uint64_t vol = s->ksm.pages_volatile;
+
+        return sub_sat(m->saved, p->prev_saved_pages) >= m->gain_min ||
+               sub_sat(p->prev_saved_pages, m->saved) >= m->gain_min ||
+               sub_sat(vol, p->prev_volatile_pages) >= m->gain_min ||
+               sub_sat(p->prev_volatile_pages, vol) >= m->gain_min;
 }
 
 /* ksmd's CPU since the last tick: the budget's credit, and its cost per page. */
@@ -279,7 +286,7 @@ static void pass_begin(const Measure *m, bool whole, KsmAdaptiveState *st) {
         st->pass_start_saved_pages = m->saved;
         st->still_since_scanned_pages = m->scanned_pages;
         st->pass_whole = whole;
-        st->pass_last_rise_pages = 0;
+        st->pass_last_new_pages = 0;
 }
 
 /* What changed since the previous tick; the state remembers this sample. */
@@ -311,22 +318,22 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                         st->yield_base_scanned_pages = m->scanned_pages;
                         st->yield_base_saved_pages = m->saved;
                 }
-                bool rose = counters_rose(s, p, m);
+                bool seen = pages_first_seen(p, m);
 
                 if (counters_moved(s, p, m))
                         st->still_since_scanned_pages = m->scanned_pages;
                 /* Where in the pass, at most: somewhere since the last tick.
-                 * In the tick that ended a pass, a rise belongs to the old
-                 * pass's tail only if it went on from the tick before;
-                 * otherwise it is the new pass's start. */
-                if (rose && (s->ksm.full_scans == p->prev_full_scans || p->prev_rose))
-                        st->pass_last_rise_pages = sub_sat(m->scanned_pages, p->pass_start_scanned_pages);
-                st->prev_rose = rose;
+                 * In the tick that ended a pass, new pages belong to the
+                 * old pass's tail only if it saw some in the tick before;
+                 * otherwise they are the new pass's start. */
+                if (seen && (s->ksm.full_scans == p->prev_full_scans || p->prev_saw_new))
+                        st->pass_last_new_pages = sub_sat(m->scanned_pages, p->pass_start_scanned_pages);
+                st->prev_saw_new = seen;
                 if (s->ksm.full_scans != p->prev_full_scans) {
                         m->pass_ended = true;
                         st->last_pass_gain_pages = sub_sat(m->saved, p->pass_start_saved_pages);
                         st->prev_pass_seen = p->pass_whole && s->ksm.full_scans == p->prev_full_scans + 1;
-                        st->prev_pass_last_rise_pages = st->pass_last_rise_pages;
+                        st->prev_pass_last_new_pages = st->pass_last_new_pages;
                         pass_begin(m, true, st);
                 }
                 m->grew = s->committed_kib > p->prev_committed_kib +
@@ -340,6 +347,7 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
         st->prev_committed_kib = s->committed_kib;
         st->prev_full_scans = s->ksm.full_scans;
         st->prev_volatile_pages = s->ksm.pages_volatile;
+        st->prev_ksm_pages = m->ksm_pages;
 }
 
 /* Whether KSM should scan at all: memory pressure, or work under way that
@@ -365,8 +373,8 @@ static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
         return s->ksm.full_scans < p->burst_until_full_scans;
 }
 
-/* The last planned pass went past where the pass before last saw savings
- * or pages_volatile rise, and KSM's counters stood still since; or, without such a pass, it
+/* The last planned pass went past where the pass before last saw new
+ * pages, and KSM's counters stood still since; or, without such a pass, it
  * merged what the passes before it checksummed and a quarter of the memory
  * went by with the counters still. The rest would only confirm that nothing
  * is left. */
@@ -377,7 +385,7 @@ static bool burst_done(const KsmSample *s, const Measure *m, const KsmAdaptiveSt
         if (s->ksm.full_scans + 1 < st->burst_until_full_scans)
                 return false;
         if (st->prev_pass_seen)
-                return in_pass >= st->prev_pass_last_rise_pages && still >= m->mergeable_pages / STILL_AFTER_DIV;
+                return in_pass >= st->prev_pass_last_new_pages && still >= m->mergeable_pages / STILL_AFTER_DIV;
         return sub_sat(m->saved, st->pass_start_saved_pages) >= m->gain_min &&
                still >= m->mergeable_pages / STILL_SHARE_DIV;
 }

@@ -55,10 +55,11 @@ typedef struct KsmAdaptiveState {
         uint64_t prev_volatile_pages;   /* pages_volatile at the previous tick */
         uint64_t still_since_scanned_pages;     /* pages_scanned when KSM's counters last moved */
         bool pass_whole;                /* this pass was watched from its start */
-        uint64_t pass_last_rise_pages;  /* pages into this pass when savings or pages_volatile last rose */
+        uint64_t pass_last_new_pages;   /* pages into this pass when ksmd last saw new pages */
         bool prev_pass_seen;            /* the pass before was watched whole: the next field holds */
-        uint64_t prev_pass_last_rise_pages;     /* pass_last_rise_pages of the pass before */
-        bool prev_rose;                 /* savings or pages_volatile rose at the last tick */
+        uint64_t prev_pass_last_new_pages;      /* pass_last_new_pages of the pass before */
+        bool prev_saw_new;              /* ksmd saw new pages in the last tick */
+        uint64_t prev_ksm_pages;        /* pages with a ksmd item at the last tick */
         uint64_t yield_base_scanned_pages;      /* pages_scanned when yield_ppm was last measured */
         uint64_t yield_base_saved_pages;        /* savings then */
 } KsmAdaptiveState;
