@@ -137,9 +137,12 @@ static uint64_t cpu_allowed_ppm(const KsmConfig *c, const KsmAdaptiveState *st) 
                 ceiling = (int64_t) PPM;
         if (allowed > ceiling)
                 allowed = ceiling;
-        /* In debt: half the budget until it is paid back. */
-        if (allowed < budget / 2)
-                allowed = budget / 2;
+        /* In debt: the budget itself. The planned passes go on at the
+         * average the budget allows (the same CPU for the same pages, only
+         * sooner than at less), and the debt is paid back once the bursts
+         * end: a trickle uses a fraction of the budget. */
+        if (allowed < budget)
+                allowed = budget;
         return (uint64_t) allowed;
 }
 

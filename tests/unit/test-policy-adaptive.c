@@ -59,13 +59,13 @@ static const Row rows[] = {
           .full_scans = 10, .scanned = 1000000, .advisor_on = true,
           .run = 1, .pages = 10000, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
           .reason = "burst: guests changed", .rate_min = 100000, .rate_max = 100000 },      /* 80 % at 8 us/page */
-        { "burst over the CPU budget: half the budget until the debt is paid",
+        { "burst over the CPU budget: the budget itself until the debt is paid",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
           .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 900000,
           .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .burst_deadline_usec = NOW + SEC(10),
                        .pass_start_scanned_pages = 600000, .cost_nsec_per_page = 8000),
-          .run = 1, .pages = 341, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
-          .reason = "burst: planned passes", .rate_min = 10000, .rate_max = 20000 },  /* in debt: under the 20 % budget */
+          .run = 1, .pages = 571, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
+          .reason = "burst: planned passes", .rate_min = 22857, .rate_max = 22857 },  /* in debt: 20 % at 8.75 us/page */
         { "steady: the planned passes are done and passes still save",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
           .full_scans = 13, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
