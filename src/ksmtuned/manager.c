@@ -245,6 +245,10 @@ static void refresh_handles(Manager *m) {
         r = guest_scanner_refresh(m->scanner, m->root_fd);
         if (r > 0)
                 log_notice("%s was replaced: reopened it", m->proc_dir);
+        r = scan_watch_refresh(&m->scan_watch);
+        if (r > 0)
+                log_notice("%s/full_scans was replaced: %s", m->ksm_dir,
+                           m->scan_watch.source ? "watching the new one" : "counting full scans at each tick");
         /* Errors: the reads that follow fail and say so. */
 }
 
