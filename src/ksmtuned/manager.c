@@ -351,6 +351,19 @@ static bool takes_advisor(const KsmSample *s, const KsmDecision *d) {
                ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME;
 }
 
+/* The failed writes of the tick just applied, for the bus (LastWriteError):
+ * each knob's file and error; empty when none failed. */
+static void write_error_format(Manager *m) {
+        size_t n = 0;
+
+        m->last_write_error[0] = '\0';
+        for (KsmKnob k = 0; k < _KSM_KNOB_MAX && n < sizeof(m->last_write_error); k++)
+                if (m->applied.failed & (1u << k))
+                        n += (size_t) snprintf(m->last_write_error + n, sizeof(m->last_write_error) - n, "%s%s/%s: %s",
+                                               n ? "; " : "", m->ksm_dir, ksm_knob_name(k),
+                                               strerror(-m->applied.error[k]));
+}
+
 int manager_tick(Manager *m) {
         KsmSample s;
         KsmDecision d;
@@ -403,6 +416,7 @@ int manager_tick(Manager *m) {
                 if (n < sizeof(d.reason))
                         snprintf(d.reason + n, sizeof(d.reason) - n, ")");
         }
+        write_error_format(m);
         m->sample = s;
         m->decision = d;
         m->state = st;

@@ -29,6 +29,8 @@ typedef struct ManagerOptions {
 typedef struct LibvirtWatcher LibvirtWatcher;
 typedef struct ProcEvents ProcEvents;
 
+#define MANAGER_WRITE_ERROR_MAX 512
+
 typedef struct Manager {
         sd_event *event;
         sd_event_source *timer;
@@ -62,6 +64,9 @@ typedef struct Manager {
         KsmSample sample;
         KsmDecision decision;
         KsmApplyResult applied;
+        /* "FILE: strerror" of each knob the last tick failed to write,
+         * "; "-separated; empty when it wrote all it had to. */
+        char last_write_error[MANAGER_WRITE_ERROR_MAX];
         bool have_tick;
         uint64_t last_tick_realtime_usec;
         uint64_t last_tick_usec;        /* CLOCK_MONOTONIC */
