@@ -77,6 +77,7 @@ int main(int argc, char *argv[]) {
         ManagerOptions o = { .config_path = "/nonexistent/ksmtuned.conf", .root = "/", .dry_run = true };
         unsigned long seconds = 10, rate = 0, execs = 0;
         KsmConfig config;
+        ConfPatterns patterns = {};
         Manager *m = NULL;
         ProcEventsStats st;
         char err[512], counter[] = "/tmp/exec-storm.XXXXXX";
@@ -93,13 +94,13 @@ int main(int argc, char *argv[]) {
         if (seconds == 0)
                 return 2;
         log_setup(LOG_TARGET_STDERR, LOG_WARNING);
-        if (manager_load_config(&o, &config, err, sizeof(err)) < 0) {
+        if (manager_load_config(&o, NULL, &config, &patterns, err, sizeof(err)) < 0) {
                 fprintf(stderr, "exec-storm: %s\n", err);
                 return 1;
         }
         config.proc_events = true;
         config.monitor_interval_s = 86400;      /* ticks only on events */
-        if (manager_new(&o, &config, &m) < 0)
+        if (manager_new(&o, &config, &patterns, &m) < 0)
                 return 1;
         /* Event-caused retunes re-arm a monitor timer only manager_run()
          * creates: quiet that complaint, which the daemon never meets. */

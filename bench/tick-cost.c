@@ -48,6 +48,7 @@ int main(int argc, char *argv[]) {
         ManagerOptions o = { .config_path = "/nonexistent/ksmtuned.conf", .root = "/", .dry_run = true };
         unsigned long n_procs = 2000, n_ticks = 200;
         KsmConfig config;
+        ConfPatterns patterns = {};
         Manager *m = NULL;
         pid_t *kids;
         char err[512];
@@ -65,7 +66,7 @@ int main(int argc, char *argv[]) {
                 return 2;
 
         log_setup(LOG_TARGET_STDERR, LOG_WARNING);
-        if (manager_load_config(&o, &config, err, sizeof(err)) < 0) {
+        if (manager_load_config(&o, NULL, &config, &patterns, err, sizeof(err)) < 0) {
                 fprintf(stderr, "tick-cost: %s\n", err);
                 return 1;
         }
@@ -84,7 +85,7 @@ int main(int argc, char *argv[]) {
                         _exit(0);
                 }
         }
-        if (manager_new(&o, &config, &m) < 0)
+        if (manager_new(&o, &config, &patterns, &m) < 0)
                 goto out;
         log_set_max_priority(LOG_WARNING);
 

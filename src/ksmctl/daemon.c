@@ -292,6 +292,7 @@ static int query_bus(DaemonInfo *d) {
                 { "CommittedKiB", 't', &d->committed_kib, 0 },
                 { "ThresholdKiB", 't', &d->threshold_kib, 0 },
                 { "FreeKiB", 't', &d->free_kib, 0 },
+                { "LastWriteError", 's', d->last_write_error, sizeof(d->last_write_error) },
         };
         int r;
 

@@ -20,6 +20,7 @@ typedef struct DaemonInfo {
         uint64_t committed_kib;
         uint64_t threshold_kib;
         uint64_t free_kib;
+        char last_write_error[512];     /* the knobs its last tick failed to write, "" none */
         char why_not_bus[256];          /* when !on_bus: why not */
 } DaemonInfo;
 

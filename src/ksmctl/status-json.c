@@ -83,6 +83,8 @@ static void print_daemon(JsonWriter *w, const DaemonInfo *d) {
         opt_uint(w, "committed_kib", d->on_bus && d->last_tick_usec, d->committed_kib);
         opt_uint(w, "threshold_kib", d->on_bus && d->last_tick_usec, d->threshold_kib);
         opt_uint(w, "free_kib", d->on_bus && d->last_tick_usec, d->free_kib);
+        json_key(w, "last_write_error");
+        json_string(w, d->on_bus && d->last_write_error[0] ? d->last_write_error : NULL);
         json_key(w, "not_on_bus_reason");
         json_string(w, d->running && !d->on_bus ? d->why_not_bus : NULL);
         json_object_end(w);

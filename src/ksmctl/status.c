@@ -134,7 +134,7 @@ static void print_ksm(const Status *s) {
 
 static void print_daemon(const Status *s) {
         const DaemonInfo *d = &s->daemon;
-        char when[64] = "";
+        char when[64] = "", err[512];
 
         if (!d->running) {
                 printf("Daemon:       ksmtuned is not running (KSM is left as it is)\n");
@@ -156,6 +156,8 @@ static void print_daemon(const Status *s) {
                 strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
                 printf("Last tick:    %s (%" PRIu64 " s ago)\n", when, ago);
                 printf("Last reason:  %s\n", d->last_reason);
+                if (d->last_write_error[0])
+                        printf("Write error:  %s\n", text_printable(d->last_write_error, err, sizeof(err)));
         }
 }
 

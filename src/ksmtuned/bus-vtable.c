@@ -124,6 +124,7 @@ void bus_props_collect(const Manager *m, BusProps *ret) {
                 p.pages_sharing = m->sample.ksm.pages_sharing;
                 p.full_scans = m->sample.ksm.full_scans;
                 p.general_profit_bytes = m->sample.ksm.general_profit;
+                snprintf(p.last_write_error, sizeof(p.last_write_error), "%s", m->last_write_error);
         }
         *ret = p;
 }

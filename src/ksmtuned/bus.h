@@ -35,6 +35,8 @@ typedef struct BusProps {
         uint64_t pages_sharing;
         uint64_t full_scans;
         int64_t general_profit_bytes;
+        char last_write_error[MANAGER_WRITE_ERROR_MAX]; /* "FILE: error; ...", "" when the last tick
+                                                         * wrote all it had to */
 } BusProps;
 
 typedef struct Bus {
@@ -65,7 +67,8 @@ typedef struct Bus {
         X("LastReason", s, last_reason) \
         X("PagesShared", t, pages_shared) \
         X("PagesSharing", t, pages_sharing) \
-        X("FullScans", t, full_scans)
+        X("FullScans", t, full_scans) \
+        X("LastWriteError", s, last_write_error)
 /* Only where the kernel has general_profit: registered as a vtable of its own. */
 #define BUS_PROFIT_PROPERTIES(X) \
         X("GeneralProfit", x, general_profit_bytes)

@@ -8,15 +8,15 @@
 #include "manager.h"
 #include "proc-events.h"
 
-int discovery_scanner_new(const Manager *m, const KsmConfig *c, GuestScanner **ret) {
+int discovery_scanner_new(const Manager *m, const KsmConfig *c, const ConfPatterns *p, GuestScanner **ret) {
         GuestScanner *s = NULL;
         int r;
 
-        r = guest_scanner_new(m->root_fd, c->guest_regex, &s);
-        if (r >= 0)
-                r = guest_scanner_set_merge_any(s, c->merge_any_regex);
-        if (r >= 0)
+        r = guest_scanner_new(m->root_fd, p->guest, &s);
+        if (r >= 0) {
+                guest_scanner_set_merge_any(s, p->merge_any);
                 r = guest_scanner_set_rules(s, m->opts.root, c->guest_cgroups, c->guest_pidfiles, c->guest_measure);
+        }
         if (r < 0) {
                 guest_scanner_free(s);
                 return r;

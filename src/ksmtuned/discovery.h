@@ -8,10 +8,10 @@
 
 struct Manager;
 
-/* A process scanner set up as c says (name pattern, merge-any pattern,
- * cgroups, pid files, memory measure), reading under the manager's root.
- * Returns 0 or negative errno. */
-int discovery_scanner_new(const struct Manager *m, const KsmConfig *c, GuestScanner **ret);
+/* A process scanner set up as c says (cgroups, pid files, memory measure)
+ * with c's compiled patterns p (it takes references), reading under the
+ * manager's root. Returns 0 or negative errno. */
+int discovery_scanner_new(const struct Manager *m, const KsmConfig *c, const ConfPatterns *p, GuestScanner **ret);
 
 /* Whether a and b set up the scanner differently. */
 bool discovery_config_differs(const KsmConfig *a, const KsmConfig *b);

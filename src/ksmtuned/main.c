@@ -186,6 +186,7 @@ int main(int argc, char *argv[]) {
         Manager *m = NULL;
         Bus *bus = NULL;
         KsmConfig config;
+        ConfPatterns patterns = {};
         char err[512];
         int r, ret = 1;
 
@@ -196,19 +197,22 @@ int main(int argc, char *argv[]) {
         if (a.opts.debug)
                 log_set_max_priority(LOG_DEBUG);
 
-        r = manager_load_config(&a.opts, &config, err, sizeof(err));
+        r = manager_load_config(&a.opts, NULL, &config, &patterns, err, sizeof(err));
         if (r < 0) {
                 log_error("Invalid configuration: %s", err);
                 return 1;
         }
         if (a.test_config) {
+                conf_patterns_clear(&patterns);
                 printf("%s: configuration OK\n", a.opts.config_path);
                 return 0;
         }
-        if (check_privileges(&a) < 0)
+        if (check_privileges(&a) < 0) {
+                conf_patterns_clear(&patterns);
                 return 1;
+        }
 
-        r = manager_new(&a.opts, &config, &m);
+        r = manager_new(&a.opts, &config, &patterns, &m);
         if (r < 0)
                 return 1;
 

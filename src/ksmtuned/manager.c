@@ -31,15 +31,18 @@ static void log_conf_warning(const char *msg, void *userdata) {
         log_warning("%s", msg);
 }
 
-int manager_load_config(const ManagerOptions *o, KsmConfig *ret, char *err, size_t err_size) {
+int manager_load_config(const ManagerOptions *o, const ConfPatterns *prev, KsmConfig *ret, ConfPatterns *ret_patterns,
+                        char *err, size_t err_size) {
         int r;
 
-        r = conf_load(o->config_path, ret, log_conf_warning, NULL, err, err_size);
+        r = conf_load_patterns(o->config_path, prev, ret, ret_patterns, log_conf_warning, NULL, err, err_size);
         if (r == -ENOENT && !o->config_path_explicit) {
                 /* The old script ran on its built-in defaults without a file. */
                 log_debug("%s not found, using built-in defaults", o->config_path);
                 conf_init_defaults(ret);
-                return 0;
+                r = conf_patterns_build(ret, prev, ret_patterns);
+                if (r < 0 && err)
+                        snprintf(err, err_size, "cannot compile the built-in patterns: %s", strerror(-r));
         }
         return r;
 }
@@ -95,15 +98,19 @@ static void advisor_mark_adopt(Manager *m) {
         advisor_mark_sync(m, false);
 }
 
-int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret) {
+int manager_new(const ManagerOptions *o, const KsmConfig *config, ConfPatterns *patterns, Manager **ret) {
         Manager *m;
         int r;
 
         m = calloc(1, sizeof(*m));
-        if (!m)
+        if (!m) {
+                conf_patterns_clear(patterns);
                 return log_error_errno(ENOMEM, "Out of memory");
+        }
         m->opts = *o;
         m->config = *config;
+        m->patterns = *patterns;
+        *patterns = (ConfPatterns) {};
         m->root_fd = m->ksm_fd = -1;
 
         m->root_fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -122,7 +129,7 @@ int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret)
         snprintf(m->ksm_dir, sizeof(m->ksm_dir), "%s/" KSM_SYSFS_DIR, strcmp(o->root, "/") == 0 ? "" : o->root);
         advisor_mark_adopt(m);
         m->scan_watch.fd = -1;
-        r = discovery_scanner_new(m, &m->config, &m->scanner);
+        r = discovery_scanner_new(m, &m->config, &m->patterns, &m->scanner);
         if (r < 0) {
                 log_error_errno(r, "Cannot set up the process scanner: %m");
                 goto fail;
@@ -154,6 +161,7 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
         proc_events_free(m->proc_events);
         guest_scanner_free(m->scanner);
+        conf_patterns_clear(&m->patterns);
         guest_list_clear(&m->guests);
         closep(&m->ksm_fd);
         closep(&m->root_fd);
@@ -237,6 +245,10 @@ static void refresh_handles(Manager *m) {
         r = guest_scanner_refresh(m->scanner, m->root_fd);
         if (r > 0)
                 log_notice("%s was replaced: reopened it", m->proc_dir);
+        r = scan_watch_refresh(&m->scan_watch);
+        if (r > 0)
+                log_notice("%s/full_scans was replaced: %s", m->ksm_dir,
+                           m->scan_watch.source ? "watching the new one" : "counting full scans at each tick");
         /* Errors: the reads that follow fail and say so. */
 }
 
@@ -339,6 +351,19 @@ static bool takes_advisor(const KsmSample *s, const KsmDecision *d) {
                ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME;
 }
 
+/* The failed writes of the tick just applied, for the bus (LastWriteError):
+ * each knob's file and error; empty when none failed. */
+static void write_error_format(Manager *m) {
+        size_t n = 0;
+
+        m->last_write_error[0] = '\0';
+        for (KsmKnob k = 0; k < _KSM_KNOB_MAX && n < sizeof(m->last_write_error); k++)
+                if (m->applied.failed & (1u << k))
+                        n += (size_t) snprintf(m->last_write_error + n, sizeof(m->last_write_error) - n, "%s%s/%s: %s",
+                                               n ? "; " : "", m->ksm_dir, ksm_knob_name(k),
+                                               strerror(-m->applied.error[k]));
+}
+
 int manager_tick(Manager *m) {
         KsmSample s;
         KsmDecision d;
@@ -391,6 +416,7 @@ int manager_tick(Manager *m) {
                 if (n < sizeof(d.reason))
                         snprintf(d.reason + n, sizeof(d.reason) - n, ")");
         }
+        write_error_format(m);
         m->sample = s;
         m->decision = d;
         m->state = st;
@@ -518,21 +544,25 @@ void manager_retune_soon(Manager *m) {
 
 int manager_reload(Manager *m, char *err, size_t err_size) {
         KsmConfig c;
+        ConfPatterns p;
         GuestScanner *scanner = NULL;
         int r;
 
-        r = manager_load_config(&m->opts, &c, err, err_size);
+        r = manager_load_config(&m->opts, &m->patterns, &c, &p, err, err_size);
         if (r < 0)
                 return r;
         if (discovery_config_differs(&c, &m->config)) {
-                r = discovery_scanner_new(m, &c, &scanner);
+                r = discovery_scanner_new(m, &c, &p, &scanner);
                 if (r < 0) {
+                        conf_patterns_clear(&p);
                         snprintf(err, err_size, "cannot set up the process scanner: %s", strerror(-r));
                         return r;
                 }
                 guest_scanner_free(m->scanner);
                 m->scanner = scanner;
         }
+        conf_patterns_clear(&m->patterns);
+        m->patterns = p;
         m->config = c;
         apply_log_settings(m);
         log_info("Reloaded %s", m->opts.config_path);

@@ -29,6 +29,8 @@ typedef struct ManagerOptions {
 typedef struct LibvirtWatcher LibvirtWatcher;
 typedef struct ProcEvents ProcEvents;
 
+#define MANAGER_WRITE_ERROR_MAX 512
+
 typedef struct Manager {
         sd_event *event;
         sd_event_source *timer;
@@ -41,6 +43,7 @@ typedef struct Manager {
 
         ManagerOptions opts;
         KsmConfig config;
+        ConfPatterns patterns;          /* config's, compiled: the scanner holds them too */
         KsmState state;
 
         int root_fd;
@@ -61,6 +64,9 @@ typedef struct Manager {
         KsmSample sample;
         KsmDecision decision;
         KsmApplyResult applied;
+        /* "FILE: strerror" of each knob the last tick failed to write,
+         * "; "-separated; empty when it wrote all it had to. */
+        char last_write_error[MANAGER_WRITE_ERROR_MAX];
         bool have_tick;
         uint64_t last_tick_realtime_usec;
         uint64_t last_tick_usec;        /* CLOCK_MONOTONIC */
@@ -90,13 +96,18 @@ typedef struct Manager {
         void *on_change_userdata;
 } Manager;
 
-/* Load the configuration (file missing and not explicit: defaults). Writes
- * err on failure. Returns 0 or negative errno. */
-int manager_load_config(const ManagerOptions *o, KsmConfig *ret, char *err, size_t err_size);
+/* Load the configuration (file missing and not explicit: defaults) and its
+ * compiled patterns, sharing those of prev (NULL for none) with the same
+ * text (conf_load_patterns). Writes err on failure. Returns 0 or negative
+ * errno; the caller owns ret_patterns (conf_patterns_clear). */
+int manager_load_config(const ManagerOptions *o, const ConfPatterns *prev, KsmConfig *ret, ConfPatterns *ret_patterns,
+                        char *err, size_t err_size);
 
-/* Create a manager with a loaded config: opens root and KSM sysfs, the
- * process scanner and the event loop. Returns 0 or negative errno (logged). */
-int manager_new(const ManagerOptions *o, const KsmConfig *config, Manager **ret);
+/* Create a manager with a loaded config and its patterns (their references
+ * are taken over, on failure too, and *patterns emptied): opens root and
+ * KSM sysfs, the process scanner and the event loop. Returns 0 or negative
+ * errno (logged). */
+int manager_new(const ManagerOptions *o, const KsmConfig *config, ConfPatterns *patterns, Manager **ret);
 Manager *manager_free(Manager *m);
 
 /* Collect, decide, apply. Returns 0, or negative errno when collecting failed

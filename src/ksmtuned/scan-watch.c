@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,18 +33,34 @@ static void close_source(ScanWatch *w) {
         w->notified = false;
 }
 
+/* Open ksm_dir/full_scans, remember which file it is, and watch it.
+ * Returns as scan_watch_attach(), or the negative errno of opening it. */
+static int open_and_attach(ScanWatch *w) {
+        struct stat st;
+        int fd;
+
+        fd = ksm_full_scans_open(w->ksm_dir);
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, &st) == 0) {
+                w->file_dev = st.st_dev;
+                w->file_ino = st.st_ino;
+        }
+        /* A baseline: a new file may count from elsewhere. */
+        w->last_scan_usec = 0;
+        (void) ksm_full_scans_read(fd, &w->full_scans);
+        return scan_watch_attach(w, fd);
+}
+
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         ScanWatch *w = userdata;
-        int fd;
+        int r;
 
         (void) s, (void) usec;
         w->retry = sd_event_source_disable_unref(w->retry);
-        fd = ksm_full_scans_open(w->ksm_dir);
-        if (fd < 0) {
-                log_debug_errno(fd, "Cannot re-open %s/full_scans, counting scans at each tick: %m", w->ksm_dir);
-                return 0;
-        }
-        (void) scan_watch_attach(w, fd);
+        r = open_and_attach(w);
+        if (r < 0)
+                log_debug_errno(r, "Cannot re-open %s/full_scans, counting scans at each tick: %m", w->ksm_dir);
         return 0;
 }
 
@@ -108,22 +125,49 @@ int scan_watch_attach(ScanWatch *w, int fd) {
 }
 
 int scan_watch_start(ScanWatch *w, sd_event *e, const char *ksm_dir) {
-        int fd, r;
+        int r;
 
         *w = (ScanWatch) { .fd = -1, .event = e, .retry_usec = SCAN_WATCH_RETRY_USEC };
         w->ksm_dir = strdup(ksm_dir);
         if (!w->ksm_dir)
                 return log_error_errno(-ENOMEM, "Cannot watch full_scans: %m");
-        fd = ksm_full_scans_open(ksm_dir);
-        if (fd == -ENOENT)
+        r = open_and_attach(w);
+        if (r == -ENOENT)
                 return 0;
-        if (fd < 0)
-                return log_warning_errno(fd, "Cannot open %s/full_scans: %m", ksm_dir);
-        r = scan_watch_attach(w, fd);
-        if (r <= 0)
+        if (r < 0)
+                return log_warning_errno(r, "Cannot open %s/full_scans: %m", ksm_dir);
+        if (r > 0)
+                log_debug("Watching %s/full_scans for completed scans", ksm_dir);
+        return r;
+}
+
+int scan_watch_refresh(ScanWatch *w) {
+        char path[4096];
+        struct stat st;
+        int r;
+
+        if (!w->ksm_dir)
+                return 0;       /* not started */
+        snprintf(path, sizeof(path), "%s/full_scans", w->ksm_dir);
+        if (stat(path, &st) < 0) {
+                if (errno != ENOENT || (w->file_dev == 0 && w->file_ino == 0))
+                        return errno == ENOENT ? 0 : -errno;
+                /* Gone with its directory: nothing to watch until it is back. */
+                w->retry = sd_event_source_disable_unref(w->retry);
+                close_source(w);
+                w->file_dev = 0;
+                w->file_ino = 0;
+                return 1;
+        }
+        if (st.st_dev == w->file_dev && st.st_ino == w->file_ino)
+                return 0;
+        /* The old fd would never be notified again: drop it, and a pending
+         * re-open that would attach a second source. */
+        w->retry = sd_event_source_disable_unref(w->retry);
+        close_source(w);
+        r = open_and_attach(w);
+        if (r < 0)
                 return r;
-        (void) ksm_full_scans_read(fd, &w->full_scans);
-        log_debug("Watching %s/full_scans for completed scans", ksm_dir);
         return 1;
 }
 

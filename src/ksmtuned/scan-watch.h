@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
 #include "units.h"
@@ -17,6 +18,8 @@ typedef struct ScanWatch {
         sd_event_source *retry;         /* timer re-opening fd after a failed read */
         int fd;
         char *ksm_dir;
+        dev_t file_dev;                 /* the full_scans last opened, watched or not */
+        ino_t file_ino;                 /* (0, 0): none yet */
         uint64_t retry_usec;            /* delay before re-opening after a failed read */
         bool notified;                  /* a notification has arrived since (re)opening */
         bool no_notify_logged;
@@ -41,5 +44,11 @@ int scan_watch_attach(ScanWatch *w, int fd);
 
 /* Feed the counter read at a tick: used until a notification has arrived. */
 void scan_watch_tick(ScanWatch *w, uint64_t full_scans, uint64_t now_usec);
+
+/* Reopen ksm_dir/full_scans when the file last opened there was replaced
+ * (a remounted sysfs, a rebuilt fixture root) and watch the new one; stop
+ * watching when it is gone. Returns 0 unchanged, 1 reopened (or dropped),
+ * or negative errno from opening it (ticks count scans meanwhile). */
+int scan_watch_refresh(ScanWatch *w);
 
 void scan_watch_stop(ScanWatch *w);

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -197,7 +196,24 @@ typedef struct ParseContext {
         char *err;
         size_t err_size;
         int error;
+        const ConfPatterns *prev;       /* patterns to share, NULL for none */
+        ConfPatterns patterns;          /* compiled from the lines so far */
 } ParseContext;
+
+/* The compiled form of text: prev's when it has that text, else a new one. */
+static int pattern_get(const ConfPatterns *prev, const char *text, GuestPattern **ret, char *why, size_t why_size) {
+        if (prev && prev->guest && strcmp(guest_pattern_text(prev->guest), text) == 0)
+                *ret = guest_pattern_ref(prev->guest);
+        else if (prev && prev->merge_any && strcmp(guest_pattern_text(prev->merge_any), text) == 0)
+                *ret = guest_pattern_ref(prev->merge_any);
+        else
+                return guest_pattern_new(text, ret, why, why_size);
+        return 0;
+}
+
+static GuestPattern **pattern_slot(ConfPatterns *p, const KeyDef *k) {
+        return k->offset == offsetof(KsmConfig, guest_regex) ? &p->guest : &p->merge_any;
+}
 
 _printf_(3, 4)
 static int fail(ParseContext *ctx, unsigned line, const char *fmt, ...) {
@@ -380,16 +396,17 @@ static int set_key(ParseContext *ctx, const KeyDef *k, unsigned line, const char
                 break;
         case KEY_REGEX:
         case KEY_REGEX_OR_EMPTY: {
+                GuestPattern **slot = pattern_slot(&ctx->patterns, k), *re = NULL;
                 char why[128];
-                regex_t re;
 
                 if (!*value && k->type == KEY_REGEX)
                         return fail(ctx, line, "%s=%s: empty pattern", k->name, raw);
-                if (*value) {
-                        if (guest_regex_compile(value, &re, why, sizeof(why)) < 0)
-                                return fail(ctx, line, "%s=%s: bad regular expression: %s", k->name, raw, why);
-                        regfree(&re);
-                }
+                /* Validated by compiling it: the one compiled here is the
+                 * scanner's. */
+                if (*value && pattern_get(ctx->prev, value, &re, why, sizeof(why)) < 0)
+                        return fail(ctx, line, "%s=%s: bad regular expression: %s", k->name, raw, why);
+                guest_pattern_unref(*slot);
+                *slot = re;
         }
                 /* fall through */
         case KEY_STRING:
@@ -425,14 +442,51 @@ static int parse_line(ParseContext *ctx, unsigned line, const char *p, size_t le
         return 0;
 }
 
-int conf_parse(const char *text, size_t size, const char *filename, KsmConfig *ret,
-               ConfWarnFn warn_fn, void *userdata, char *err, size_t err_size) {
+void conf_patterns_clear(ConfPatterns *p) {
+        p->guest = guest_pattern_unref(p->guest);
+        p->merge_any = guest_pattern_unref(p->merge_any);
+}
+
+/* Fill in the slots of ret that the lines did not set (keys left at their
+ * defaults). */
+static int patterns_complete(const KsmConfig *c, const ConfPatterns *prev, ConfPatterns *ret) {
+        int r;
+
+        if (!ret->guest) {
+                r = pattern_get(prev, c->guest_regex, &ret->guest, NULL, 0);
+                if (r < 0)
+                        return r;
+        }
+        if (!ret->merge_any && c->merge_any_regex[0]) {
+                r = pattern_get(prev, c->merge_any_regex, &ret->merge_any, NULL, 0);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int conf_patterns_build(const KsmConfig *c, const ConfPatterns *prev, ConfPatterns *ret) {
+        ConfPatterns p = {};
+        int r;
+
+        r = patterns_complete(c, prev, &p);
+        if (r < 0) {
+                conf_patterns_clear(&p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+static int parse_text(const char *text, size_t size, const char *filename, const ConfPatterns *prev, KsmConfig *ret,
+                      ConfPatterns *ret_patterns, ConfWarnFn warn_fn, void *userdata, char *err, size_t err_size) {
         ParseContext ctx = {
                 .filename = filename,
                 .warn = warn_fn,
                 .userdata = userdata,
                 .err = err,
                 .err_size = err_size,
+                .prev = prev,
         };
         const KeyDef *kmin = key_find("KSM_NPAGES_MIN"), *kmax = key_find("KSM_NPAGES_MAX");
         const char *p = text, *end = text + size;
@@ -443,8 +497,10 @@ int conf_parse(const char *text, size_t size, const char *filename, KsmConfig *r
                 const char *eol = memchr(p, '\n', (size_t) (end - p));
                 size_t len = (size_t) ((eol ? eol : end) - p);
 
-                if (parse_line(&ctx, ++line, p, len) < 0)
+                if (parse_line(&ctx, ++line, p, len) < 0) {
+                        conf_patterns_clear(&ctx.patterns);
                         return -EINVAL;
+                }
                 p += len + (eol ? 1 : 0);
         }
         if (ctx.config.npages_min > ctx.config.npages_max) {
@@ -456,11 +512,30 @@ int conf_parse(const char *text, size_t size, const char *filename, KsmConfig *r
                      ": pages_to_scan is raised to the minimum, else cut to the maximum, as in the old script",
                      ctx.config.npages_min, ctx.config.npages_max);
         }
+        if (ret_patterns) {
+                int r = patterns_complete(&ctx.config, prev, &ctx.patterns);
+
+                if (r < 0) {
+                        conf_patterns_clear(&ctx.patterns);
+                        if (err)
+                                snprintf(err, err_size, "%s: cannot compile the default patterns: %s", filename,
+                                         strerror(-r));
+                        return r;
+                }
+                *ret_patterns = ctx.patterns;
+        } else
+                conf_patterns_clear(&ctx.patterns);
         *ret = ctx.config;
         return 0;
 }
 
-int conf_load(const char *path, KsmConfig *ret, ConfWarnFn warn, void *userdata, char *err, size_t err_size) {
+int conf_parse(const char *text, size_t size, const char *filename, KsmConfig *ret,
+               ConfWarnFn warn_fn, void *userdata, char *err, size_t err_size) {
+        return parse_text(text, size, filename, NULL, ret, NULL, warn_fn, userdata, err, err_size);
+}
+
+int conf_load_patterns(const char *path, const ConfPatterns *prev, KsmConfig *ret, ConfPatterns *ret_patterns,
+                       ConfWarnFn warn, void *userdata, char *err, size_t err_size) {
         _cleanup_free_ char *text = NULL;
         int r;
 
@@ -472,5 +547,9 @@ int conf_load(const char *path, KsmConfig *ret, ConfWarnFn warn, void *userdata,
                         snprintf(err, err_size, "%s: %s", path, file_strerror(r));
                 return r;
         }
-        return conf_parse(text, size, path, ret, warn, userdata, err, err_size);
+        return parse_text(text, size, path, prev, ret, ret_patterns, warn, userdata, err, err_size);
+}
+
+int conf_load(const char *path, KsmConfig *ret, ConfWarnFn warn, void *userdata, char *err, size_t err_size) {
+        return conf_load_patterns(path, NULL, ret, NULL, warn, userdata, err, err_size);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "guest-rules.h"
+#include "guests.h"
 
 /* configure's sysconfdir: "/etc" in a distribution build, "/usr/local/etc"
  * by default, so that a local install never reads the packaged file. */
@@ -75,6 +76,29 @@ int conf_parse(const char *text, size_t size, const char *filename, KsmConfig *r
  * reading it (err filled too; -EBADFD: not a regular file). */
 int conf_load(const char *path, KsmConfig *ret,
               ConfWarnFn warn, void *userdata, char *err, size_t err_size);
+
+/* The compiled KSM_GUEST_REGEX and KSM_MERGE_ANY_REGEX of a configuration:
+ * compiled once, when the file is validated, and handed to the scanner. */
+typedef struct ConfPatterns {
+        GuestPattern *guest;            /* KSM_GUEST_REGEX */
+        GuestPattern *merge_any;        /* KSM_MERGE_ANY_REGEX, NULL for none */
+} ConfPatterns;
+
+/* As conf_load, and also hand over the compiled patterns in ret_patterns
+ * (the caller's references: conf_patterns_clear). A pattern with the text
+ * of one in prev (NULL for none) is shared, not compiled again, so a reload
+ * that keeps its patterns compiles nothing. ret_patterns is written only on
+ * success. */
+int conf_load_patterns(const char *path, const ConfPatterns *prev, KsmConfig *ret, ConfPatterns *ret_patterns,
+                       ConfWarnFn warn, void *userdata, char *err, size_t err_size);
+
+/* The compiled patterns of c (a valid configuration, such as the built-in
+ * defaults), sharing those of prev (NULL for none) with the same text.
+ * Returns 0, -EINVAL, -E2BIG or -ENOMEM; ret is written only on success. */
+int conf_patterns_build(const KsmConfig *c, const ConfPatterns *prev, ConfPatterns *ret);
+
+/* Drop both references. */
+void conf_patterns_clear(ConfPatterns *p);
 
 /* "compat" or "adaptive"; NULL for an unknown kind. */
 const char *conf_policy_name(KsmPolicyKind kind);

@@ -52,9 +52,8 @@ typedef struct PidEntry {
 } PidEntry;
 
 struct GuestScanner {
-        regex_t re;
-        regex_t merge_re;       /* KSM_MERGE_ANY_REGEX */
-        bool has_merge_re;
+        GuestPattern *re;       /* KSM_GUEST_REGEX */
+        GuestPattern *merge_re; /* KSM_MERGE_ANY_REGEX, NULL for none */
         int proc_fd;
         PidEntry *known;        /* sorted by pid, from the last scan */
         size_t n_known;
@@ -69,6 +68,18 @@ struct GuestScanner {
         unsigned since_full;    /* scans since the last listing */
 };
 
+struct GuestPattern {
+        unsigned n_ref;
+        regex_t re;
+        char text[];
+};
+
+static unsigned long n_compiled;
+
+unsigned long guest_regex_compilations(void) {
+        return n_compiled;
+}
+
 int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t errbuf_size) {
         uint64_t cost = regex_cost(pattern);
         int r;
@@ -82,6 +93,7 @@ int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t 
                                  cost, REGEX_COST_MAX);
                 return -E2BIG;
         }
+        n_compiled++;
         r = regcomp(ret, pattern, REG_EXTENDED | REG_NOSUB);
         if (r != 0) {
                 if (errbuf)
@@ -95,7 +107,48 @@ bool guest_regex_match(const regex_t *re, const char *comm) {
         return regexec(re, comm, 0, NULL, 0) == 0;
 }
 
-int guest_scanner_new(int root_fd, const char *pattern, GuestScanner **ret) {
+int guest_pattern_new(const char *text, GuestPattern **ret, char *errbuf, size_t errbuf_size) {
+        size_t len = strlen(text);
+        GuestPattern *p;
+        int r;
+
+        p = malloc(sizeof(*p) + len + 1);
+        if (!p)
+                return -ENOMEM;
+        r = guest_regex_compile(text, &p->re, errbuf, errbuf_size);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        p->n_ref = 1;
+        memcpy(p->text, text, len + 1);
+        *ret = p;
+        return 0;
+}
+
+GuestPattern *guest_pattern_ref(GuestPattern *p) {
+        if (p)
+                p->n_ref++;
+        return p;
+}
+
+GuestPattern *guest_pattern_unref(GuestPattern *p) {
+        if (p && --p->n_ref == 0) {
+                regfree(&p->re);
+                free(p);
+        }
+        return NULL;
+}
+
+const char *guest_pattern_text(const GuestPattern *p) {
+        return p->text;
+}
+
+bool guest_pattern_match(const GuestPattern *p, const char *comm) {
+        return guest_regex_match(&p->re, comm);
+}
+
+int guest_scanner_new(int root_fd, GuestPattern *pattern, GuestScanner **ret) {
         GuestScanner *s;
         long v;
         int r;
@@ -105,11 +158,7 @@ int guest_scanner_new(int root_fd, const char *pattern, GuestScanner **ret) {
                 return -ENOMEM;
         s->proc_fd = -1;
         s->last_pid = -1;
-        r = guest_regex_compile(pattern, &s->re, NULL, 0);
-        if (r < 0) {
-                free(s);
-                return r;
-        }
+        s->re = guest_pattern_ref(pattern);
         s->proc_fd = proc_open(root_fd);
         if (s->proc_fd < 0) {
                 r = s->proc_fd;
@@ -129,9 +178,8 @@ fail:
 GuestScanner *guest_scanner_free(GuestScanner *s) {
         if (!s)
                 return NULL;
-        regfree(&s->re);
-        if (s->has_merge_re)
-                regfree(&s->merge_re);
+        guest_pattern_unref(s->re);
+        guest_pattern_unref(s->merge_re);
         closep(&s->proc_fd);
         free(s->root);
         free(s->cgroups);
@@ -142,26 +190,15 @@ GuestScanner *guest_scanner_free(GuestScanner *s) {
         return NULL;
 }
 
-int guest_scanner_set_merge_any(GuestScanner *s, const char *pattern) {
-        regex_t re;
-        int r;
-
-        if (pattern && *pattern) {
-                r = guest_regex_compile(pattern, &re, NULL, 0);
-                if (r < 0)
-                        return r;
-        }
-        if (s->has_merge_re)
-                regfree(&s->merge_re);
-        s->has_merge_re = pattern && *pattern;
-        if (s->has_merge_re)
-                s->merge_re = re;
+void guest_scanner_set_merge_any(GuestScanner *s, GuestPattern *pattern) {
+        guest_pattern_ref(pattern);
+        guest_pattern_unref(s->merge_re);
+        s->merge_re = pattern;
         /* Processes already settled were never checked against the new
          * pattern: look at every process again at the next scan. */
         free(s->known);
         s->known = NULL;
         s->n_known = 0;
-        return 0;
 }
 
 /* A copy of a blank-separated list, NULL when it has no word. */
@@ -247,7 +284,7 @@ static uint64_t guest_kib(GuestScanner *s, pid_t pid, const ProcStat *st, GuestL
 
 /* Whether the process read as st is a guest by name or cgroup. */
 static bool matches(GuestScanner *s, pid_t pid, const ProcStat *st) {
-        return guest_regex_match(&s->re, st->comm) ||
+        return guest_pattern_match(s->re, st->comm) ||
                (s->cgroups && guest_cgroup_matches(s->proc_fd, pid, s->cgroups) > 0);
 }
 
@@ -293,7 +330,7 @@ static int look_at(GuestScanner *s, Scan *sc, pid_t pid, bool extra, VisitFlags 
         if (r < 0)
                 return r;       /* gone since the directory was read */
         guest = extra || matches(s, pid, &st);
-        merge = s->has_merge_re && guest_regex_match(&s->merge_re, st.comm);
+        merge = s->merge_re && guest_pattern_match(s->merge_re, st.comm);
         /* qemu's threads start with its name: count the process once. */
         if ((flags & VISIT_PROBED) && !extra && (guest || merge) && proc_is_process(s->proc_fd, pid) != 1) {
                 *ret = PID_YOUNG;

@@ -43,16 +43,34 @@ int guest_regex_compile(const char *pattern, regex_t *ret, char *errbuf, size_t 
 /* Whether a process name (comm, at most 15 characters) matches. */
 bool guest_regex_match(const regex_t *re, const char *comm);
 
-/* A scanner over root_fd/proc. It remembers which processes are not guests
- * and only looks at new, young (< 10 s) and guest processes again. Returns
- * 0, -EINVAL for a bad pattern, -ENOMEM, or the errno of opening proc. */
-int guest_scanner_new(int root_fd, const char *pattern, GuestScanner **ret);
+/* How many patterns guest_regex_compile() compiled in this process (for
+ * tests: a reload that keeps its patterns compiles none). */
+unsigned long guest_regex_compilations(void);
+
+/* A compiled pattern with its text, shared by reference: the configuration
+ * that validated it and the scanner that uses it hold the same one. */
+typedef struct GuestPattern GuestPattern;
+
+/* Compile text (guest_regex_compile). Returns 0, -E2BIG, -EINVAL or
+ * -ENOMEM, with a description in errbuf when given; one reference. */
+int guest_pattern_new(const char *text, GuestPattern **ret, char *errbuf, size_t errbuf_size);
+GuestPattern *guest_pattern_ref(GuestPattern *p);
+/* Drop a reference; the last one frees it. NULL is fine. Returns NULL. */
+GuestPattern *guest_pattern_unref(GuestPattern *p);
+const char *guest_pattern_text(const GuestPattern *p);
+bool guest_pattern_match(const GuestPattern *p, const char *comm);
+
+/* A scanner over root_fd/proc for the processes whose name matches pattern
+ * (it takes a reference). It remembers which processes are not guests and
+ * only looks at new, young (< 10 s) and guest processes again. Returns 0,
+ * -ENOMEM, or the errno of opening proc. */
+int guest_scanner_new(int root_fd, GuestPattern *pattern, GuestScanner **ret);
 GuestScanner *guest_scanner_free(GuestScanner *s);
 
-/* Also report processes whose name matches pattern (NULL or "" for none) in
- * GuestList.merge_any: all of them at the next scan, then those that are new
- * or young. Returns 0, -EINVAL, -ENOMEM. */
-int guest_scanner_set_merge_any(GuestScanner *s, const char *pattern);
+/* Also report processes whose name matches pattern (NULL for none; the
+ * scanner takes a reference) in GuestList.merge_any: all of them at the next
+ * scan, then those that are new or young. */
+void guest_scanner_set_merge_any(GuestScanner *s, GuestPattern *pattern);
 
 /* Also count as guests the processes in the cgroups named in cgroups and
  * the pids in the pid files globbed by pidfiles (both blank-separated lists,

@@ -17,7 +17,7 @@ from ksmtest import (KSMTUNED, Daemon, check, expect_status, main, meminfo_kib, 
 NOBODY = 65534
 PROPERTIES = ["Version", "Policy", "KsmRunning", "PagesToScan", "SleepMillisecs", "MemTotalKiB", "FreeKiB",
               "CommittedKiB", "ThresholdKiB", "LastTickUSec", "LastReason", "PagesShared", "PagesSharing",
-              "FullScans"]
+              "FullScans", "LastWriteError"]
 
 
 def config(tmp, **keys):
@@ -363,8 +363,74 @@ def test_properties_follow_real_ksm(tmp):
         d.stop()
 
 
+def test_last_write_error(tmp):
+    """A KSM knob that cannot be written shows in LastWriteError (file and
+    error), in PropertiesChanged and in ksmctl status; once it can be written
+    again the property is empty again."""
+    import json
+    from ksmtest import Skip
+    if os.geteuid() != 0:
+        raise Skip("root: ksmtuned writes KSM knobs, even under --root, only as root")
+    root = os.path.join(tmp, "root")
+    ksm = os.path.join(root, "sys/kernel/mm/ksm")
+    os.makedirs(ksm)
+    os.makedirs(os.path.join(root, "proc"))
+    for name in ("run", "pages_to_scan", "sleep_millisecs", "pages_shared", "pages_sharing", "full_scans"):
+        with open(os.path.join(ksm, name), "w") as f:
+            f.write("0\n")
+    # Little free memory: the policy starts KSM, so it writes run=1.
+    with open(os.path.join(root, "proc/meminfo"), "w") as f:
+        f.write("MemTotal: 16777216 kB\nMemFree: 1000 kB\nBuffers: 0 kB\nCached: 0 kB\n")
+    run = os.path.join(ksm, "run")
+    os.unlink(run)
+    os.symlink("/proc/sys/kernel/ngroups_max", run)      # reads as a number, refuses writes
+    conf = config(tmp)
+    with PrivateBus(tmp) as bus, Daemon(tmp, conf, ["--debug", "--root", root], env=bus.env) as d:
+        on_bus(bus, d)
+        want = f"{ksm}/run: Permission denied"
+        check(bus.get_property("LastWriteError") == want, "LastWriteError names the knob and the error",
+              want, bus.get_property("LastWriteError"))
+        p = ksmctl("--root", root, "status", env=bus.env)
+        check(f"Write error:  {want}" in p.stdout, "ksmctl status shows it", got=p.stdout + p.stderr)
+        p = ksmctl("--root", root, "status", "--json", env=bus.env)
+        got = json.loads(p.stdout)["daemon"].get("last_write_error")
+        check(got == want, "ksmctl status --json shows it", want, got)
+
+        mon_out = open(os.path.join(tmp, "monitor.txt"), "w")
+        mon = subprocess.Popen(["busctl", "--system", "monitor", BUS_NAME], stdout=mon_out,
+                               stderr=subprocess.STDOUT, env=dict(os.environ, **bus.env))
+        try:
+            time.sleep(0.5)     # monitor attached
+            os.unlink(run)
+            with open(run, "w") as f:
+                f.write("0\n")
+            d.mark()
+            p = ksmctl("retune", env=bus.env)
+            expect_status(p, 0, "ksmctl retune")
+            d.wait_log(r"Tick \d+:")
+            with open(run) as f:
+                check(f.read().strip() == "1", "run written once it can be", "1", open(run).read().strip())
+            check(bus.get_property("LastWriteError") == "", "LastWriteError empty once the write succeeds", "",
+                  bus.get_property("LastWriteError"))
+            time.sleep(0.5)
+        finally:
+            mon.terminate()
+            mon.wait()
+            mon_out.close()
+        with open(os.path.join(tmp, "monitor.txt")) as f:
+            text = f.read()
+        check("Member=PropertiesChanged" in text and '"LastWriteError"' in text,
+              "PropertiesChanged announced LastWriteError", got=text[-2000:])
+        p = ksmctl("--root", root, "status", "--json", env=bus.env)
+        got = json.loads(p.stdout)["daemon"].get("last_write_error", "missing")
+        check(got is None, "ksmctl status --json: null once empty", None, got)
+        p = ksmctl("--root", root, "status", env=bus.env)
+        check("Write error" not in p.stdout, "ksmctl status: no line once empty", got=p.stdout)
+        d.stop()
+
+
 main([test_introspect_and_properties, test_general_profit_left_out_without_kernel_support,
       test_retune_ticks_and_emits, test_reload_reports_bad_line,
       test_policy_denies_others, test_daemon_checks_uid_itself, test_bus_restart, test_no_bus_then_bus,
       test_fallback_when_not_on_bus, test_no_daemon, test_lookup_by_process_name,
-      test_properties_follow_real_ksm])
+      test_properties_follow_real_ksm, test_last_write_error])

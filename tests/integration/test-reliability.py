@@ -248,6 +248,8 @@ def test_replaced_directories(tmp):
         r.knobs()
         tick(d, r"Tick \d+: ")
         check("sys/kernel/mm/ksm was replaced: reopened it" in d.log_text(), "says it reopened", got=d.log_text())
+        check("sys/kernel/mm/ksm/full_scans was replaced" in d.log_text(), "follows full_scans too (scan watch)",
+              got=d.log_text())
         check(r.get("run") == "1", "writes the new directory", "1", r.get("run"))
 
         proc = os.path.join(r.root, "proc")

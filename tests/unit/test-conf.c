@@ -539,6 +539,47 @@ static void test_key_format_errors(void **state) {
         assert_true(n >= 16);
 }
 
+/* The patterns validated by the load are handed over compiled; those of
+ * prev with the same text are shared, not compiled again. */
+static void test_load_patterns_shared(void **state) {
+        const char *text = "KSM_GUEST_REGEX=^vm$\nKSM_MERGE_ANY_REGEX=^vm$\n";
+        char path[] = "/tmp/test-conf-patterns.XXXXXX", err[512] = "";
+        ConfPatterns a = {}, b = {};
+        unsigned long n0;
+        KsmConfig c;
+        int fd;
+
+        (void) state;
+        fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+        close(fd);
+        n0 = guest_regex_compilations();
+        assert_int_equal(conf_load_patterns(path, NULL, &c, &a, NULL, NULL, err, sizeof(err)), 0);
+        assert_int_equal(guest_regex_compilations() - n0, 2);
+        assert_string_equal(guest_pattern_text(a.guest), "^vm$");
+        assert_true(guest_pattern_match(a.merge_any, "vm"));
+        assert_false(guest_pattern_match(a.guest, "vm2"));
+
+        n0 = guest_regex_compilations();
+        assert_int_equal(conf_load_patterns(path, &a, &c, &b, NULL, NULL, err, sizeof(err)), 0);
+        assert_int_equal(guest_regex_compilations() - n0, 0);
+        assert_ptr_equal(b.guest, a.guest);
+        conf_patterns_clear(&b);
+
+        /* Defaults: the built-in guest pattern, no merge-any pattern. */
+        conf_init_defaults(&c);
+        n0 = guest_regex_compilations();
+        assert_int_equal(conf_patterns_build(&c, &a, &b), 0);
+        assert_int_equal(guest_regex_compilations() - n0, 1);
+        assert_string_equal(guest_pattern_text(b.guest), GUEST_REGEX_DEFAULT);
+        assert_null(b.merge_any);
+        conf_patterns_clear(&b);
+        conf_patterns_clear(&a);
+        assert_null(a.guest);
+        unlink(path);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_good),
@@ -554,6 +595,7 @@ int main(void) {
                 cmocka_unit_test(test_key_names_complete),
                 cmocka_unit_test(test_key_format),
                 cmocka_unit_test(test_key_format_errors),
+                cmocka_unit_test(test_load_patterns_shared),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

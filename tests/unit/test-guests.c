@@ -53,13 +53,26 @@ static void test_default_regex(void **state) {
 static void test_bad_regex(void **state) {
         regex_t re;
         char why[128] = "";
-        GuestScanner *s = NULL;
+        GuestPattern *p = NULL;
 
         (void) state;
         assert_int_equal(guest_regex_compile("a(b", &re, why, sizeof(why)), -EINVAL);
         assert_true(strlen(why) > 0);
-        assert_int_equal(guest_scanner_new(AT_FDCWD, "[", &s), -EINVAL);
-        assert_null(s);
+        assert_int_equal(guest_pattern_new("[", &p, NULL, 0), -EINVAL);
+        assert_null(p);
+}
+
+/* A scanner for the processes named as pattern says. */
+static int scanner_new(int root_fd, const char *pattern, GuestScanner **ret) {
+        GuestPattern *p = NULL;
+        int r;
+
+        r = guest_pattern_new(pattern, &p, NULL, 0);
+        if (r < 0)
+                return r;
+        r = guest_scanner_new(root_fd, p, ret);
+        guest_pattern_unref(p);
+        return r;
 }
 
 /* A child with a unique name and a known amount of touched memory. */
@@ -102,7 +115,7 @@ static void test_scan_real_processes(void **state) {
         a = spawn(name, 32, &fd1);
         b = spawn("unrelated-proc", 8, &fd2);
 
-        assert_int_equal(guest_scanner_new(root_fd, pattern, &s), 0);
+        assert_int_equal(scanner_new(root_fd, pattern, &s), 0);
         assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
         assert_int_equal(l.n, 1);
         assert_int_equal(l.procs[0].pid, a);
@@ -262,7 +275,7 @@ static void test_scan_table(void **state) {
                 assert_int_equal(system(cmd), 0);
                 fd = open(root, O_RDONLY | O_DIRECTORY);
                 assert_true(fd >= 0);
-                assert_int_equal(guest_scanner_new(fd, GUEST_REGEX_DEFAULT, &s), 0);
+                assert_int_equal(scanner_new(fd, GUEST_REGEX_DEFAULT, &s), 0);
                 assert_int_equal(guest_scanner_set_rules(s, root, GUEST_CGROUPS_DEFAULT, GUEST_PIDFILES_DEFAULT,
                                                          GUEST_MEASURE_RSS), 0);
                 for (size_t i = 0; i < ELEMENTSOF(sc->steps) && sc->steps[i].procs[0].pid; i++) {
@@ -322,7 +335,7 @@ static void test_scan_pss(void **state) {
         put_proc(root, 30, "qemu-kvm", 0, 10);          /* smaps_rollup is a directory: unreadable */
         fd = open(root, O_RDONLY | O_DIRECTORY);
         assert_true(fd >= 0);
-        assert_int_equal(guest_scanner_new(fd, GUEST_REGEX_DEFAULT, &s), 0);
+        assert_int_equal(scanner_new(fd, GUEST_REGEX_DEFAULT, &s), 0);
 
         assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
         assert_int_equal(l.n, 2);
@@ -368,7 +381,7 @@ static void test_scan_probe(void **state) {
         put_proc(root, 20, "qemu-kvm", 0, 1000);
         fd = open(root, O_RDONLY | O_DIRECTORY);
         assert_true(fd >= 0);
-        assert_int_equal(guest_scanner_new(fd, GUEST_REGEX_DEFAULT, &s), 0);
+        assert_int_equal(scanner_new(fd, GUEST_REGEX_DEFAULT, &s), 0);
         assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
         assert_int_equal(l.n, 1);
 
@@ -426,7 +439,7 @@ static void test_scan_sum_saturates(void **state) {
         put_proc(root, 22, "qemu-kvm", 0, UINT64_MAX);         /* pages * page_kib overflows */
         fd = open(root, O_RDONLY | O_DIRECTORY);
         assert_true(fd >= 0);
-        assert_int_equal(guest_scanner_new(fd, GUEST_REGEX_DEFAULT, &s), 0);
+        assert_int_equal(scanner_new(fd, GUEST_REGEX_DEFAULT, &s), 0);
         assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
         assert_int_equal(l.n, 3);
         assert_true(l.procs[2].rss_kib == UINT64_MAX);
@@ -460,7 +473,7 @@ static void test_scan_cache(void **state) {
         fd = open(root, O_RDONLY | O_DIRECTORY);
         assert_true(fd >= 0);
 
-        assert_int_equal(guest_scanner_new(fd, GUEST_REGEX_DEFAULT, &s), 0);
+        assert_int_equal(scanner_new(fd, GUEST_REGEX_DEFAULT, &s), 0);
         assert_int_equal(guest_scanner_scan(s, NULL, 0, &l), 0);
         assert_int_equal(l.n, 1);
         assert_int_equal(l.procs[0].pid, 20);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -86,12 +87,14 @@ static int teardown(void **state) {
 static Manager *new_manager(KsmPolicyKind policy, bool dry_run) {
         ManagerOptions o = { .config_path = "/nonexistent", .root = root, .dry_run = dry_run };
         KsmConfig c;
+        ConfPatterns p;
         Manager *m = NULL;
 
         conf_init_defaults(&c);
         c.policy = policy;
         c.libvirt_uri[0] = '\0';
-        assert_int_equal(manager_new(&o, &c, &m), 0);
+        assert_int_equal(conf_patterns_build(&c, NULL, &p), 0);
+        assert_int_equal(manager_new(&o, &c, &p, &m), 0);
         return m;
 }
 
@@ -193,6 +196,50 @@ static void test_guest_event_latch(void **state) {
         manager_free(m);
 }
 
+/* The patterns are compiled once, when the file is validated: the scanner
+ * uses those, and a reload that keeps them compiles nothing. */
+static void test_reload_compiles_patterns_once(void **state) {
+        ManagerOptions o = { .root = root, .config_path_explicit = true };
+        char path[PATH_MAX], err[512] = "";
+        ConfPatterns p = {};
+        Manager *m = NULL;
+        unsigned long n0;
+        KsmConfig c;
+
+        (void) state;
+        snprintf(path, sizeof(path), "%s/ksmtuned.conf", root);
+        o.config_path = path;
+        fixture_put(root, "ksmtuned.conf", "KSM_GUEST_REGEX=^qemu-kvm$\nKSM_MERGE_ANY_REGEX=^java$\nKSM_LIBVIRT_URI=\n");
+        n0 = guest_regex_compilations();
+        assert_int_equal(manager_load_config(&o, NULL, &c, &p, err, sizeof(err)), 0);
+        assert_int_equal(manager_new(&o, &c, &p, &m), 0);
+        if (guest_regex_compilations() - n0 != 2)
+                fail_msg("load and start: expected 2 compilations, got %lu", guest_regex_compilations() - n0);
+        assert_int_equal(manager_tick(m), 0);
+        assert_int_equal(m->sample.n_guests, 1);
+
+        n0 = guest_regex_compilations();
+        assert_int_equal(manager_reload(m, err, sizeof(err)), 0);
+        if (guest_regex_compilations() - n0 != 0)
+                fail_msg("reload, patterns unchanged: expected 0 compilations, got %lu", guest_regex_compilations() - n0);
+        assert_int_equal(m->sample.n_guests, 1);
+
+        /* One pattern changed: that one only, and the scanner uses it. */
+        fixture_put(root, "ksmtuned.conf", "KSM_GUEST_REGEX=^none$\nKSM_MERGE_ANY_REGEX=^java$\nKSM_LIBVIRT_URI=\n");
+        n0 = guest_regex_compilations();
+        assert_int_equal(manager_reload(m, err, sizeof(err)), 0);
+        if (guest_regex_compilations() - n0 != 1)
+                fail_msg("reload, one pattern changed: expected 1 compilation, got %lu", guest_regex_compilations() - n0);
+        assert_int_equal(m->sample.n_guests, 0);
+
+        /* A bad pattern: the reload fails naming it, the old ones stay. */
+        fixture_put(root, "ksmtuned.conf", "KSM_GUEST_REGEX=(\n");
+        assert_int_equal(manager_reload(m, err, sizeof(err)), -EINVAL);
+        assert_non_null(strstr(err, "KSM_GUEST_REGEX"));
+        assert_string_equal(guest_pattern_text(m->patterns.guest), "^none$");
+        manager_free(m);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_advisor_taken_and_restored, setup, teardown),
@@ -200,6 +247,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_advisor_restored_for_compat, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_guest_event_latch, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reload_compiles_patterns_once, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
