@@ -185,6 +185,9 @@ typedef struct ScanStep {
         unsigned repeat;                /* scans of this state (0: 1) */
 } ScanStep;
 
+/* A fixture process: pid, comm and any of the other fields by name. */
+#define P(p, c, ...) { .pid = (p), .comm = (c), __VA_ARGS__ }
+
 typedef struct ScanCase {
         const char *name;
         ScanStep steps[4];
@@ -192,40 +195,40 @@ typedef struct ScanCase {
 
 static const ScanCase scan_cases[] = {
         { "a guest listed above the ns_last_pid read before the listing counts once (not twice for 63 scans)", {
-                { 20, { { 10, "bash" }, { 25, "qemu-kvm", .rss_pages = 1000 } }, .want = { 25 }, .want_rss_pages = 1000 },
-                { 30, { { 10, "bash" }, { 25, "qemu-kvm", .rss_pages = 1000 } }, .want = { 25 }, .want_rss_pages = 1000,
+                { .last_pid = 20, .procs = { P(10, "bash"), P(25, "qemu-kvm", .rss_pages = 1000) }, .want = { 25 }, .want_rss_pages = 1000 },
+                { .last_pid = 30, .procs = { P(10, "bash"), P(25, "qemu-kvm", .rss_pages = 1000) }, .want = { 25 }, .want_rss_pages = 1000,
                   .repeat = 70 },
         } },
         { "a settled pid handed out again (reused) is read afresh", {
-                { 20, { { 10, "bash" }, { 30, "sshd" } } },
-                { 35, { { 10, "bash" }, { 30, "qemu-kvm", 1, 300 } }, .want = { 30 }, .want_rss_pages = 300 },
+                { .last_pid = 20, .procs = { P(10, "bash"), P(30, "sshd") } },
+                { .last_pid = 35, .procs = { P(10, "bash"), P(30, "qemu-kvm", .age_s = 1, .rss_pages = 300) }, .want = { 30 }, .want_rss_pages = 300 },
         } },
         { "a young process that execs qemu becomes a guest", {
-                { 20, { { 10, "bash" }, { 20, "libvirtd", 1, 50 } } },
-                { 20, { { 10, "bash" }, { 20, "qemu-system-x86", 2, 400 } }, .want = { 20 }, .want_rss_pages = 400 },
-                { 20, { { 10, "bash" } } },
+                { .last_pid = 20, .procs = { P(10, "bash"), P(20, "libvirtd", .age_s = 1, .rss_pages = 50) } },
+                { .last_pid = 20, .procs = { P(10, "bash"), P(20, "qemu-system-x86", .age_s = 2, .rss_pages = 400) }, .want = { 20 }, .want_rss_pages = 400 },
+                { .last_pid = 20, .procs = { P(10, "bash") } },
         } },
         { "an old process renamed later is not read again", {
-                { 20, { { 10, "bash" } } },
-                { 20, { { 10, "qemu-kvm", .rss_pages = 5 } }, .repeat = 3 },
+                { .last_pid = 20, .procs = { P(10, "bash") } },
+                { .last_pid = 20, .procs = { P(10, "qemu-kvm", .rss_pages = 5) }, .repeat = 3 },
         } },
         { "a new thread named like qemu is not a second guest", {
-                { 20, { { 20, "qemu-kvm", .rss_pages = 100 } }, .want = { 20 }, .want_rss_pages = 100 },
-                { 22, { { 20, "qemu-kvm", .rss_pages = 100 }, { 21, "qemu-kvm", 0, 100, 20 }, { 22, "qemu-kvm", 1, 7 } },
+                { .last_pid = 20, .procs = { P(20, "qemu-kvm", .rss_pages = 100) }, .want = { 20 }, .want_rss_pages = 100 },
+                { .last_pid = 22, .procs = { P(20, "qemu-kvm", .rss_pages = 100), P(21, "qemu-kvm", .age_s = 0, .rss_pages = 100, .tgid = 20), P(22, "qemu-kvm", .age_s = 1, .rss_pages = 7) },
                   .want = { 20, 22 }, .want_rss_pages = 107 },
         } },
         { "one guest found by name, extra pid and pid file counts once", {
-                { 20, { { 20, "kvm", .rss_pages = 64 } }, .extra = { 20, 20 }, .pidfiles = { "100:20", "101:20" },
+                { .last_pid = 20, .procs = { P(20, "kvm", .rss_pages = 64) }, .extra = { 20, 20 }, .pidfiles = { "100:20", "101:20" },
                   .want = { 20 }, .want_rss_pages = 64, .repeat = 2 },
         } },
         { "a Proxmox pid file makes a guest whatever its name; a pid file of no process is ignored", {
-                { 20, { { 10, "bash" }, { 20, "vm-runner", .rss_pages = 9 } }, .pidfiles = { "100:20", "102:77" },
+                { .last_pid = 20, .procs = { P(10, "bash"), P(20, "vm-runner", .rss_pages = 9) }, .pidfiles = { "100:20", "102:77" },
                   .want = { 20 }, .want_rss_pages = 9 },
-                { 20, { { 10, "bash" }, { 20, "vm-runner", .rss_pages = 9 } }, .want = { } },
+                { .last_pid = 20, .procs = { P(10, "bash"), P(20, "vm-runner", .rss_pages = 9) }, .want = { } },
         } },
         { "a process under machine.slice is a guest whatever its name", {
-                { 20, { { 10, "bash" }, { 11, "bash", .cgroup = "/machine.slice/machine-qemu\\x2d1\\x2dvm.scope/libvirt" },
-                        { 12, "bash", .cgroup = "/machine.sliced/x" }, { 13, "systemd-nspawn", 1, 3, .cgroup = "/machine.slice" } },
+                { .last_pid = 20, .procs = { P(10, "bash"), P(11, "bash", .cgroup = "/machine.slice/machine-qemu\\x2d1\\x2dvm.scope/libvirt"),
+                        P(12, "bash", .cgroup = "/machine.sliced/x"), P(13, "systemd-nspawn", .age_s = 1, .rss_pages = 3, .cgroup = "/machine.slice") },
                   .want = { 11, 13 }, .want_rss_pages = 3 },
         } },
 };
