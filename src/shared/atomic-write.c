@@ -43,8 +43,6 @@ int write_file_atomic(const char *path, const char *data, size_t size, mode_t mo
         r = write_all(fd, data, size);
         if (r >= 0 && fchmod(fd, mode) < 0)
                 r = negative_errno();
-        if (r >= 0 && fsync(fd) < 0)
-                r = negative_errno();
         if (close(fd) < 0 && r >= 0)
                 r = negative_errno();
         if (r >= 0 && rename(tmp, path) < 0)

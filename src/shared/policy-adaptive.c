@@ -20,16 +20,16 @@
  * where the pass before last saw pages for the first time, and KSM's
  * counters then stood still over a sixteenth of the memory: a page merges
  * on its first or second look, so past that point the pass only confirms.
- * Without a whole pass before it to go by, the last pass ends
- * once it merged something and then the counters stood still over a quarter
- * of the memory. Guests going away (a
- * guest event while guest memory fell) plan nothing: there is nothing new to
- * merge. After that a pass continues only as fast as it still saves
- * (savings per scanned page), down to a trickle of one pass per
- * KSM_TRICKLE_SECS as soon as scanning saves nothing new, or a whole pass
- * saved nothing; a trickle that saves again speeds up. Every rate is capped
- * by ksmd's measured CPU cost per page against KSM_CPU_BUDGET, a token bucket
- * over a minute, so a burst may briefly use more than the budget.
+ * Without a whole pass before it to go by, the last pass ends once it
+ * merged something and then the counters stood still over a quarter of the
+ * memory. Guests going away (a guest event while guest memory fell) plan
+ * nothing: there is nothing new to merge. After that a pass continues only
+ * as fast as it still saves (savings per scanned page), down to a trickle of
+ * one pass per KSM_TRICKLE_SECS as soon as scanning saves nothing new, or a
+ * whole pass saved nothing; a trickle that saves again speeds up. Every rate
+ * is capped by ksmd's measured CPU cost per page against KSM_CPU_BUDGET, a
+ * token bucket over a minute, so a burst may briefly use more than the
+ * budget, and scans at the budget once it is spent.
  *
  * The policy owns pages_to_scan: it turns the kernel's advisor off while it
  * runs (the daemon restores the admin's setting on exit) instead of fighting
@@ -211,11 +211,10 @@ static void measure_now(const KsmConfig *c, const KsmSample *s, const KsmState *
                         Measure *m) {
         const KsmKnobs *k = &s->ksm;
         uint64_t page_bytes = s->page_size_bytes ?: 4096;
-        uint64_t ksm_pages;
 
         *m = (Measure) { .page_kib = max_u64(page_bytes / 1024, 1) };
-        m->ksm_pages = ksm_pages = sat_add_u64(sat_add_u64(k->pages_shared, k->pages_sharing),
-                                               sat_add_u64(k->pages_unshared, k->pages_volatile));
+        m->ksm_pages = sat_add_u64(sat_add_u64(k->pages_shared, k->pages_sharing),
+                                   sat_add_u64(k->pages_unshared, k->pages_volatile));
         m->avail_kib = s->mem.has_mem_available ? s->mem.mem_available_kib :
                        sat_add_u64(sat_add_u64(s->mem.mem_free_kib, s->mem.buffers_kib), s->mem.cached_kib);
         m->saved = ksm_saved_pages(k);
@@ -225,7 +224,7 @@ static void measure_now(const KsmConfig *c, const KsmSample *s, const KsmState *
         m->psi_pressure = s->has_psi && c->psi_thres_pct > 0 &&
                           s->psi.some_avg10_centipct >= (uint64_t) c->psi_thres_pct * 100;
         m->pressure = m->mem_pressure || m->psi_pressure;
-        m->mergeable_pages = max_u64(s->committed_kib / m->page_kib, ksm_pages);
+        m->mergeable_pages = max_u64(s->committed_kib / m->page_kib, m->ksm_pages);
         m->scanned_pages = scanned_pages(s, &prev->adaptive, dt_usec);
         m->guests_changed = policy_guests_changed(s, prev);
         /* A guest event while guest memory fell by a growth step is guests
