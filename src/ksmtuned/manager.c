@@ -364,6 +364,20 @@ static void write_error_format(Manager *m) {
                                                strerror(-m->applied.error[k]));
 }
 
+/* The policy's own quick ticks (a burst's, every second) write the metrics
+ * file at most this often; node_exporter scrapes every 15 s or more. */
+#define METRICS_MIN_USEC (10 * USEC_PER_SEC)
+
+/* The metrics file after every tick, but the policy's quick follow-ups
+ * (sooner than the monitor interval) only every METRICS_MIN_USEC:
+ * the tick that ends them waits the interval, and writes. */
+static bool metrics_due(const Manager *m, uint64_t now) {
+        uint64_t interval = (uint64_t) m->config.monitor_interval_s * USEC_PER_SEC;
+        bool follow_up = m->decision.next_tick_usec > 0 && m->decision.next_tick_usec < interval;
+
+        return !follow_up || m->metrics_tried_usec == 0 || now - m->metrics_tried_usec >= METRICS_MIN_USEC;
+}
+
 int manager_tick(Manager *m) {
         KsmSample s;
         KsmDecision d;
@@ -430,7 +444,10 @@ int manager_tick(Manager *m) {
         m->last_tick_realtime_usec = now_usec(CLOCK_REALTIME);
         m->last_tick_usec = now;
         manager_report_tick(m);
-        manager_metrics_write(m);
+        if (metrics_due(m, now)) {
+                m->metrics_tried_usec = now;
+                manager_metrics_write(m);
+        }
         if (m->on_change)
                 m->on_change(m, m->on_change_userdata);
         return 0;

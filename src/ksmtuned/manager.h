@@ -70,6 +70,7 @@ typedef struct Manager {
         bool have_tick;
         uint64_t last_tick_realtime_usec;
         uint64_t last_tick_usec;        /* CLOCK_MONOTONIC */
+        uint64_t metrics_tried_usec;    /* CLOCK_MONOTONIC of the last metrics write */
         uint64_t n_ticks;
         uint64_t n_retunes_coalesced;   /* retune requests answered by a recent tick */
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "fixture.h"
@@ -240,6 +241,44 @@ static void test_reload_compiles_patterns_once(void **state) {
         manager_free(m);
 }
 
+/* The metrics file: written at the first tick, not at the burst's quick
+ * follow-up a moment later, and again at the tick that ends the burst (the
+ * next one waits the monitor interval). */
+static void test_metrics_follow_ups(void **state) {
+        ManagerOptions o = { .config_path = "/nonexistent", .root = root, .dry_run = true };
+        char path[PATH_MAX];
+        KsmConfig c;
+        ConfPatterns p;
+        Manager *m = NULL;
+
+        (void) state;
+        snprintf(path, sizeof(path), "%s/ksmtuned.prom", root);
+        conf_init_defaults(&c);
+        c.policy = KSM_POLICY_ADAPTIVE;
+        c.libvirt_uri[0] = '\0';
+        snprintf(c.metrics_file, sizeof(c.metrics_file), "%s", path);
+        assert_int_equal(conf_patterns_build(&c, NULL, &p), 0);
+        assert_int_equal(manager_new(&o, &c, &p, &m), 0);
+
+        assert_int_equal(manager_tick(m), 0);
+        assert_true(m->decision.next_tick_usec > 0);    /* a burst: look again in a second */
+        assert_int_equal(access(path, F_OK), 0);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(manager_tick(m), 0);
+        assert_true(m->decision.next_tick_usec > 0);
+        assert_int_equal(access(path, F_OK), -1);
+
+        /* The planned passes done and plenty of memory: KSM stops, the next
+         * tick waits the interval. */
+        ksm_put("full_scans", "100");
+        fixture_put(root, "proc/meminfo", "MemTotal: 25165824 kB\nMemFree: 1000 kB\nMemAvailable: 20971520 kB\n"
+                                          "Buffers: 0 kB\nCached: 0 kB\n");
+        assert_int_equal(manager_tick(m), 0);
+        assert_int_equal(m->decision.next_tick_usec, 0);
+        assert_int_equal(access(path, F_OK), 0);
+        manager_free(m);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_advisor_taken_and_restored, setup, teardown),
@@ -248,6 +287,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_guest_event_latch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reload_compiles_patterns_once, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_metrics_follow_ups, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
