@@ -354,14 +354,13 @@ static int look_at(GuestScanner *s, Scan *sc, pid_t pid, bool extra, VisitFlags 
         return 0;
 }
 
-/* Classify pid (reading it unless it is settled) and remember it. */
-static int visit(GuestScanner *s, Scan *sc, pid_t pid, VisitFlags flags) {
-        const PidEntry *old;
+/* Classify pid (reading it unless it is settled: old is what the last scan
+ * knew of it, NULL if nothing) and remember it. */
+static int visit_known(GuestScanner *s, Scan *sc, pid_t pid, const PidEntry *old, VisitFlags flags) {
         PidKind kind = PID_OTHER;
         bool extra = is_extra(sc, pid);
         int r;
 
-        old = s->n_known ? bsearch(&pid, s->known, s->n_known, sizeof(PidEntry), cmp_entry) : NULL;
         if (!old || old->kind != PID_OTHER || extra || (flags & VISIT_FRESH)) {
                 r = look_at(s, sc, pid, extra, flags, &kind);
                 if (r == -ENOMEM)
@@ -373,6 +372,12 @@ static int visit(GuestScanner *s, Scan *sc, pid_t pid, VisitFlags flags) {
                 return -ENOMEM;
         sc->seen[sc->n_seen++] = (PidEntry) { .pid = pid, .kind = kind };
         return 0;
+}
+
+static int visit(GuestScanner *s, Scan *sc, pid_t pid, VisitFlags flags) {
+        const PidEntry *old = s->n_known ? bsearch(&pid, s->known, s->n_known, sizeof(PidEntry), cmp_entry) : NULL;
+
+        return visit_known(s, sc, pid, old, flags);
 }
 
 /* Every process, from the listing of /proc. */
@@ -400,7 +405,7 @@ static int scan_changes(GuestScanner *s, Scan *sc, pid_t last, pid_t now) {
 
                 if (pid > last && pid <= now)
                         flags = VISIT_PROBED | VISIT_FRESH;
-                r = visit(s, sc, pid, flags);
+                r = visit_known(s, sc, pid, &s->known[i], flags);
                 if (r < 0)
                         return r;
         }
@@ -430,12 +435,20 @@ static int scan_extra(GuestScanner *s, Scan *sc) {
         return 0;
 }
 
+static bool entries_sorted(const PidEntry *e, size_t n) {
+        for (size_t i = 1; i < n; i++)
+                if (e[i - 1].pid > e[i].pid)
+                        return false;
+        return true;
+}
+
 /* Sort seen, the guests and merge_any by pid and drop any pid met twice,
  * so that a guest counts once whatever found it. */
 static void scan_finish(Scan *sc) {
         size_t n = 0;
 
-        if (sc->n_seen > 1)
+        /* Known pids are visited in order: most scans need no sort. */
+        if (!entries_sorted(sc->seen, sc->n_seen))
                 qsort(sc->seen, sc->n_seen, sizeof(PidEntry), cmp_entry);
         for (size_t i = 0; i < sc->n_seen; i++)
                 if (n == 0 || sc->seen[n - 1].pid != sc->seen[i].pid)
@@ -535,7 +548,7 @@ int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, Gues
         } else
                 r = scan_changes(s, &sc, s->last_pid, last_pid);
         if (r >= 0) {
-                if (sc.n_seen > 1)
+                if (!entries_sorted(sc.seen, sc.n_seen))
                         qsort(sc.seen, sc.n_seen, sizeof(PidEntry), cmp_entry);
                 r = scan_extra(s, &sc);
         }
