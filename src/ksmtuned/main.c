@@ -50,7 +50,7 @@ static void help(void) {
                "             of a CPU (averaged over a minute)\n\n"
                "Signals: SIGUSR1 retunes now, SIGHUP reloads the configuration,\n"
                "SIGTERM and SIGINT exit and leave KSM as it is (adaptive gives the\n"
-               "kernel's advisor_mode back if it turned it off).\n"
+               "kernel's advisor_mode back if it turned it off, and smart_scan).\n"
                "D-Bus: " KSM_BUS_NAME " on the system bus (methods Retune, Reload;\n"
                "read-only properties), unless --no-bus; without a bus it keeps tuning.\n"
                "Guests: processes named as KSM_GUEST_REGEX (qemu, Proxmox VE's kvm), in a\n"

@@ -150,9 +150,16 @@ fail:
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        /* Every way out (SIGTERM, --once, errors) gives the advisor back. */
+        /* Every way out (SIGTERM, --once, errors) gives the advisor back,
+         * and smart_scan if a burst's last pass had it off. */
         if (m->ksm_fd >= 0)
                 manager_restore_advisor(m);
+        if (m->ksm_fd >= 0 && m->smart_scan_off) {
+                int r = write_string_file_at(m->ksm_fd, "smart_scan", "1");
+
+                if (r < 0)
+                        log_error_errno(r, "Cannot turn %s/" KSM_SYSFS_DIR "/smart_scan back on: %m", m->opts.root);
+        }
         sd_event_source_unref(m->timer);
         sd_event_source_unref(m->soon_timer);
         scan_watch_stop(&m->scan_watch);
@@ -400,6 +407,8 @@ int manager_tick(Manager *m) {
                 advisor_mark_sync(m, true);
         /* Write failures are in m->applied, logged below and retried next tick. */
         (void) ksm_sysfs_apply(m->ksm_fd, &d.targets, &s.ksm, m->opts.dry_run, &m->applied);
+        if (!m->opts.dry_run && (m->applied.written & (1u << KSM_KNOB_SMART_SCAN)))
+                m->smart_scan_off = d.targets.value[KSM_KNOB_SMART_SCAN] == 0;
         if (!m->opts.dry_run && merge_any_update(&m->merge_any, m->proc_dir, &m->guests) < 0)
                 log_warning("Out of memory while opting processes into KSM");
         scan_watch_tick(&m->scan_watch, s.ksm.full_scans, now);

@@ -79,6 +79,7 @@ typedef struct Manager {
         uint64_t n_reload_failures;     /* invalid configurations refused */
         bool metrics_error_logged;      /* KSM_METRICS_FILE could not be written: said once */
         bool metrics_skip_logged;       /* the default's directory is missing: said once */
+        bool smart_scan_off;            /* our last write of smart_scan was 0: write 1 on exit */
 
         pid_t ksmd_pid;                 /* 0 until found */
         bool ksmd_missing_logged;

@@ -33,7 +33,11 @@
  *
  * The policy owns pages_to_scan: it turns the kernel's advisor off while it
  * runs (the daemon restores the admin's setting on exit) instead of fighting
- * it, and uses smart_scan and use_zero_pages where the kernel has them.
+ * it, and uses smart_scan and use_zero_pages where the kernel has them. The
+ * last planned pass of a burst runs with smart_scan off: smart_scan skips
+ * pages that did not merge for a few passes, and an older guest's pages that
+ * never had a match are what a new guest's pages may match on their second
+ * look; both must be in that pass's unstable tree.
  */
 #include "config.h"
 
@@ -192,6 +196,7 @@ typedef struct Plan {
         uint64_t uncovered_pages;       /* mergeable pages this pass has not reached */
         uint64_t cost_nsec;             /* ksmd CPU per page, measured or guessed */
         uint64_t cpu_ppm;               /* the CPU share allowed now */
+        bool look_at_all;               /* smart_scan off: the last planned pass */
         const char *why;
 } Plan;
 
@@ -411,6 +416,7 @@ static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
 
                 st->mode = KSM_ADAPTIVE_BURST;
                 plan->rate = work * USEC_PER_SEC / left;
+                plan->look_at_all = passes_after == 0;
                 plan->why = m->guests_arrived ? "guests changed" : m->grew ? "guest memory grew" :
                             p->mode == KSM_ADAPTIVE_STOPPED ? "start" : "planned passes";
         } else if (m->pass_ended && st->last_pass_gain_pages < gain_min) {
@@ -465,7 +471,7 @@ static void set_scan_targets(const KsmSample *s, const KsmAdvisorState *a, Plan 
                 ksm_targets_set(t, KSM_KNOB_SLEEP_MILLISECS, sleep_ms);
         }
         if (ksm_has(&s->ksm, KSM_FEATURE_SMART_SCAN))
-                ksm_targets_set(t, KSM_KNOB_SMART_SCAN, 1);
+                ksm_targets_set(t, KSM_KNOB_SMART_SCAN, plan->look_at_all ? 0 : 1);
         if (ksm_has(&s->ksm, KSM_FEATURE_USE_ZERO_PAGES))
                 ksm_targets_set(t, KSM_KNOB_USE_ZERO_PAGES, 1);
         ksm_targets_set(t, KSM_KNOB_RUN, 1);
@@ -531,6 +537,8 @@ static void decide_stop(const KsmSample *s, const Measure *m, KsmAdaptiveState *
         st->mode = KSM_ADAPTIVE_STOPPED;
         st->burst_until_full_scans = 0;
         st->rate_pages_per_sec = 0;
+        if (ksm_has(&s->ksm, KSM_FEATURE_SMART_SCAN))
+                ksm_targets_set(&d->targets, KSM_KNOB_SMART_SCAN, 1);
         ksm_targets_set(&d->targets, KSM_KNOB_RUN, 0);
 }
 

@@ -279,6 +279,23 @@ static void test_metrics_follow_ups(void **state) {
         manager_free(m);
 }
 
+/* The last planned pass of a burst turns smart_scan off; the daemon turns
+ * it back on when it exits (as it gives the advisor back). */
+static void test_smart_scan_restored(void **state) {
+        Manager *m;
+
+        (void) state;
+        ksm_put("smart_scan", "1");
+        m = new_manager(KSM_POLICY_ADAPTIVE, false);
+        assert_int_equal(manager_tick(m), 0);   /* a burst: three passes from full_scans 0 */
+        assert_knob("smart_scan", "1");
+        ksm_put("full_scans", "2");
+        assert_int_equal(manager_tick(m), 0);   /* the last of them */
+        assert_knob("smart_scan", "0");
+        manager_free(m);
+        assert_knob("smart_scan", "1");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_advisor_taken_and_restored, setup, teardown),
@@ -288,6 +305,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_guest_event_latch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reload_compiles_patterns_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_metrics_follow_ups, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_smart_scan_restored, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
