@@ -47,6 +47,13 @@ static void test_table(void **state) {
                 { "((){,15}){1,}", 16 * 3 + 16 * 16 / 64 },
                 { "((){,16}){1,}", UINT64_MAX },
                 { "((){,16}){1,40}", 17 * 41 },         /* bounded: the cost measures it */
+                { "(|||||W){11,}", UINT64_MAX },        /* n copies and a star of an empty-able part: 3.8 s */
+                { "(a?|b?|c?|d?){11,}", UINT64_MAX },   /* 6.2 s */
+                { "((|||||||W||||||||||,}{1,}){11,})", UINT64_MAX },    /* fuzz-regex: over a minute */
+                { "(a?){2,}", UINT64_MAX },
+                { "(|||||W){1,}", 3 },                  /* one copy and a star: cheap */
+                { "(|||||W){11}", 12 },                 /* bounded */
+                { "(ab){11,}", 2 * 13 + 2 * 2 / 64 },   /* never empty */
                 { "a{,}", 2 },
                 { "[]a-z]+", 2 },
                 { "[[:alpha:]]{3}", 4 },
