@@ -416,7 +416,10 @@ static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
 
                 st->mode = KSM_ADAPTIVE_BURST;
                 plan->rate = work * USEC_PER_SEC / left;
-                plan->look_at_all = passes_after == 0;
+                /* A pass shorter than a tick cannot be singled out: then
+                 * the whole burst looks at every page. */
+                plan->look_at_all = passes_after == 0 ||
+                                    plan->rate * TICK_BURST_USEC / USEC_PER_SEC >= m->mergeable_pages;
                 plan->why = m->guests_arrived ? "guests changed" : m->grew ? "guest memory grew" :
                             p->mode == KSM_ADAPTIVE_STOPPED ? "start" : "planned passes";
         } else if (m->pass_ended && st->last_pass_gain_pages < gain_min) {

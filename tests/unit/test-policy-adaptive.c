@@ -622,12 +622,39 @@ static void test_last_pass_ends_after_new_pages(void **state) {
         assert_int_equal(two_passes(true), 0);
 }
 
+/* Passes shorter than a tick (192 MiB of guests planned for three passes
+ * of a second each) cannot be singled out: the whole burst runs with
+ * smart_scan off, so an older guest's skipped pages meet the new ones. */
+static void test_short_passes_look_at_all(void **state) {
+        const Row r = { .coef = 90, .avail = GIB(16), .committed = 196608, .n_guests = 2, .guests_changed = true,
+                        .full_scans = 10, .scanned = 1000000 };
+        KsmConfig c;
+        KsmSample s;
+        KsmState prev, next;
+        KsmDecision d;
+
+        (void) state;
+        make(&r, &c, &s, &prev);
+        c.burst_secs = 1;
+        policy_decide(&c, &s, &prev, NOW, &d, &next);
+        assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_BURST);
+        assert_true(d.targets.set & (1u << KSM_KNOB_SMART_SCAN));
+        assert_int_equal(d.targets.value[KSM_KNOB_SMART_SCAN], 0);
+        /* The same at KSM_BURST_SECS=5: passes of over a second, smart_scan on
+         * until the last. */
+        c.burst_secs = 5;
+        s.committed_kib = GIB(6);
+        policy_decide(&c, &s, &prev, NOW, &d, &next);
+        assert_int_equal(d.targets.value[KSM_KNOB_SMART_SCAN], 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_reason_line),
                 cmocka_unit_test(test_measurements),
                 cmocka_unit_test(test_last_pass_ends_after_new_pages),
+                cmocka_unit_test(test_short_passes_look_at_all),
                 cmocka_unit_test(test_cpu_budget_held),
                 cmocka_unit_test(test_absurd_jumps),
                 cmocka_unit_test(test_dispatch),
