@@ -63,8 +63,9 @@ def test_introspect_and_properties(tmp):
         d.stop()
 
 
-def test_general_profit_left_out_without_kernel_support(tmp):
-    # A kernel without general_profit (before 6.7): the property is not published.
+def fixture_root(tmp, mem_free_kib):
+    """A root with the oldest kernels' KSM files (all 0) and a 16 GiB
+    meminfo without MemAvailable; returns it and its KSM directory."""
     root = os.path.join(tmp, "root")
     ksm = os.path.join(root, "sys/kernel/mm/ksm")
     os.makedirs(ksm)
@@ -73,7 +74,13 @@ def test_general_profit_left_out_without_kernel_support(tmp):
         with open(os.path.join(ksm, name), "w") as f:
             f.write("0\n")
     with open(os.path.join(root, "proc/meminfo"), "w") as f:
-        f.write("MemTotal: 16777216 kB\nMemFree: 8388608 kB\nBuffers: 0 kB\nCached: 0 kB\n")
+        f.write(f"MemTotal: 16777216 kB\nMemFree: {mem_free_kib} kB\nBuffers: 0 kB\nCached: 0 kB\n")
+    return root, ksm
+
+
+def test_general_profit_left_out_without_kernel_support(tmp):
+    # A kernel without general_profit (before 6.7): the property is not published.
+    root, _ = fixture_root(tmp, mem_free_kib=8388608)
     conf = config(tmp)
     with PrivateBus(tmp) as bus, Daemon(tmp, conf, ["--dry-run", "--debug", "--root", root], env=bus.env) as d:
         on_bus(bus, d)
@@ -371,16 +378,8 @@ def test_last_write_error(tmp):
     from ksmtest import Skip
     if os.geteuid() != 0:
         raise Skip("root: ksmtuned writes KSM knobs, even under --root, only as root")
-    root = os.path.join(tmp, "root")
-    ksm = os.path.join(root, "sys/kernel/mm/ksm")
-    os.makedirs(ksm)
-    os.makedirs(os.path.join(root, "proc"))
-    for name in ("run", "pages_to_scan", "sleep_millisecs", "pages_shared", "pages_sharing", "full_scans"):
-        with open(os.path.join(ksm, name), "w") as f:
-            f.write("0\n")
     # Little free memory: the policy starts KSM, so it writes run=1.
-    with open(os.path.join(root, "proc/meminfo"), "w") as f:
-        f.write("MemTotal: 16777216 kB\nMemFree: 1000 kB\nBuffers: 0 kB\nCached: 0 kB\n")
+    root, ksm = fixture_root(tmp, mem_free_kib=1000)
     run = os.path.join(ksm, "run")
     os.unlink(run)
     os.symlink("/proc/sys/kernel/ngroups_max", run)      # reads as a number, refuses writes
