@@ -22,7 +22,8 @@
  * on its first or second look, so past that point the pass only confirms.
  * Without a whole pass before it to go by, the last pass ends once it
  * merged something and then the counters stood still over a quarter of the
- * memory. Guests going away (a guest event while guest memory fell) plan
+ * memory. Neither when smart_scan skipped pages in the pass before: the
+ * last pass looks at them again, and runs whole. Guests going away (a guest event while guest memory fell) plan
  * nothing: there is nothing new to merge. After that a pass continues only
  * as fast as it still saves (savings per scanned page), down to a trickle of
  * one pass per KSM_TRICKLE_SECS as soon as scanning saves nothing new, or a
@@ -288,8 +289,9 @@ static void measure_cpu(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
 
 /* Start a pass here: on the first look (not watched from its start), and
  * when ksmd finished one. */
-static void pass_begin(const Measure *m, bool whole, KsmAdaptiveState *st) {
+static void pass_begin(const KsmSample *s, const Measure *m, bool whole, KsmAdaptiveState *st) {
         st->pass_start_scanned_pages = m->scanned_pages;
+        st->pass_start_skipped_pages = s->ksm.pages_skipped;
         st->pass_start_saved_pages = m->saved;
         st->still_since_scanned_pages = m->scanned_pages;
         st->pass_whole = whole;
@@ -306,7 +308,7 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
         if (!p->have_prev) {
                 /* First look: a full bucket, and this pass starts now. */
                 st->cpu_credit_usec = (int64_t) ((uint64_t) c->cpu_budget_pct * CPU_WINDOW_USEC / 100);
-                pass_begin(m, false, st);
+                pass_begin(s, m, false, st);
                 st->prev_pass_seen = false;
                 st->last_pass_gain_pages = UINT64_MAX;  /* unknown: not "nothing" */
                 st->yield_base_scanned_pages = m->scanned_pages;
@@ -341,7 +343,9 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                         st->last_pass_gain_pages = sub_sat(m->saved, p->pass_start_saved_pages);
                         st->prev_pass_seen = p->pass_whole && s->ksm.full_scans == p->prev_full_scans + 1;
                         st->prev_pass_last_new_pages = st->pass_last_new_pages;
-                        pass_begin(m, true, st);
+                        st->prev_pass_skipped = ksm_has(&s->ksm, KSM_FEATURE_PAGES_SKIPPED) &&
+                                                sub_sat(s->ksm.pages_skipped, p->pass_start_skipped_pages) >= m->gain_min;
+                        pass_begin(s, m, true, st);
                 }
                 m->grew = s->committed_kib > p->prev_committed_kib +
                                              max_u64(p->prev_committed_kib / 16, GROWTH_MIN_KIB);
@@ -384,12 +388,16 @@ static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
  * pages, and KSM's counters stood still since; or, without such a pass, it
  * merged what the passes before it checksummed and a quarter of the memory
  * went by with the counters still. The rest would only confirm that nothing
- * is left. */
+ * is left. Not when smart_scan skipped pages in the pass before: this pass
+ * looks at those again (smart_scan off), and one of them may be what a new
+ * page matches anywhere in the pass, past any point the counters give. */
 static bool burst_done(const KsmSample *s, const Measure *m, const KsmAdaptiveState *st) {
         uint64_t in_pass = sub_sat(m->scanned_pages, st->pass_start_scanned_pages);
         uint64_t still = sub_sat(m->scanned_pages, st->still_since_scanned_pages);
 
         if (s->ksm.full_scans + 1 < st->burst_until_full_scans)
+                return false;
+        if (st->prev_pass_skipped && ksm_has(&s->ksm, KSM_FEATURE_SMART_SCAN))
                 return false;
         if (st->prev_pass_seen)
                 return in_pass >= st->prev_pass_last_new_pages && still >= m->mergeable_pages / STILL_AFTER_DIV;

@@ -560,10 +560,15 @@ static void test_dispatch(void **state) {
  * no work left, and new pages in the tick that ended that pass belong to
  * the new pass when the tick before saw none. With tail_new, the pass
  * before saw new pages up to its end: the last pass then runs to its end.
+ * skipped: the kernel reports pages_skipped, rising by that much in each
+ * tick of pass 12 (the pass before last): by 100 pages (1,500 in the
+ * pass, short of the 1,572 that count at this memory) pass 13 may end early; by 1,000 pages,
+ * as smart_scan skips an older guest's pages, pass 13 looks at them again
+ * and runs to its end.
  * Ticks 1 s apart, 100,000 pages each, over 6 GiB of guests (1,572,864
  * pages: pass 12 ends in the 16th tick). Returns the tick that ended the
  * burst, 0 if none did. */
-static uint64_t two_passes(bool tail_new) {
+static uint64_t two_passes(bool tail_new, uint64_t skipped) {
         const Row r = { .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
                         .full_scans = 12, .scanned = 1000000, .volatile_pages = 50000 };
         KsmConfig c;
@@ -581,6 +586,7 @@ static uint64_t two_passes(bool tail_new) {
                                                 .prev_committed_kib = GIB(6), .yield_base_scanned_pages = 1000000,
                                                 .yield_base_saved_pages = saved, .still_since_scanned_pages = 1000000);
         prev.adaptive.prev_usec = NOW;
+        prev.adaptive.pass_start_skipped_pages = 5000000;
         for (uint64_t k = 1; k <= 30; k++) {
                 uint64_t scanned = k * 100000;
                 bool second = scanned >= M_PAGES;
@@ -594,6 +600,10 @@ static uint64_t two_passes(bool tail_new) {
                         vol -= 10000;
                 }
                 s.ksm.pages_volatile = vol;
+                if (skipped) {
+                        s.ksm.features |= 1u << KSM_FEATURE_PAGES_SKIPPED;
+                        s.ksm.pages_skipped = 5000000 + (second ? M_PAGES / 100000 : k) * skipped;
+                }
                 s.ksm.pages_scanned = 1000000 + scanned;
                 s.ksm.full_scans = second ? 13 : 12;
                 s.ksm.pages_sharing = saved;
@@ -617,9 +627,11 @@ static uint64_t two_passes(bool tail_new) {
 static void test_last_pass_ends_after_new_pages(void **state) {
         (void) state;
         /* 600,000 pages into pass 13. */
-        assert_int_equal(two_passes(false), 22);
+        assert_int_equal(two_passes(false, 0), 22);
+        assert_int_equal(two_passes(false, 100), 22);
         /* Pass 13 runs on to its end (tick 32, past this loop). */
-        assert_int_equal(two_passes(true), 0);
+        assert_int_equal(two_passes(true, 0), 0);
+        assert_int_equal(two_passes(false, 1000), 0);
 }
 
 /* Passes shorter than a tick (192 MiB of guests planned for three passes
