@@ -22,7 +22,7 @@
  * on its first or second look, so past that point the pass only confirms.
  * Without a whole pass before it to go by, the last pass ends once it
  * merged something and then the counters stood still over a quarter of the
- * memory. Neither when smart_scan skipped pages in the pass before: the
+ * memory. Neither when smart_scan skipped pages earlier in the burst: the
  * last pass looks at them again, and runs whole. Guests going away (a guest event while guest memory fell) plan
  * nothing: there is nothing new to merge. After that a pass continues only
  * as fast as it still saves (savings per scanned page), down to a trickle of
@@ -343,8 +343,6 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                         st->last_pass_gain_pages = sub_sat(m->saved, p->pass_start_saved_pages);
                         st->prev_pass_seen = p->pass_whole && s->ksm.full_scans == p->prev_full_scans + 1;
                         st->prev_pass_last_new_pages = st->pass_last_new_pages;
-                        st->prev_pass_skipped = ksm_has(&s->ksm, KSM_FEATURE_PAGES_SKIPPED) &&
-                                                sub_sat(s->ksm.pages_skipped, p->pass_start_skipped_pages) >= m->gain_min;
                         pass_begin(s, m, true, st);
                 }
                 m->grew = s->committed_kib > p->prev_committed_kib +
@@ -379,25 +377,34 @@ static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
         if (m->pressure && (m->guests_arrived || m->grew || p->mode == KSM_ADAPTIVE_STOPPED)) {
                 st->burst_until_full_scans = s->ksm.full_scans + BURST_PASSES;
                 st->burst_deadline_usec = now_usec + BURST_PASSES * (uint64_t) c->burst_secs * USEC_PER_SEC;
+                st->burst_skipped_base = st->pass_start_skipped_pages;
                 return true;
         }
         return s->ksm.full_scans < p->burst_until_full_scans;
+}
+
+/* Whether smart_scan skipped pages in the passes of this burst so far: an
+ * older page that never merged is skipped for 1, 2, 4 then 8 passes
+ * between looks, so the pass right before the last may not show it. */
+static bool burst_skipped(const KsmSample *s, const Measure *m, const KsmAdaptiveState *st) {
+        return ksm_has(&s->ksm, KSM_FEATURE_SMART_SCAN) && ksm_has(&s->ksm, KSM_FEATURE_PAGES_SKIPPED) &&
+               sub_sat(s->ksm.pages_skipped, st->burst_skipped_base) >= m->gain_min;
 }
 
 /* The last planned pass went past where the pass before last saw new
  * pages, and KSM's counters stood still since; or, without such a pass, it
  * merged what the passes before it checksummed and a quarter of the memory
  * went by with the counters still. The rest would only confirm that nothing
- * is left. Not when smart_scan skipped pages in the pass before: this pass
- * looks at those again (smart_scan off), and one of them may be what a new
- * page matches anywhere in the pass, past any point the counters give. */
+ * is left. Not when smart_scan skipped pages earlier in the burst: this
+ * pass looks at those again (smart_scan off), and one of them may be what
+ * a new page matches anywhere in the pass, past any point the counters give. */
 static bool burst_done(const KsmSample *s, const Measure *m, const KsmAdaptiveState *st) {
         uint64_t in_pass = sub_sat(m->scanned_pages, st->pass_start_scanned_pages);
         uint64_t still = sub_sat(m->scanned_pages, st->still_since_scanned_pages);
 
         if (s->ksm.full_scans + 1 < st->burst_until_full_scans)
                 return false;
-        if (st->prev_pass_skipped && ksm_has(&s->ksm, KSM_FEATURE_SMART_SCAN))
+        if (burst_skipped(s, m, st))
                 return false;
         if (st->prev_pass_seen)
                 return in_pass >= st->prev_pass_last_new_pages && still >= m->mergeable_pages / STILL_AFTER_DIV;

@@ -59,7 +59,7 @@ typedef struct KsmAdaptiveState {
         bool prev_pass_seen;            /* the pass before was watched whole: the next field holds */
         uint64_t prev_pass_last_new_pages;      /* pass_last_new_pages of the pass before */
         uint64_t pass_start_skipped_pages;      /* pages_skipped when this pass began */
-        bool prev_pass_skipped;         /* smart_scan skipped pages in the pass before */
+        uint64_t burst_skipped_base;    /* ... when the pass that planned the burst began */
         bool prev_saw_new;              /* ksmd saw new pages in the last tick */
         uint64_t prev_ksm_pages;        /* pages with a ksmd item at the last tick */
         uint64_t yield_base_scanned_pages;      /* pages_scanned when yield_ppm was last measured */

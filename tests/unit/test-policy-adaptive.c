@@ -561,10 +561,10 @@ static void test_dispatch(void **state) {
  * the new pass when the tick before saw none. With tail_new, the pass
  * before saw new pages up to its end: the last pass then runs to its end.
  * skipped: the kernel reports pages_skipped, rising by that much in each
- * tick of pass 12 (the pass before last): by 100 pages (1,500 in the
- * pass, short of the 1,572 that count at this memory) pass 13 may end early; by 1,000 pages,
- * as smart_scan skips an older guest's pages, pass 13 looks at them again
- * and runs to its end.
+ * tick of pass 12 (the pass before last, in the burst): by 100 pages
+ * (1,500 in the pass, short of the 1,572 that count at this memory) pass 13
+ * may end early; by 1,000 pages, as smart_scan skips an older guest's
+ * pages, pass 13 looks at them again and runs to its end.
  * Ticks 1 s apart, 100,000 pages each, over 6 GiB of guests (1,572,864
  * pages: pass 12 ends in the 16th tick). Returns the tick that ended the
  * burst, 0 if none did. */
@@ -587,6 +587,7 @@ static uint64_t two_passes(bool tail_new, uint64_t skipped) {
                                                 .yield_base_saved_pages = saved, .still_since_scanned_pages = 1000000);
         prev.adaptive.prev_usec = NOW;
         prev.adaptive.pass_start_skipped_pages = 5000000;
+        prev.adaptive.burst_skipped_base = 5000000;
         for (uint64_t k = 1; k <= 30; k++) {
                 uint64_t scanned = k * 100000;
                 bool second = scanned >= M_PAGES;
@@ -634,6 +635,28 @@ static void test_last_pass_ends_after_new_pages(void **state) {
         assert_int_equal(two_passes(false, 1000), 0);
 }
 
+/* A burst counts smart_scan's skips from the start of the pass that
+ * planned it: skips in the rest of that pass count too. */
+static void test_burst_skips_from_its_pass(void **state) {
+        const Row r = { .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
+                        .full_scans = 12, .scanned = 1000000 };
+        KsmConfig c;
+        KsmSample s;
+        KsmState prev, next;
+        KsmDecision d;
+
+        (void) state;
+        make(&r, &c, &s, &prev);
+        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_TRICKLE, .prev_full_scans = 12,
+                                                .pass_start_skipped_pages = 7000, .prev_committed_kib = GIB(6));
+        s.ksm.features |= 1u << KSM_FEATURE_PAGES_SKIPPED;
+        s.ksm.pages_skipped = 9000;
+        policy_decide(&c, &s, &prev, NOW, &d, &next);
+        assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_BURST);
+        assert_int_equal(next.adaptive.burst_until_full_scans, 15);
+        assert_int_equal(next.adaptive.burst_skipped_base, 7000);
+}
+
 /* Passes shorter than a tick (192 MiB of guests planned for three passes
  * of a second each) cannot be singled out: the whole burst runs with
  * smart_scan off, so an older guest's skipped pages meet the new ones. */
@@ -666,6 +689,7 @@ int main(void) {
                 cmocka_unit_test(test_reason_line),
                 cmocka_unit_test(test_measurements),
                 cmocka_unit_test(test_last_pass_ends_after_new_pages),
+                cmocka_unit_test(test_burst_skips_from_its_pass),
                 cmocka_unit_test(test_short_passes_look_at_all),
                 cmocka_unit_test(test_cpu_budget_held),
                 cmocka_unit_test(test_absurd_jumps),
