@@ -23,14 +23,14 @@
  * Without a whole pass before it to go by, the last pass ends once it
  * merged something and then the counters stood still over a quarter of the
  * memory. Neither when smart_scan skipped pages earlier in the burst: the
- * last pass looks at them again, and runs whole. Guests going away (a guest event while guest memory fell) plan
- * nothing: there is nothing new to merge. After that a pass continues only
+ * last pass looks at them again, and runs whole. Guests going away (a guest
+ * event while guest memory fell) plan nothing: there is nothing new to merge. After that a pass continues only
  * as fast as it still saves (savings per scanned page), down to a trickle of
  * one pass per KSM_TRICKLE_SECS as soon as scanning saves nothing new, or a
  * whole pass saved nothing; a trickle that saves again speeds up. Every rate
  * is capped by ksmd's measured CPU cost per page against KSM_CPU_BUDGET, a
- * token bucket over a minute, so a burst may briefly use more than the
- * budget, and scans at the budget once it is spent.
+ * token bucket holding two minutes of it, so a burst may use more than the
+ * budget for a while, and scans at the budget once it is spent.
  *
  * The policy owns pages_to_scan: it turns the kernel's advisor off while it
  * runs (the daemon restores the admin's setting on exit) instead of fighting
@@ -56,9 +56,11 @@
 
 /* The rest of this pass, a pass to checksum the new pages, a pass to merge. */
 #define BURST_PASSES 3
-/* The CPU budget is an average over this window; unused budget is saved up
- * to this much so a burst can go faster, spent over SPEND_USEC. */
-#define CPU_WINDOW_USEC (60 * USEC_PER_SEC)
+/* Unused CPU budget is saved up to this much of it, so a burst can go
+ * faster, and spent over SPEND_USEC. Two minutes: the first passes over
+ * six new 1 GiB guests take some 18 s of ksmd at 7 us per page, more than
+ * one minute of a 20 % budget holds. */
+#define CPU_SAVE_USEC (120 * USEC_PER_SEC)
 #define CPU_SPEND_USEC (10 * USEC_PER_SEC)
 _Static_assert(CPU_SPEND_USEC % PPM == 0, "cpu_allowed_ppm() divides by CPU_SPEND_USEC / PPM");
 /* A year of one CPU: more debt than that is absurd input. */
@@ -264,7 +266,7 @@ static bool counters_moved(const KsmSample *s, const KsmAdaptiveState *p, const 
 /* ksmd's CPU since the last tick: the budget's credit, and its cost per page. */
 static void measure_cpu(const KsmConfig *c, const KsmSample *s, const KsmAdaptiveState *p, uint64_t dt_usec,
                         uint64_t dscan, KsmAdaptiveState *st) {
-        uint64_t cap = (uint64_t) c->cpu_budget_pct * CPU_WINDOW_USEC / 100;
+        uint64_t cap = (uint64_t) c->cpu_budget_pct * CPU_SAVE_USEC / 100;
         uint64_t dcpu;
         int64_t credit;
 
@@ -275,7 +277,7 @@ static void measure_cpu(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
          * overflow: saturate, then bound the debt. */
         credit = sat_add_i64(p->cpu_credit_usec, u64_to_i64_sat(sat_mul_u64(dt_usec, (uint64_t) c->cpu_budget_pct) / 100));
         credit = sat_add_i64(credit, -u64_to_i64_sat(dcpu));
-        /* Debt is kept whole (down to CPU_DEBT_MAX_USEC), saving is capped at one window. */
+        /* Debt is kept whole (down to CPU_DEBT_MAX_USEC), saving is capped at CPU_SAVE_USEC of budget. */
         if (credit < -CPU_DEBT_MAX_USEC)
                 credit = -CPU_DEBT_MAX_USEC;
         st->cpu_credit_usec = credit > (int64_t) cap ? (int64_t) cap : credit;
@@ -307,7 +309,7 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
         measure_now(c, s, prev, dt, m);
         if (!p->have_prev) {
                 /* First look: a full bucket, and this pass starts now. */
-                st->cpu_credit_usec = (int64_t) ((uint64_t) c->cpu_budget_pct * CPU_WINDOW_USEC / 100);
+                st->cpu_credit_usec = (int64_t) ((uint64_t) c->cpu_budget_pct * CPU_SAVE_USEC / 100);
                 pass_begin(s, m, false, st);
                 st->prev_pass_seen = false;
                 st->last_pass_gain_pages = UINT64_MAX;  /* unknown: not "nothing" */

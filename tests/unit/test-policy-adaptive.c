@@ -427,19 +427,19 @@ static void test_measurements(void **state) {
         assert_int_equal(next.adaptive.cpu_credit_usec, 200000 - 900000);
         assert_int_equal(next.adaptive.burst_until_full_scans, 13);
 
-        /* First look: a full bucket (20 % of a minute), the pass begins here. */
+        /* First look: a full bucket (20 % of two minutes), the pass begins here. */
         make(&rows[2], &c, &s, &prev);
         policy_decide(&c, &s, &prev, NOW, &d, &next);
-        assert_int_equal(next.adaptive.cpu_credit_usec, SEC(12));
+        assert_int_equal(next.adaptive.cpu_credit_usec, SEC(24));
         assert_int_equal(next.adaptive.burst_until_full_scans, 10 + 3);
         assert_int_equal(next.adaptive.burst_deadline_usec, NOW + SEC(15));
         assert_int_equal(next.adaptive.pass_start_scanned_pages, 1000000);
 
-        /* Saving is capped at one window of budget. */
+        /* Saving is capped at two minutes of budget. */
         make(&rows[4], &c, &s, &prev);
-        prev.adaptive.cpu_credit_usec = SEC(12);
+        prev.adaptive.cpu_credit_usec = SEC(24);
         policy_decide(&c, &s, &prev, NOW, &d, &next);
-        assert_int_equal(next.adaptive.cpu_credit_usec, SEC(12));
+        assert_int_equal(next.adaptive.cpu_credit_usec, SEC(24));
         assert_int_equal(next.adaptive.last_pass_gain_pages, 400000);
         assert_int_equal(next.adaptive.yield_ppm, 500000);
         assert_int_equal(next.adaptive.burst_until_full_scans, 0);
@@ -485,8 +485,8 @@ static void test_cpu_budget_held(void **state) {
         /* The first 10 s may spend the saved-up minute: well over 20 %. */
         if (first10 < SEC(4))
                 fail_msg("first 10 s used %" PRIu64 " us of ksmd, expected a burst above 4 s", first10);
-        /* Ten minutes: 20 % of 600 s plus one minute of credit, at most. */
-        if (cpu > SEC(120) + SEC(12) + SEC(2))
+        /* Ten minutes: 20 % of 600 s plus two minutes of credit, at most. */
+        if (cpu > SEC(120) + SEC(24) + SEC(2))
                 fail_msg("ksmd used %" PRIu64 " us in 600 s, over the 20 %% budget", cpu);
         if (cpu < SEC(100))
                 fail_msg("ksmd used only %" PRIu64 " us in 600 s of constant bursts: the budget is not used", cpu);
