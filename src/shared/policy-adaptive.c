@@ -433,10 +433,7 @@ static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
 
                 st->mode = KSM_ADAPTIVE_BURST;
                 plan->rate = work * USEC_PER_SEC / left;
-                /* A pass shorter than a tick cannot be singled out: then
-                 * the whole burst looks at every page. */
-                plan->look_at_all = passes_after == 0 ||
-                                    plan->rate * TICK_BURST_USEC / USEC_PER_SEC >= m->mergeable_pages;
+                plan->look_at_all = passes_after == 0;
                 plan->why = m->guests_arrived ? "guests changed" : m->grew ? "guest memory grew" :
                             p->mode == KSM_ADAPTIVE_STOPPED ? "start" : "planned passes";
         } else if (m->pass_ended && st->last_pass_gain_pages < gain_min) {
@@ -472,6 +469,14 @@ static void cap_rate(const KsmConfig *c, KsmAdaptiveState *st, Plan *plan) {
         if (plan->capped)
                 plan->rate = rate_cap;
         st->rate_pages_per_sec = plan->rate;
+}
+
+/* A pass shorter than a tick cannot be singled out: then the whole burst
+ * looks at every page. Judged at the rate ksmd gets, after the cap: the
+ * planned rate soars as a deadline nears. */
+static void look_at_all_if_short(const Measure *m, const KsmAdaptiveState *st, Plan *plan) {
+        if (st->mode == KSM_ADAPTIVE_BURST && plan->rate * TICK_BURST_USEC / USEC_PER_SEC >= m->mergeable_pages)
+                plan->look_at_all = true;
 }
 
 /* The knobs of a running scan. The policy owns pages_to_scan and turns the
@@ -583,6 +588,7 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
 
                 choose_rate(c, s, p, &m, planned, now_usec, st, &plan);
                 cap_rate(c, st, &plan);
+                look_at_all_if_short(&m, st, &plan);
                 set_scan_targets(s, &prev->advisor, &plan, &d.targets);
                 d.running = true;
                 d.next_tick_usec = st->mode == KSM_ADAPTIVE_BURST ? TICK_BURST_USEC :

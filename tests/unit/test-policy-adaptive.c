@@ -681,6 +681,23 @@ static void test_short_passes_look_at_all(void **state) {
         s.committed_kib = GIB(6);
         policy_decide(&c, &s, &prev, NOW, &d, &next);
         assert_int_equal(d.targets.value[KSM_KNOB_SMART_SCAN], 1);
+        /* A deadline a second away, two passes of 6 GiB left: the planned
+         * rate is 3 million pages a second, the CPU cap holds ksmd to 400,000
+         * (80 % at 2 us a page). Passes of 4 s: smart_scan stays on until
+         * the last. */
+        s.guests_changed = false;
+        s.ksm.full_scans = 11;
+        s.ksm.pages_scanned = 1100000;
+        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .prev_full_scans = 11,
+                                                .burst_until_full_scans = 13, .burst_deadline_usec = NOW,
+                                                .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(24),
+                                                .prev_committed_kib = GIB(6), .prev_scanned_pages = 1100000,
+                                                .pass_start_scanned_pages = 1100000, .pass_whole = true);
+        s.ksmd_cpu_usec = SEC(10);
+        policy_decide(&c, &s, &prev, NOW, &d, &next);
+        assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_BURST);
+        assert_int_equal(next.adaptive.rate_pages_per_sec, 400000);
+        assert_int_equal(d.targets.value[KSM_KNOB_SMART_SCAN], 1);
 }
 
 int main(void) {
