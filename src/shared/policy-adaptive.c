@@ -23,8 +23,12 @@
  * Without a whole pass before it to go by, the last pass ends once it
  * merged something and then the counters stood still over a quarter of the
  * memory. Neither when smart_scan skipped pages earlier in the burst: the
- * last pass looks at them again, and runs whole. Guests going away (a guest
- * event while guest memory fell) plan nothing: there is nothing new to merge. After that a pass continues only
+ * last pass looks at them again, and runs whole. A burst ends before its
+ * last planned pass when a pass that looked at every page saw none for the
+ * first time: every page had its second look (a second guest that came
+ * while the first was being seen plans three passes of its own, which it
+ * may not need). Guests going away (a guest event while guest memory fell)
+ * plan nothing: there is nothing new to merge. After that a pass continues only
  * as fast as it still saves (savings per scanned page), down to a trickle of
  * one pass per KSM_TRICKLE_SECS as soon as scanning saves nothing new, or a
  * whole pass saved nothing; a trickle that saves again speeds up. Every rate
@@ -35,10 +39,12 @@
  * The policy owns pages_to_scan: it turns the kernel's advisor off while it
  * runs (the daemon restores the admin's setting on exit) instead of fighting
  * it, and uses smart_scan and use_zero_pages where the kernel has them. The
- * last planned pass of a burst runs with smart_scan off: smart_scan skips
- * pages that did not merge for a few passes, and an older guest's pages that
- * never had a match are what a new guest's pages may match on their second
- * look; both must be in that pass's unstable tree.
+ * last planned pass of a burst, and a pass that gives new pages their
+ * second look, run with smart_scan off: smart_scan skips pages that did not
+ * merge for a few passes, and an older guest's pages that never had a match
+ * are what a new guest's pages may match on their second look; both must be
+ * in that pass's unstable tree. (smart_scan is turned off at the first tick
+ * of such a pass: the sliver of it before that tick runs as before.)
  */
 #include "config.h"
 
@@ -298,6 +304,14 @@ static void pass_begin(const KsmSample *s, const Measure *m, bool whole, KsmAdap
         st->still_since_scanned_pages = m->scanned_pages;
         st->pass_whole = whole;
         st->pass_last_new_pages = 0;
+        st->pass_saw_new = false;
+        st->pass_looked_at_all = true;
+}
+
+/* Whether ksmd looked at every page since the last tick: smart_scan off,
+ * or a kernel without it. */
+static bool looking_at_all(const KsmSample *s) {
+        return !ksm_has(&s->ksm, KSM_FEATURE_SMART_SCAN) || s->ksm.smart_scan == 0;
 }
 
 /* What changed since the previous tick; the state remembers this sample. */
@@ -337,15 +351,26 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                  * In the tick that ended a pass, new pages belong to the
                  * old pass's tail only if it saw some in the tick before;
                  * otherwise they are the new pass's start. */
-                if (seen && (s->ksm.full_scans == p->prev_full_scans || p->prev_saw_new))
+                bool boundary = s->ksm.full_scans != p->prev_full_scans;
+                bool old_pass_saw = seen && (!boundary || p->prev_saw_new);
+
+                if (old_pass_saw) {
                         st->pass_last_new_pages = sub_sat(m->scanned_pages, p->pass_start_scanned_pages);
+                        st->pass_saw_new = true;
+                }
                 st->prev_saw_new = seen;
-                if (s->ksm.full_scans != p->prev_full_scans) {
+                /* The sample holds smart_scan as it was since the last tick. */
+                if (!looking_at_all(s))
+                        st->pass_looked_at_all = false;
+                if (boundary) {
                         m->pass_ended = true;
                         st->last_pass_gain_pages = sub_sat(m->saved, p->pass_start_saved_pages);
                         st->prev_pass_seen = p->pass_whole && s->ksm.full_scans == p->prev_full_scans + 1;
                         st->prev_pass_last_new_pages = st->pass_last_new_pages;
+                        st->prev_pass_saw_new = st->pass_saw_new;
+                        st->prev_pass_looked_at_all = st->pass_looked_at_all && st->prev_pass_seen;
                         pass_begin(s, m, true, st);
+                        st->pass_saw_new = seen && !old_pass_saw;
                 }
                 m->grew = s->committed_kib > p->prev_committed_kib +
                                              max_u64(p->prev_committed_kib / 16, GROWTH_MIN_KIB);
@@ -380,9 +405,18 @@ static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
                 st->burst_until_full_scans = s->ksm.full_scans + BURST_PASSES;
                 st->burst_deadline_usec = now_usec + BURST_PASSES * (uint64_t) c->burst_secs * USEC_PER_SEC;
                 st->burst_skipped_base = st->pass_start_skipped_pages;
+                st->burst_planned_full_scans = s->ksm.full_scans;
                 return true;
         }
-        return s->ksm.full_scans < p->burst_until_full_scans;
+        /* Done early: the pass that just ended looked at every page and saw
+         * none for the first time, so every page ksmd knows had its second
+         * look with every older page in the unstable tree. Not before the
+         * pass after the one that planned the burst: new guests go in
+         * behind ksmd's cursor, and are first seen in the next pass. */
+        if (m->pass_ended && s->ksm.full_scans < st->burst_until_full_scans && !st->prev_pass_saw_new &&
+            st->prev_pass_looked_at_all && s->ksm.full_scans >= st->burst_planned_full_scans + 2)
+                st->burst_until_full_scans = s->ksm.full_scans;
+        return s->ksm.full_scans < st->burst_until_full_scans;
 }
 
 /* Whether smart_scan skipped pages in the passes of this burst so far: an
@@ -433,7 +467,10 @@ static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
 
                 st->mode = KSM_ADAPTIVE_BURST;
                 plan->rate = work * USEC_PER_SEC / left;
-                plan->look_at_all = passes_after == 0;
+                /* smart_scan off in the last planned pass, and in one that
+                 * gives new pages their second look: an older guest's page
+                 * that smart_scan skips may be what they match. */
+                plan->look_at_all = passes_after == 0 || st->prev_pass_saw_new;
                 plan->why = m->guests_arrived ? "guests changed" : m->grew ? "guest memory grew" :
                             p->mode == KSM_ADAPTIVE_STOPPED ? "start" : "planned passes";
         } else if (m->pass_ended && st->last_pass_gain_pages < gain_min) {

@@ -60,6 +60,11 @@ typedef struct KsmAdaptiveState {
         uint64_t prev_pass_last_new_pages;      /* pass_last_new_pages of the pass before */
         uint64_t pass_start_skipped_pages;      /* pages_skipped when this pass began */
         uint64_t burst_skipped_base;    /* ... when the pass that planned the burst began */
+        uint64_t burst_planned_full_scans;      /* full_scans when the burst was last planned */
+        bool pass_saw_new;              /* ksmd saw new pages in this pass */
+        bool pass_looked_at_all;        /* smart_scan was off all through this pass, so far */
+        bool prev_pass_saw_new;         /* the pass before saw new pages: this one is their second look */
+        bool prev_pass_looked_at_all;   /* smart_scan was off all through the pass before */
         bool prev_saw_new;              /* ksmd saw new pages in the last tick */
         uint64_t prev_ksm_pages;        /* pages with a ksmd item at the last tick */
         uint64_t yield_base_scanned_pages;      /* pages_scanned when yield_ppm was last measured */

@@ -635,6 +635,73 @@ static void test_last_pass_ends_after_new_pages(void **state) {
         assert_int_equal(two_passes(false, 1000), 0);
 }
 
+/* A burst planned (at pass 11) for passes 11 to 13: pass 11 sees new pages
+ * (600,000 pages into it), pass 12 gives them their second look with
+ * smart_scan off and sees nothing new, so the burst ends with pass 12,
+ * not 13. With smart_scan left on in pass 12 (a kernel that refused the
+ * write), pass 13 runs. Ticks 1 s apart, 100,000 pages each, over 6 GiB
+ * (1,572,864 pages). Returns the tick that ended the burst, 0 if none. */
+static uint64_t second_look(bool refuse_smart_scan_off) {
+        const Row r = { .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
+                        .full_scans = 11, .scanned = 1000000, .volatile_pages = 50000 };
+        KsmConfig c;
+        KsmSample s;
+        KsmState prev, next;
+        KsmDecision d;
+        uint64_t saved = 100000, vol = 50000;
+
+        make(&r, &c, &s, &prev);
+        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 14,
+                                                .burst_planned_full_scans = 11,
+                                                .burst_deadline_usec = NOW + SEC(60), .cost_nsec_per_page = 2000,
+                                                .cpu_credit_usec = SEC(24), .prev_saved_pages = saved,
+                                                .prev_volatile_pages = 50000, .pass_whole = true,
+                                                .pass_looked_at_all = false, .prev_full_scans = 11,
+                                                .pass_start_scanned_pages = 1000000, .pass_start_saved_pages = saved,
+                                                .prev_committed_kib = GIB(6), .yield_base_scanned_pages = 1000000,
+                                                .yield_base_saved_pages = saved, .still_since_scanned_pages = 1000000,
+                                                .prev_scanned_pages = 1000000);
+        prev.adaptive.prev_usec = NOW;
+        s.ksm.smart_scan = 1;
+        for (uint64_t k = 1; k <= 40; k++) {
+                uint64_t scanned = k * 100000;
+                uint64_t pass = 11 + scanned / M_PAGES, in_pass = scanned % M_PAGES;
+
+                if (pass == 11 && in_pass <= 600000)
+                        vol += 10000;   /* new pages */
+                if (pass == 12 && in_pass > 0 && in_pass <= 600000) {
+                        saved += 10000; /* merged on their second look */
+                        vol -= 10000;
+                }
+                s.ksm.pages_volatile = vol;
+                s.ksm.pages_scanned = 1000000 + scanned;
+                s.ksm.full_scans = pass;
+                s.ksm.pages_sharing = saved;
+                s.ksmd_cpu_usec = SEC(10) + k * 200000;
+                policy_decide(&c, &s, &prev, NOW + SEC(k), &d, &next);
+                if (next.adaptive.mode != KSM_ADAPTIVE_BURST)
+                        return k;
+                /* What the kernel holds until the next tick. */
+                if (!refuse_smart_scan_off && (d.targets.set & (1u << KSM_KNOB_SMART_SCAN)))
+                        s.ksm.smart_scan = d.targets.value[KSM_KNOB_SMART_SCAN];
+                /* smart_scan is off for the second look (pass 12) and the last pass (13). */
+                if (d.targets.value[KSM_KNOB_SMART_SCAN] != (pass >= 12 ? 0 : 1))
+                        fail_msg("tick %" PRIu64 ": smart_scan=%" PRIu64, k, d.targets.value[KSM_KNOB_SMART_SCAN]);
+                prev = next;
+        }
+        return 0;
+}
+
+static void test_burst_ends_after_second_look(void **state) {
+        (void) state;
+        /* Pass 12 ends in the tick where 3,145,728 pages are scanned. */
+        assert_int_equal(second_look(false), 32);
+        /* Pass 13 runs, and ends early as the last planned pass: pass 12 saw
+         * no new pages, so once the counters stood still over a sixteenth
+         * of the memory (98,304 pages; 154,272 into pass 13). */
+        assert_int_equal(second_look(true), 33);
+}
+
 /* A burst counts smart_scan's skips from the start of the pass that
  * planned it: skips in the rest of that pass count too. */
 static void test_burst_skips_from_its_pass(void **state) {
@@ -707,6 +774,7 @@ int main(void) {
                 cmocka_unit_test(test_measurements),
                 cmocka_unit_test(test_last_pass_ends_after_new_pages),
                 cmocka_unit_test(test_burst_skips_from_its_pass),
+                cmocka_unit_test(test_burst_ends_after_second_look),
                 cmocka_unit_test(test_short_passes_look_at_all),
                 cmocka_unit_test(test_cpu_budget_held),
                 cmocka_unit_test(test_absurd_jumps),
