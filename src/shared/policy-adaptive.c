@@ -406,6 +406,8 @@ static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
                 st->burst_deadline_usec = now_usec + BURST_PASSES * (uint64_t) c->burst_secs * USEC_PER_SEC;
                 st->burst_skipped_base = st->pass_start_skipped_pages;
                 st->burst_planned_full_scans = s->ksm.full_scans;
+                if (p->mode != KSM_ADAPTIVE_BURST)
+                        st->burst_first_full_scans = s->ksm.full_scans;
                 return true;
         }
         /* Done early: the pass that just ended looked at every page and saw
@@ -469,8 +471,11 @@ static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
                 plan->rate = work * USEC_PER_SEC / left;
                 /* smart_scan off in the last planned pass, and in one that
                  * gives new pages their second look: an older guest's page
-                 * that smart_scan skips may be what they match. */
-                plan->look_at_all = passes_after == 0 || st->prev_pass_saw_new;
+                 * that smart_scan skips may be what they match. Not in the
+                 * pass a burst starts in: the pages the pass before saw
+                 * were a burst before, and its new guests are not in it. */
+                plan->look_at_all = passes_after == 0 ||
+                                    (st->prev_pass_saw_new && s->ksm.full_scans > st->burst_first_full_scans);
                 plan->why = m->guests_arrived ? "guests changed" : m->grew ? "guest memory grew" :
                             p->mode == KSM_ADAPTIVE_STOPPED ? "start" : "planned passes";
         } else if (m->pass_ended && st->last_pass_gain_pages < gain_min) {

@@ -61,6 +61,7 @@ typedef struct KsmAdaptiveState {
         uint64_t pass_start_skipped_pages;      /* pages_skipped when this pass began */
         uint64_t burst_skipped_base;    /* ... when the pass that planned the burst began */
         uint64_t burst_planned_full_scans;      /* full_scans when the burst was last planned */
+        uint64_t burst_first_full_scans;        /* ... when it was first planned (not a re-plan) */
         bool pass_saw_new;              /* ksmd saw new pages in this pass */
         bool pass_looked_at_all;        /* smart_scan was off all through this pass, so far */
         bool prev_pass_saw_new;         /* the pass before saw new pages: this one is their second look */

@@ -703,7 +703,8 @@ static void test_burst_ends_after_second_look(void **state) {
 }
 
 /* A burst counts smart_scan's skips from the start of the pass that
- * planned it: skips in the rest of that pass count too. */
+ * planned it: skips in the rest of that pass count too. It runs that pass
+ * with smart_scan on. */
 static void test_burst_skips_from_its_pass(void **state) {
         const Row r = { .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
                         .full_scans = 12, .scanned = 1000000 };
@@ -715,13 +716,18 @@ static void test_burst_skips_from_its_pass(void **state) {
         (void) state;
         make(&r, &c, &s, &prev);
         prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_TRICKLE, .prev_full_scans = 12,
-                                                .pass_start_skipped_pages = 7000, .prev_committed_kib = GIB(6));
+                                                .pass_start_skipped_pages = 7000, .prev_committed_kib = GIB(6),
+                                                .prev_pass_saw_new = true);
         s.ksm.features |= 1u << KSM_FEATURE_PAGES_SKIPPED;
         s.ksm.pages_skipped = 9000;
         policy_decide(&c, &s, &prev, NOW, &d, &next);
         assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_BURST);
         assert_int_equal(next.adaptive.burst_until_full_scans, 15);
         assert_int_equal(next.adaptive.burst_skipped_base, 7000);
+        assert_int_equal(next.adaptive.burst_first_full_scans, 12);
+        /* The pass before saw new pages, a burst before this one: this pass
+         * is not their second look for this burst, smart_scan stays on. */
+        assert_int_equal(d.targets.value[KSM_KNOB_SMART_SCAN], 1);
 }
 
 /* Passes shorter than a tick (192 MiB of guests planned for three passes
