@@ -244,9 +244,10 @@ static void pause_for_storm(ProcEvents *p) {
         p->tripped = false;
         p->stats.paused = true;
         p->stats.storms++;
-        if (!p->storm_logged)
-                log_info("More than %u process events in a second: following them again at the next tick, "
-                         "finding guests by the periodic scan meanwhile", PROC_EVENTS_BUDGET);
+        /* Said once while storms recur at every tick; for debugging, every time. */
+        log_full_errno(p->storm_logged ? LOG_DEBUG : LOG_INFO, 0,
+                       "More than %u process events in a second: following them again at the next tick, "
+                       "finding guests by the periodic scan meanwhile", PROC_EVENTS_BUDGET);
         p->storm_logged = true;
 }
 
