@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -87,8 +89,8 @@ int main(int argc, char *argv[]) {
         ConfPatterns patterns = {};
         Manager *m = NULL;
         ProcEventsStats st;
-        char err[512], counter[] = "/tmp/exec-storm.XXXXXX";
-        int c, fd, ret = 1;
+        char err[512], counter[] = "/tmp/exec-storm.XXXXXX", go = 1;
+        int c, fd, ret = 1, pipefd[2];
         pid_t helper;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
@@ -101,15 +103,33 @@ int main(int argc, char *argv[]) {
                 }
         if (seconds == 0)
                 return 2;
+        /* The helper is forked first and waits: a fork later would make
+         * each first write of this process to its memory a copy-on-write
+         * fault, counted as the daemon's. */
+        fd = mkstemp(counter);
+        if (fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0)
+                return 1;
+        (void) unlink(counter);
+        helper = fork();
+        if (helper < 0)
+                return 1;
+        if (helper == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                close(pipefd[1]);
+                if (read(pipefd[0], &go, 1) == 1)
+                        storm(rate, fd);
+                _exit(0);
+        }
+        close(pipefd[0]);
         log_setup(LOG_TARGET_STDERR, LOG_WARNING);
         if (manager_load_config(&o, NULL, &config, &patterns, err, sizeof(err)) < 0) {
                 fprintf(stderr, "exec-storm: %s\n", err);
-                return 1;
+                goto out;
         }
         config.proc_events = true;
         config.monitor_interval_s = 86400;      /* ticks only on events */
         if (manager_new(&o, &config, &patterns, &m) < 0)
-                return 1;
+                goto out;
         /* Event-caused retunes re-arm a monitor timer only manager_run()
          * creates: quiet that complaint, which the daemon never meets. */
         log_set_max_priority(LOG_CRIT);
@@ -118,15 +138,8 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "exec-storm: process events are not available here\n");
                 goto out;
         }
-        fd = mkstemp(counter);
-        if (fd < 0)
+        if (write(pipefd[1], &go, 1) != 1)
                 goto out;
-        (void) unlink(counter);
-        helper = fork();
-        if (helper == 0) {
-                storm(rate, fd);
-                _exit(0);
-        }
         uint64_t t0 = cpu_usec(), tick_cpu = 0, ticks0 = m->n_ticks, start = now_usec(CLOCK_MONOTONIC);
         uint64_t end = start + seconds * USEC_PER_SEC;
         uint64_t next_tick = interval > 0 ? start + interval * USEC_PER_SEC : UINT64_MAX;
@@ -151,15 +164,16 @@ int main(int argc, char *argv[]) {
                         break;
         }
         kill(helper, SIGKILL);
-        waitpid(helper, NULL, 0);
-        /* Drain what is queued from the storm's last moments. */
-        for (int i = 0; i < 10; i++)
-                (void) sd_event_run(m->event, 50 * USEC_PER_MSEC);
+        (void) waitpid(helper, NULL, 0);
+        helper = 0;
+        /* Read what is queued from the storm's last moments (the checks
+         * wait PROC_EVENTS_DEFER_MS), until nothing is left. */
+        while (sd_event_run(m->event, 2 * PROC_EVENTS_DEFER_MS * USEC_PER_MSEC) > 0)
+                ;
         uint64_t cpu = cpu_usec() - t0;
         retunes = m->n_ticks - ticks0 - ticks;
         if (pread(fd, &execs, sizeof(execs), 0) != sizeof(execs))
                 execs = 0;
-        close(fd);
         proc_events_stats(m->proc_events, &st);
         /* Intervals begun: a storm costs at most one budget in each. */
         intervals = interval > 0 ? (seconds + interval - 1) / interval : 1;
@@ -172,6 +186,12 @@ int main(int argc, char *argv[]) {
                execs ? (double) cpu / (double) execs : 0.0);
         ret = 0;
 out:
+        if (helper > 0) {
+                kill(helper, SIGKILL);
+                (void) waitpid(helper, NULL, 0);
+        }
+        close(pipefd[1]);
+        close(fd);
         manager_free(m);
         return ret;
 }
