@@ -392,6 +392,12 @@ int manager_tick(Manager *m) {
         uint64_t now;
         int r;
 
+        /* After a storm, process events are followed again from here on;
+         * what they missed meanwhile, this tick's scan finds: it reads
+         * every pid handed out since the last scan, and every process that
+         * was still young then. Failures are logged and retried next tick. */
+        if (m->proc_events)
+                (void) proc_events_resume(m->proc_events);
         r = collect(m, &s);
         if (r < 0)
                 return r;

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "event-budget.h"
 #include "log.h"
 #include "macro.h"
 #include "proc-events.h"
@@ -43,7 +44,12 @@ struct ProcEvents {
         bool overflow;
         uint64_t last_overflow_retune;  /* CLOCK_MONOTONIC, us */
         char (*slots)[RECV_SLOT_SIZE];  /* RECV_SLOTS receive buffers */
-        ProcEventsStats stats;
+        EventBudget budget;             /* events read in the current second */
+        bool listening;                 /* fd sent LISTEN: IGNORE before closing it */
+        bool tripped;                   /* the last drain went over the budget */
+        bool storm_logged;              /* said so; again only after a tick without a storm */
+        bool resume_failed;             /* said so; quiet until it works again */
+        ProcEventsStats stats;          /* .paused: fd closed after a storm */
 };
 
 /* The LISTEN request: a netlink header, a connector header, the op and,
@@ -60,17 +66,56 @@ typedef struct __attribute__((packed)) ListenMsg {
 
 #define WANTED_EVENTS ((uint32_t) (PROC_EVENT_EXEC | PROC_EVENT_COMM | PROC_EVENT_EXIT))
 
-static int subscribe(int fd, bool filtered) {
+/* Send op (PROC_CN_MCAST_LISTEN or _IGNORE) in the form the kernel
+ * understood at start-up. Returns 0 or negative errno. */
+static int mcast_ctl(int fd, bool filtered, enum proc_cn_mcast_op op) {
         size_t len = filtered ? 2 * sizeof(uint32_t) : sizeof(uint32_t);
         ListenMsg m = {
                 .nl = { .nlmsg_len = (uint32_t) (sizeof(struct nlmsghdr) + sizeof(struct cn_msg) + len),
                         .nlmsg_type = NLMSG_DONE, .nlmsg_pid = (uint32_t) getpid() },
                 .cn = { .id = { .idx = CN_IDX_PROC, .val = CN_VAL_PROC }, .len = (uint16_t) len },
-                .op = PROC_CN_MCAST_LISTEN,
+                .op = (uint32_t) op,
                 .events = WANTED_EVENTS,
         };
 
         return send(fd, &m, m.nl.nlmsg_len, 0) < 0 ? negative_errno() : 0;
+}
+
+/* A netlink socket on the process connector with room for a storm's
+ * events between two reads. Returns the fd or negative errno. */
+static int open_socket(void) {
+        int size = RCVBUF_BYTES, fd;
+
+        fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
+        if (fd < 0)
+                return negative_errno();
+        /* FORCE: beyond rmem_max, as root may; else the default, and overflows are handled. */
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+                (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        return fd;
+}
+
+/* Join the connector's group and ask for events. Returns 0 or negative
+ * errno (-EPERM without CAP_NET_ADMIN). */
+static int subscribe(int fd, bool filtered) {
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC };
+
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return negative_errno();
+        return mcast_ctl(fd, filtered, PROC_CN_MCAST_LISTEN);
+}
+
+/* Say IGNORE before closing: older kernels count listeners only by these
+ * requests (an IGNORE without a LISTEN would steal another's), and build
+ * every message while the count is above zero. */
+static void unsubscribe(ProcEvents *p) {
+        if (p->fd < 0)
+                return;
+        if (p->listening)
+                (void) mcast_ctl(p->fd, p->stats.filtered, PROC_CN_MCAST_IGNORE);
+        p->listening = false;
+        closep(&p->fd);
+        p->fd = -1;
 }
 
 static void add_pending(ProcEvents *p, pid_t pid) {
@@ -136,21 +181,32 @@ static unsigned handle_datagram(ProcEvents *p, const char *buf, size_t size) {
         return n;
 }
 
-/* Read everything queued, RECV_SLOTS datagrams per system call. Returns
- * how many events or negative errno. */
-static int drain(ProcEvents *p) {
+/* Read everything queued, RECV_SLOTS datagrams per system call. When
+ * budgeted, no more than one event beyond what the second's budget has
+ * room for: on reading it, sets p->tripped and leaves the rest queued.
+ * Returns how many events or negative errno. */
+static int drain(ProcEvents *p, bool budgeted) {
         struct mmsghdr msgs[RECV_SLOTS];
         struct iovec iov[RECV_SLOTS];
         unsigned n = 0;
 
         for (;;) {
+                uint64_t now = budgeted ? now_usec(CLOCK_MONOTONIC) : 0;
+                unsigned vlen = RECV_SLOTS, got = 0;
                 int k;
 
-                for (unsigned i = 0; i < RECV_SLOTS; i++) {
+                if (budgeted) {
+                        unsigned room = event_budget_room(&p->budget, now, PROC_EVENTS_BUDGET);
+
+                        /* One more than the room: the event that tells a storm. */
+                        if (room < RECV_SLOTS)
+                                vlen = room + 1;
+                }
+                for (unsigned i = 0; i < vlen; i++) {
                         iov[i] = (struct iovec) { .iov_base = p->slots[i], .iov_len = RECV_SLOT_SIZE };
                         msgs[i] = (struct mmsghdr) { .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
                 }
-                k = recvmmsg(p->fd, msgs, RECV_SLOTS, MSG_DONTWAIT, NULL);
+                k = recvmmsg(p->fd, msgs, vlen, MSG_DONTWAIT, NULL);
                 if (k < 0) {
                         if (errno == EAGAIN || errno == EINTR)
                                 break;
@@ -162,12 +218,37 @@ static int drain(ProcEvents *p) {
                         return negative_errno();
                 }
                 for (int i = 0; i < k; i++)
-                        n += handle_datagram(p, p->slots[i], msgs[i].msg_len);
-                if (k < RECV_SLOTS)
+                        got += handle_datagram(p, p->slots[i], msgs[i].msg_len);
+                n += got;
+                if (budgeted && event_budget_count(&p->budget, now, got, PROC_EVENTS_BUDGET)) {
+                        p->tripped = true;
+                        break;
+                }
+                if ((unsigned) k < vlen)
                         break;
         }
         p->stats.messages += n;
         return (int) n;
+}
+
+/* A storm: stop listening until the next tick. The kernel stops building
+ * messages for a socket that said IGNORE (for all, when it was the last
+ * listener), and closing it frees what is queued. The checks pending are
+ * dropped: the tick's scan reads every pid handed out since the last one. */
+static void pause_for_storm(ProcEvents *p) {
+        p->io = sd_event_source_disable_unref(p->io);
+        (void) sd_event_source_set_enabled(p->defer, SD_EVENT_OFF);
+        unsubscribe(p);
+        p->n_pending = 0;
+        p->overflow = false;
+        p->tripped = false;
+        p->stats.paused = true;
+        p->stats.storms++;
+        /* Said once while storms recur at every tick; for debugging, every time. */
+        log_full_errno(p->storm_logged ? LOG_DEBUG : LOG_INFO, 0,
+                       "More than %u process events in a second: following them again at the next tick, "
+                       "finding guests by the periodic scan meanwhile", PROC_EVENTS_BUDGET);
+        p->storm_logged = true;
 }
 
 /* Read what came, check the processes still there, and listen again. Reads
@@ -180,7 +261,11 @@ static int on_defer(sd_event_source *s, uint64_t usec, void *userdata) {
         int r;
 
         (void) s, (void) usec;
-        r = drain(p);
+        r = drain(p, true);
+        if (p->tripped) {
+                pause_for_storm(p);
+                return 0;
+        }
         for (size_t i = 0; i < p->n_pending && !changed && r >= 0; i++) {
                 p->stats.checks++;
                 changed = p->ops.check(p->pending[i], p->userdata) > 0;
@@ -211,7 +296,11 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         int r;
 
         (void) fd, (void) revents;
-        r = drain(p);
+        r = drain(p, true);
+        if (p->tripped) {
+                pause_for_storm(p);     /* unrefs s: sd-event keeps it until we return */
+                return 0;
+        }
         if (r < 0) {
                 log_warning_errno(r, "Cannot read process events, finding guests by the periodic scan only: %m");
                 return sd_event_source_set_enabled(s, SD_EVENT_OFF);
@@ -229,7 +318,8 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
 
 /* Fork a child that exits at once and wait for its exit event: a kernel
  * without CONFIG_PROC_EVENTS accepts the subscription and sends nothing.
- * Events read meanwhile are handled. Returns 0 or -ENODATA. */
+ * Events read meanwhile are handled, outside the budget: this runs once,
+ * for at most PROBE_FILTERED_MS + PROBE_TIMEOUT_MS. Returns 0 or -ENODATA. */
 static int probe(ProcEvents *p, unsigned timeout_ms) {
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_ms * USEC_PER_MSEC;
         pid_t child;
@@ -251,16 +341,23 @@ static int probe(ProcEvents *p, unsigned timeout_ms) {
                         break;
                 if (poll(&pfd, 1, (int) ((deadline - now) / USEC_PER_MSEC) + 1) < 0 && errno != EINTR)
                         return negative_errno();
-                if (drain(p) < 0)
+                if (drain(p, false) < 0)
                         break;
         }
         return seen ? 0 : -ENODATA;
 }
 
+static int watch(ProcEvents *p) {
+        int r;
+
+        r = sd_event_add_io(p->event, &p->io, p->fd, EPOLLIN, on_io, p);
+        if (r >= 0)
+                (void) sd_event_source_set_description(p->io, "proc-events");
+        return r;
+}
+
 int proc_events_new(sd_event *e, const ProcEventsOps *ops, void *userdata, ProcEvents **ret, char *why,
                     size_t why_size) {
-        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC };
-        int size = RCVBUF_BYTES;
         ProcEvents *p;
         int r;
 
@@ -274,26 +371,24 @@ int proc_events_new(sd_event *e, const ProcEventsOps *ops, void *userdata, ProcE
         p->event = sd_event_ref(e);
         p->pending = malloc(PROC_EVENTS_PENDING_MAX * sizeof(pid_t));
         p->slots = malloc(RECV_SLOTS * sizeof(*p->slots));
-        p->fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
+        p->fd = open_socket();
         if (!p->pending || !p->slots) {
                 r = -ENOMEM;
                 snprintf(why, why_size, "out of memory");
                 goto fail;
         }
         if (p->fd < 0) {
-                r = negative_errno();
+                r = p->fd;
                 snprintf(why, why_size, "no netlink process connector (%s)", strerror(-r));
                 goto fail;
         }
-        /* FORCE: beyond rmem_max, as root may; else the default, and overflows are handled. */
-        if (setsockopt(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-                (void) setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-        r = bind(p->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ? negative_errno() : subscribe(p->fd, true);
+        r = subscribe(p->fd, true);
+        p->listening = r >= 0;
         if (r >= 0) {
                 r = probe(p, PROBE_FILTERED_MS);
                 p->stats.filtered = r >= 0;
                 if (r == -ENODATA) {
-                        r = subscribe(p->fd, false);
+                        r = mcast_ctl(p->fd, false, PROC_CN_MCAST_LISTEN);
                         if (r >= 0)
                                 r = probe(p, PROBE_TIMEOUT_MS);
                 }
@@ -307,7 +402,7 @@ int proc_events_new(sd_event *e, const ProcEventsOps *ops, void *userdata, ProcE
                                                               : "cannot test process events (%s)", strerror(-r));
                 goto fail;
         }
-        r = sd_event_add_io(e, &p->io, p->fd, EPOLLIN, on_io, p);
+        r = watch(p);
         if (r >= 0)
                 r = sd_event_add_time_relative(e, &p->defer, CLOCK_MONOTONIC, PROC_EVENTS_DEFER_MS * USEC_PER_MSEC,
                                                0, on_defer, p);
@@ -317,7 +412,6 @@ int proc_events_new(sd_event *e, const ProcEventsOps *ops, void *userdata, ProcE
                 snprintf(why, why_size, "cannot watch process events (%s)", strerror(-r));
                 goto fail;
         }
-        (void) sd_event_source_set_description(p->io, "proc-events");
         (void) sd_event_source_set_description(p->defer, "proc-events-check");
         *ret = p;
         return 0;
@@ -332,11 +426,43 @@ ProcEvents *proc_events_free(ProcEvents *p) {
         sd_event_source_disable_unref(p->io);
         sd_event_source_disable_unref(p->defer);
         sd_event_unref(p->event);
-        closep(&p->fd);
+        unsubscribe(p);
         free(p->pending);
         free(p->slots);
         free(p);
         return NULL;
+}
+
+int proc_events_resume(ProcEvents *p) {
+        int r;
+
+        if (!p->stats.paused) {
+                /* A tick interval without a storm: the next one is news again. */
+                p->storm_logged = false;
+                return 0;
+        }
+        p->fd = open_socket();
+        r = p->fd < 0 ? p->fd : subscribe(p->fd, p->stats.filtered);
+        p->listening = r >= 0;
+        if (r >= 0)
+                r = watch(p);
+        if (r < 0) {
+                p->io = sd_event_source_disable_unref(p->io);
+                unsubscribe(p);
+                if (!p->resume_failed)
+                        log_warning_errno(r, "Cannot follow process events again, finding guests by the periodic "
+                                          "scan, trying again at the next tick: %m");
+                p->resume_failed = true;
+                return r;
+        }
+        if (p->resume_failed)
+                log_info("Following process events again");
+        else
+                log_debug("Following process events again");
+        p->resume_failed = false;
+        event_budget_reset(&p->budget);
+        p->stats.paused = false;
+        return 1;
 }
 
 void proc_events_stats(const ProcEvents *p, ProcEventsStats *ret) {

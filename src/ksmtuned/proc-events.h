@@ -19,6 +19,15 @@
 /* Pending checks beyond this (an exec storm) are dropped and reported as
  * one overflow: the caller then relies on its scan. */
 #define PROC_EVENTS_PENDING_MAX 4096
+/* At most this many events are read in a second; one more is a storm, and
+ * the subscription is dropped until the next tick (proc_events_resume()):
+ * meanwhile guests are found by the periodic scan. Reading an event costs
+ * about 2.2 µs of CPU (bench/exec-storm: 41.8 ms for 18,728 events), so
+ * the budget costs about 0.28 ms, no more than one tick of the scan with
+ * 2,000 processes (0.50 ms, bench/tick-cost --procs 2000; bench/RESULTS.md):
+ * a storm then costs at most one tick's worth per tick interval. A host
+ * that starts a guest sees a handful of events, far below it. */
+#define PROC_EVENTS_BUDGET 128
 
 typedef struct ProcEventsOps {
         /* A process exec'd or changed its name and is still there a moment
@@ -38,13 +47,22 @@ typedef struct ProcEvents ProcEvents;
  * a kernel without CONFIG_PROC_EVENTS). */
 int proc_events_new(sd_event *e, const ProcEventsOps *ops, void *userdata, ProcEvents **ret, char *why,
                     size_t why_size);
+/* Unsubscribe, then close. NULL is fine. Returns NULL. */
 ProcEvents *proc_events_free(ProcEvents *p);
+
+/* At each tick: subscribe again after a storm (as the start-up probe
+ * found: filtered or not). Returns 1 subscribed again, 0 nothing to do
+ * (no storm since the last call), or negative errno (logged; tried again
+ * at the next call). */
+int proc_events_resume(ProcEvents *p);
 
 /* Counters, for tests and benchmarks: messages read, checks run. */
 typedef struct ProcEventsStats {
         unsigned long long messages;
         unsigned long long checks;
         unsigned long long overflows;
+        unsigned long long storms;      /* times more than PROC_EVENTS_BUDGET came in a second */
         bool filtered;                  /* the kernel sends only exec, comm and exit events */
+        bool paused;                    /* unsubscribed after a storm, until the next resume */
 } ProcEventsStats;
 void proc_events_stats(const ProcEvents *p, ProcEventsStats *ret);

@@ -143,6 +143,36 @@ def test_cgroup_guest(tmp):
         d.stop()
 
 
+def test_storm(tmp):
+    """An exec storm (more process events in a second than the budget):
+    the daemon stops following them until its next tick, says so once while
+    storms recur at every tick, and that tick's scan finds a guest started
+    meanwhile."""
+    with events_daemon(tmp) as d:
+        storm = subprocess.Popen(["sh", "-c", "while :; do /bin/true; done"])
+        try:
+            d.wait_log(r"<6>More than \d+ process events in a second: following them again at the next tick, "
+                       r"finding guests by the periodic scan meanwhile", timeout=60)
+            for _ in range(2):
+                d.signal(signal.SIGUSR1)
+                d.wait_log(r"Following process events again", timeout=30)
+                # The storm goes on: not news, said at debug level only.
+                d.wait_log(r"<7>More than \d+ process events in a second", timeout=60)
+        finally:
+            storm.kill()
+            storm.wait()
+        said = re.findall(r"<6>More than \d+ process events", d.log_text())
+        check(len(said) == 1, "a storm that recurs at every tick is said once", 1, len(said))
+        with FakeGuest(mib=8, name=f"qemu:storm{os.getpid() % 100000}") as g:
+            time.sleep(0.5)
+            check(f"Process {g.pid} is a guest" not in d.log_text(), "no event read until the next tick",
+                  got=d.log_text())
+            d.signal(signal.SIGUSR1)
+            d.wait_log(r"Following process events again", timeout=30)
+            d.wait_log(rf"Guest pid {g.pid} \(qemu:storm\d+\): \d+ KiB", timeout=30)
+        d.stop()
+
+
 if os.geteuid() != 0:
     print("SKIP: needs root (process events and cgroups)")
     sys.exit(SKIP)
@@ -164,4 +194,4 @@ def test_events_off(tmp):
         d.stop()
 
 
-main([test_exec_and_exit_retune, test_kvm_and_pidfile_counted, test_cgroup_guest, test_events_off])
+main([test_exec_and_exit_retune, test_kvm_and_pidfile_counted, test_cgroup_guest, test_storm, test_events_off])
