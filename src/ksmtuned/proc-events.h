@@ -23,10 +23,10 @@
  * the subscription is dropped until the next tick (proc_events_resume()):
  * meanwhile guests are found by the periodic scan. Reading an event costs
  * about 2.2 µs of CPU (bench/exec-storm: 41.8 ms for 18,728 events), so
- * the budget costs about 0.28 ms, no more than one tick of the scan with
- * 2,000 processes (0.50 ms, bench/tick-cost --procs 2000; bench/RESULTS.md):
- * a storm then costs at most one tick's worth per tick interval. A host
- * that starts a guest sees a handful of events, far below it. */
+ * the budget costs about 0.28 ms, less than one tick of the scan with
+ * 2,000 processes (0.5-0.6 ms, bench/tick-cost --procs 2000): a storm then
+ * costs about one tick's worth per tick interval (bench/RESULTS.md). A
+ * host that starts a guest sees a handful of events, far below it. */
 #define PROC_EVENTS_BUDGET 128
 
 typedef struct ProcEventsOps {
