@@ -16,20 +16,22 @@
  * grew, plans up to three passes: the rest of this one, one to checksum and
  * one to merge, to be done within KSM_BURST_SECS each. The rate is the work
  * left (pages not yet covered by this pass plus the planned passes) over the
- * time left. A pass that gives new pages their second look runs whole:
- * an older page anywhere in it may match one of them. A last planned pass
- * that only confirms (the pass before saw nothing new, and smart_scan
- * skipped nothing in the burst) ends once KSM's counters stood still over
- * a sixteenth of the memory, or a quarter without a whole pass before it to
- * go by. A burst ends before its last planned pass when a pass that looked
- * at every page saw none for the first time: every page had its second look
- * (a second guest that came while the first was being seen plans three
- * passes of its own, which it may not need). Guests going away (a guest
- * event while guest memory fell) plan nothing: there is nothing new to
- * merge. After that a pass continues only as fast as it still saves
- * (savings per scanned page), down to a trickle of one pass per
- * KSM_TRICKLE_SECS as soon as scanning saves nothing new, or a whole pass
- * saved nothing; a trickle that saves again speeds up. Every rate
+ * time left. The last planned pass ends early once it went past the point
+ * where the pass before last saw pages for the first time, and KSM's
+ * counters then stood still over a sixteenth of the memory: a page merges
+ * on its first or second look, so past that point the pass only confirms.
+ * Without a whole pass before it to go by, the last pass ends once it
+ * merged something and then the counters stood still over a quarter of the
+ * memory. Neither when smart_scan skipped pages earlier in the burst: the
+ * last pass looks at them again, and runs whole. A burst ends before its
+ * last planned pass when a pass that looked at every page saw none for the
+ * first time: every page had its second look (a second guest that came
+ * while the first was being seen plans three passes of its own, which it
+ * may not need). Guests going away (a guest event while guest memory fell)
+ * plan nothing: there is nothing new to merge. After that a pass continues only
+ * as fast as it still saves (savings per scanned page), down to a trickle of
+ * one pass per KSM_TRICKLE_SECS as soon as scanning saves nothing new, or a
+ * whole pass saved nothing; a trickle that saves again speeds up. Every rate
  * is capped by ksmd's measured CPU cost per page against KSM_CPU_BUDGET, a
  * token bucket holding two minutes of it, so a burst may use more than the
  * budget for a while, and scans at the budget once it is spent.
@@ -92,10 +94,16 @@ _Static_assert(CPU_SPEND_USEC % PPM == 0, "cpu_allowed_ppm() divides by CPU_SPEN
 #define SLEEP_MAX_MS 1000
 #define MIN_BATCH_PAGES 100
 #define MAX_BATCH_PAGES 100000
-/* A last planned pass that merely confirms (see burst_done()) has done so
- * once KSM's counters (savings, pages_volatile) stood still for this share
- * of the memory: a quarter without a whole pass before it to go by, else a
- * sixteenth. */
+/* The last planned pass has done its work once it saved something and then
+ * KSM's counters (savings, pages_volatile) stood still for this share of the
+ * memory: the rest of it only confirms. Guests that came together sit close
+ * together in ksmd's list (each goes in behind its cursor), far less apart
+ * than this. Where the pass before was watched whole, ksmd's pages keep their
+ * order from pass to pass: what it saw for the first time gets its second
+ * look, and merges if it can, before the point where it last saw new pages;
+ * what merged or went into the unstable tree on its second look there is
+ * done. A sixteenth of the memory past that point covers the shift of the
+ * offsets by guest memory that grew meanwhile. */
 #define STILL_SHARE_DIV 4
 #define STILL_AFTER_DIV 16
 /* How soon to look again, by mode. */
@@ -295,6 +303,7 @@ static void pass_begin(const KsmSample *s, const Measure *m, bool whole, KsmAdap
         st->pass_start_saved_pages = m->saved;
         st->still_since_scanned_pages = m->scanned_pages;
         st->pass_whole = whole;
+        st->pass_last_new_pages = 0;
         st->pass_saw_new = false;
         st->pass_looked_at_all = true;
 }
@@ -345,8 +354,10 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                 bool boundary = s->ksm.full_scans != p->prev_full_scans;
                 bool old_pass_saw = seen && (!boundary || p->prev_saw_new);
 
-                if (old_pass_saw)
+                if (old_pass_saw) {
+                        st->pass_last_new_pages = sub_sat(m->scanned_pages, p->pass_start_scanned_pages);
                         st->pass_saw_new = true;
+                }
                 st->prev_saw_new = seen;
                 /* The sample holds smart_scan as it was since the last tick. */
                 if (!looking_at_all(s))
@@ -355,6 +366,7 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                         m->pass_ended = true;
                         st->last_pass_gain_pages = sub_sat(m->saved, p->pass_start_saved_pages);
                         st->prev_pass_seen = p->pass_whole && s->ksm.full_scans == p->prev_full_scans + 1;
+                        st->prev_pass_last_new_pages = st->pass_last_new_pages;
                         st->prev_pass_saw_new = st->pass_saw_new;
                         st->prev_pass_looked_at_all = st->pass_looked_at_all && st->prev_pass_seen;
                         pass_begin(s, m, true, st);
@@ -417,23 +429,23 @@ static bool burst_skipped(const KsmSample *s, const Measure *m, const KsmAdaptiv
                sub_sat(s->ksm.pages_skipped, st->burst_skipped_base) >= m->gain_min;
 }
 
-/* The last planned pass ends early only where it merely confirms: the pass
- * before saw no page for the first time and was watched whole, and this one
- * went a sixteenth of the memory with KSM's counters still; without a whole
- * pass before it to go by, once it merged and a quarter of the memory went
- * by with the counters still. A pass that gives new pages their second look
- * runs whole: an older page anywhere further on, in the unstable tree or
- * skipped by smart_scan before, may match one put in the tree earlier in the
- * pass. So does a pass after smart_scan skipped pages in the burst. */
+/* The last planned pass went past where the pass before last saw new
+ * pages, and KSM's counters stood still since; or, without such a pass, it
+ * merged what the passes before it checksummed and a quarter of the memory
+ * went by with the counters still. The rest would only confirm that nothing
+ * is left. Not when smart_scan skipped pages earlier in the burst: this
+ * pass looks at those again (smart_scan off), and one of them may be what
+ * a new page matches anywhere in the pass, past any point the counters give. */
 static bool burst_done(const KsmSample *s, const Measure *m, const KsmAdaptiveState *st) {
+        uint64_t in_pass = sub_sat(m->scanned_pages, st->pass_start_scanned_pages);
         uint64_t still = sub_sat(m->scanned_pages, st->still_since_scanned_pages);
 
         if (s->ksm.full_scans + 1 < st->burst_until_full_scans)
                 return false;
-        if (st->prev_pass_saw_new || burst_skipped(s, m, st))
+        if (burst_skipped(s, m, st))
                 return false;
         if (st->prev_pass_seen)
-                return still >= m->mergeable_pages / STILL_AFTER_DIV;
+                return in_pass >= st->prev_pass_last_new_pages && still >= m->mergeable_pages / STILL_AFTER_DIV;
         return sub_sat(m->saved, st->pass_start_saved_pages) >= m->gain_min &&
                still >= m->mergeable_pages / STILL_SHARE_DIV;
 }

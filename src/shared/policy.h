@@ -55,7 +55,9 @@ typedef struct KsmAdaptiveState {
         uint64_t prev_volatile_pages;   /* pages_volatile at the previous tick */
         uint64_t still_since_scanned_pages;     /* pages_scanned when KSM's counters last moved */
         bool pass_whole;                /* this pass was watched from its start */
+        uint64_t pass_last_new_pages;   /* pages into this pass when ksmd last saw new pages */
         bool prev_pass_seen;            /* the pass before was watched whole: the next field holds */
+        uint64_t prev_pass_last_new_pages;      /* pass_last_new_pages of the pass before */
         uint64_t pass_start_skipped_pages;      /* pages_skipped when this pass began */
         uint64_t burst_skipped_base;    /* ... when the pass that planned the burst began */
         uint64_t burst_planned_full_scans;      /* full_scans when the burst was last planned */

@@ -552,50 +552,49 @@ static void test_dispatch(void **state) {
         assert_string_equal(policy_adaptive_mode_name(KSM_ADAPTIVE_TRICKLE), "trickle");
 }
 
-/* Issue 14: the last planned pass (13) ends early only where it merely
- * confirms. Pass 12 (smart_scan on, as a kernel that refused it off would
- * leave it) merges pages to 1,000,000 pages into it and, with new_in_12,
- * sees new pages to 600,000; pass 13 merges to 300,000 pages into it. With
- * nothing new in pass 12, pass 13 ends once the counters stood still over a
- * sixteenth of the memory (98,304 pages): tick 20. With new pages in pass
- * 12, pass 13 is their second look and runs to its end, past this loop:
- * an older page anywhere further on may match one of them. skipped: the
- * kernel reports pages_skipped, rising by that much in each tick of pass
- * 12: by 100 pages (1,500 in the pass, short of the 1,572 that count at
- * this memory) pass 13 may end early; by 1,000 pages, as smart_scan skips
- * an older guest's pages, pass 13 looks at them again and runs to its end.
+/* Issue 14: the last planned pass ends once it went past the point where
+ * the pass before last saw new pages (its items rose: 600,000 pages into
+ * it) and KSM's counters stood still since over a sixteenth of the memory;
+ * not before, though this pass itself stopped merging at 300,000. Merges in
+ * the pass before (to 1,000,000 pages in: pages on their second look) are
+ * no work left, and new pages in the tick that ended that pass belong to
+ * the new pass when the tick before saw none. With tail_new, the pass
+ * before saw new pages up to its end: the last pass then runs to its end.
+ * skipped: the kernel reports pages_skipped, rising by that much in each
+ * tick of pass 12 (the pass before last, in the burst): by 100 pages
+ * (1,500 in the pass, short of the 1,572 that count at this memory) pass 13
+ * may end early; by 1,000 pages, as smart_scan skips an older guest's
+ * pages, pass 13 looks at them again and runs to its end.
  * Ticks 1 s apart, 100,000 pages each, over 6 GiB of guests (1,572,864
  * pages: pass 12 ends in the 16th tick). Returns the tick that ended the
  * burst, 0 if none did. */
-static uint64_t two_passes(bool new_in_12, uint64_t skipped) {
+static uint64_t two_passes(bool tail_new, uint64_t skipped) {
         const Row r = { .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
-                        .full_scans = 12, .scanned = 1000000, .volatile_pages = 200000 };
+                        .full_scans = 12, .scanned = 1000000, .volatile_pages = 50000 };
         KsmConfig c;
         KsmSample s;
         KsmState prev, next;
         KsmDecision d;
-        uint64_t saved = 100000, vol = 200000;
+        uint64_t saved = 100000, vol = 50000;
 
         make(&r, &c, &s, &prev);
         prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 14,
                                                 .burst_deadline_usec = NOW + SEC(60), .cost_nsec_per_page = 2000,
-                                                .cpu_credit_usec = SEC(24), .prev_saved_pages = saved,
-                                                .prev_volatile_pages = 200000, .pass_whole = true,
+                                                .cpu_credit_usec = SEC(12), .prev_saved_pages = saved,
+                                                .prev_volatile_pages = 50000, .pass_whole = true,
                                                 .pass_start_scanned_pages = 1000000, .pass_start_saved_pages = saved,
                                                 .prev_committed_kib = GIB(6), .yield_base_scanned_pages = 1000000,
-                                                .yield_base_saved_pages = saved, .still_since_scanned_pages = 1000000,
-                                                .prev_full_scans = 12, .prev_scanned_pages = 1000000);
+                                                .yield_base_saved_pages = saved, .still_since_scanned_pages = 1000000);
         prev.adaptive.prev_usec = NOW;
         prev.adaptive.pass_start_skipped_pages = 5000000;
-        prev.adaptive.prev_ksm_pages = saved + vol;
         prev.adaptive.burst_skipped_base = 5000000;
-        s.ksm.smart_scan = 1;
         for (uint64_t k = 1; k <= 30; k++) {
                 uint64_t scanned = k * 100000;
                 bool second = scanned >= M_PAGES;
                 uint64_t in_pass = second ? scanned - 1600000 : scanned;
 
-                if (new_in_12 && !second && in_pass <= 600000)
+                if ((!second && in_pass <= 600000) || (tail_new && !second && in_pass >= 1400000) ||
+                    (second && in_pass == 0))
                         vol += 10000;   /* new pages */
                 if ((!second && in_pass > 600000 && in_pass <= 1000000) || (second && in_pass > 0 && in_pass <= 300000)) {
                         saved += 10000;         /* merged on their second look */
@@ -626,10 +625,12 @@ static uint64_t two_passes(bool new_in_12, uint64_t skipped) {
         return 0;
 }
 
-static void test_last_pass_ends_only_to_confirm(void **state) {
+static void test_last_pass_ends_after_new_pages(void **state) {
         (void) state;
-        assert_int_equal(two_passes(false, 0), 20);
-        assert_int_equal(two_passes(false, 100), 20);
+        /* 600,000 pages into pass 13. */
+        assert_int_equal(two_passes(false, 0), 22);
+        assert_int_equal(two_passes(false, 100), 22);
+        /* Pass 13 runs on to its end (tick 32, past this loop). */
         assert_int_equal(two_passes(true, 0), 0);
         assert_int_equal(two_passes(false, 1000), 0);
 }
@@ -777,7 +778,7 @@ int main(void) {
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_reason_line),
                 cmocka_unit_test(test_measurements),
-                cmocka_unit_test(test_last_pass_ends_only_to_confirm),
+                cmocka_unit_test(test_last_pass_ends_after_new_pages),
                 cmocka_unit_test(test_burst_skips_from_its_pass),
                 cmocka_unit_test(test_burst_ends_after_second_look),
                 cmocka_unit_test(test_short_passes_look_at_all),
