@@ -552,6 +552,23 @@ static void test_dispatch(void **state) {
         assert_string_equal(policy_adaptive_mode_name(KSM_ADAPTIVE_TRICKLE), "trickle");
 }
 
+/* A burst under way in pass fs, planned to end with pass 13 and watched
+ * from the start of pass fs at 1,000,000 pages scanned, with these savings
+ * and volatile pages, at NOW. */
+static KsmAdaptiveState burst_under_way(uint64_t fs, uint64_t saved, uint64_t vol) {
+        KsmAdaptiveState a = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 14,
+                                  .burst_deadline_usec = NOW + SEC(60), .cost_nsec_per_page = 2000,
+                                  .cpu_credit_usec = SEC(24), .prev_saved_pages = saved,
+                                  .prev_volatile_pages = vol, .pass_whole = true, .prev_full_scans = fs,
+                                  .pass_start_scanned_pages = 1000000, .pass_start_saved_pages = saved,
+                                  .prev_committed_kib = GIB(6), .yield_base_scanned_pages = 1000000,
+                                  .yield_base_saved_pages = saved, .still_since_scanned_pages = 1000000,
+                                  .prev_scanned_pages = 1000000);
+
+        a.prev_usec = NOW;
+        return a;
+}
+
 /* Issue 14: the last planned pass ends once it went past the point where
  * the pass before last saw new pages (its items rose: 600,000 pages into
  * it) and KSM's counters stood still since over a sixteenth of the memory;
@@ -578,14 +595,7 @@ static uint64_t two_passes(bool tail_new, uint64_t skipped) {
         uint64_t saved = 100000, vol = 50000;
 
         make(&r, &c, &s, &prev);
-        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 14,
-                                                .burst_deadline_usec = NOW + SEC(60), .cost_nsec_per_page = 2000,
-                                                .cpu_credit_usec = SEC(12), .prev_saved_pages = saved,
-                                                .prev_volatile_pages = 50000, .pass_whole = true,
-                                                .pass_start_scanned_pages = 1000000, .pass_start_saved_pages = saved,
-                                                .prev_committed_kib = GIB(6), .yield_base_scanned_pages = 1000000,
-                                                .yield_base_saved_pages = saved, .still_since_scanned_pages = 1000000);
-        prev.adaptive.prev_usec = NOW;
+        prev.adaptive = burst_under_way(12, saved, vol);
         prev.adaptive.pass_start_skipped_pages = 5000000;
         prev.adaptive.burst_skipped_base = 5000000;
         for (uint64_t k = 1; k <= 30; k++) {
@@ -651,17 +661,8 @@ static uint64_t second_look(bool refuse_smart_scan_off) {
         uint64_t saved = 100000, vol = 50000;
 
         make(&r, &c, &s, &prev);
-        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 14,
-                                                .burst_planned_full_scans = 11,
-                                                .burst_deadline_usec = NOW + SEC(60), .cost_nsec_per_page = 2000,
-                                                .cpu_credit_usec = SEC(24), .prev_saved_pages = saved,
-                                                .prev_volatile_pages = 50000, .pass_whole = true,
-                                                .pass_looked_at_all = false, .prev_full_scans = 11,
-                                                .pass_start_scanned_pages = 1000000, .pass_start_saved_pages = saved,
-                                                .prev_committed_kib = GIB(6), .yield_base_scanned_pages = 1000000,
-                                                .yield_base_saved_pages = saved, .still_since_scanned_pages = 1000000,
-                                                .prev_scanned_pages = 1000000);
-        prev.adaptive.prev_usec = NOW;
+        prev.adaptive = burst_under_way(11, saved, vol);
+        prev.adaptive.burst_planned_full_scans = 11;
         s.ksm.smart_scan = 1;
         for (uint64_t k = 1; k <= 40; k++) {
                 uint64_t scanned = k * 100000;
