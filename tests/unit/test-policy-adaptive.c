@@ -552,21 +552,37 @@ static void test_dispatch(void **state) {
         assert_string_equal(policy_adaptive_mode_name(KSM_ADAPTIVE_TRICKLE), "trickle");
 }
 
-/* A burst under way in pass fs, planned to end with pass 13 and watched
- * from the start of pass fs at 1,000,000 pages scanned, with these savings
- * and volatile pages, at NOW. */
-static KsmAdaptiveState burst_under_way(uint64_t fs, uint64_t saved, uint64_t vol) {
-        KsmAdaptiveState a = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 14,
-                                  .burst_deadline_usec = NOW + SEC(60), .cost_nsec_per_page = 2000,
-                                  .cpu_credit_usec = SEC(24), .prev_saved_pages = saved,
-                                  .prev_volatile_pages = vol, .pass_whole = true, .prev_full_scans = fs,
-                                  .pass_start_scanned_pages = 1000000, .pass_start_saved_pages = saved,
-                                  .prev_committed_kib = GIB(6), .yield_base_scanned_pages = 1000000,
-                                  .yield_base_saved_pages = saved, .still_since_scanned_pages = 1000000,
-                                  .prev_scanned_pages = 1000000);
+/* The host of the tick-by-tick burst cases: 6 GiB of guests, a burst under
+ * way in pass fs, planned to end with pass 13 and watched from the start of
+ * pass fs at 1,000,000 pages scanned, with these savings and volatile
+ * pages, at NOW. */
+static void burst_host(uint64_t fs, uint64_t saved, uint64_t vol, KsmConfig *c, KsmSample *s, KsmState *prev) {
+        const Row r = { .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
+                        .full_scans = fs, .scanned = 1000000, .volatile_pages = vol };
 
-        a.prev_usec = NOW;
-        return a;
+        make(&r, c, s, prev);
+        prev->adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 14,
+                                                 .burst_deadline_usec = NOW + SEC(60), .cost_nsec_per_page = 2000,
+                                                 .cpu_credit_usec = SEC(24), .prev_saved_pages = saved,
+                                                 .prev_volatile_pages = vol, .pass_whole = true,
+                                                 .prev_full_scans = fs, .pass_start_scanned_pages = 1000000,
+                                                 .pass_start_saved_pages = saved, .prev_committed_kib = GIB(6),
+                                                 .yield_base_scanned_pages = 1000000, .yield_base_saved_pages = saved,
+                                                 .still_since_scanned_pages = 1000000);
+        prev->adaptive.prev_usec = NOW;
+}
+
+/* Tick k of such a case, one second after the one before: ksmd scanned
+ * 100,000 pages more (0.2 s of its CPU) and is in pass fs, with these
+ * savings and volatile pages. */
+static void burst_tick(const KsmConfig *c, KsmSample *s, const KsmState *prev, uint64_t k, uint64_t fs,
+                       uint64_t saved, uint64_t vol, KsmDecision *d, KsmState *next) {
+        s->ksm.pages_volatile = vol;
+        s->ksm.pages_scanned = 1000000 + k * 100000;
+        s->ksm.full_scans = fs;
+        s->ksm.pages_sharing = saved;
+        s->ksmd_cpu_usec = SEC(10) + k * 200000;
+        policy_decide(c, s, prev, NOW + SEC(k), d, next);
 }
 
 /* Issue 14: the last planned pass ends once it went past the point where
@@ -586,16 +602,13 @@ static KsmAdaptiveState burst_under_way(uint64_t fs, uint64_t saved, uint64_t vo
  * pages: pass 12 ends in the 16th tick). Returns the tick that ended the
  * burst, 0 if none did. */
 static uint64_t two_passes(bool tail_new, uint64_t skipped) {
-        const Row r = { .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
-                        .full_scans = 12, .scanned = 1000000, .volatile_pages = 50000 };
         KsmConfig c;
         KsmSample s;
         KsmState prev, next;
         KsmDecision d;
         uint64_t saved = 100000, vol = 50000;
 
-        make(&r, &c, &s, &prev);
-        prev.adaptive = burst_under_way(12, saved, vol);
+        burst_host(12, saved, vol, &c, &s, &prev);
         prev.adaptive.pass_start_skipped_pages = 5000000;
         prev.adaptive.burst_skipped_base = 5000000;
         for (uint64_t k = 1; k <= 30; k++) {
@@ -610,16 +623,11 @@ static uint64_t two_passes(bool tail_new, uint64_t skipped) {
                         saved += 10000;         /* merged on their second look */
                         vol -= 10000;
                 }
-                s.ksm.pages_volatile = vol;
                 if (skipped) {
                         s.ksm.features |= 1u << KSM_FEATURE_PAGES_SKIPPED;
                         s.ksm.pages_skipped = 5000000 + (second ? M_PAGES / 100000 : k) * skipped;
                 }
-                s.ksm.pages_scanned = 1000000 + scanned;
-                s.ksm.full_scans = second ? 13 : 12;
-                s.ksm.pages_sharing = saved;
-                s.ksmd_cpu_usec = SEC(10) + k * 200000;
-                policy_decide(&c, &s, &prev, NOW + SEC(k), &d, &next);
+                burst_tick(&c, &s, &prev, k, second ? 13 : 12, saved, vol, &d, &next);
                 if (next.adaptive.mode != KSM_ADAPTIVE_BURST) {
                         if (next.adaptive.mode != KSM_ADAPTIVE_TRICKLE ||
                             !strstr(d.reason, "the planned passes merged all they could"))
@@ -652,16 +660,13 @@ static void test_last_pass_ends_after_new_pages(void **state) {
  * write), pass 13 runs. Ticks 1 s apart, 100,000 pages each, over 6 GiB
  * (1,572,864 pages). Returns the tick that ended the burst, 0 if none. */
 static uint64_t second_look(bool refuse_smart_scan_off) {
-        const Row r = { .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6,
-                        .full_scans = 11, .scanned = 1000000, .volatile_pages = 50000 };
         KsmConfig c;
         KsmSample s;
         KsmState prev, next;
         KsmDecision d;
         uint64_t saved = 100000, vol = 50000;
 
-        make(&r, &c, &s, &prev);
-        prev.adaptive = burst_under_way(11, saved, vol);
+        burst_host(11, saved, vol, &c, &s, &prev);
         prev.adaptive.burst_planned_full_scans = 11;
         s.ksm.smart_scan = 1;
         for (uint64_t k = 1; k <= 40; k++) {
@@ -674,12 +679,7 @@ static uint64_t second_look(bool refuse_smart_scan_off) {
                         saved += 10000; /* merged on their second look */
                         vol -= 10000;
                 }
-                s.ksm.pages_volatile = vol;
-                s.ksm.pages_scanned = 1000000 + scanned;
-                s.ksm.full_scans = pass;
-                s.ksm.pages_sharing = saved;
-                s.ksmd_cpu_usec = SEC(10) + k * 200000;
-                policy_decide(&c, &s, &prev, NOW + SEC(k), &d, &next);
+                burst_tick(&c, &s, &prev, k, pass, saved, vol, &d, &next);
                 if (next.adaptive.mode != KSM_ADAPTIVE_BURST)
                         return k;
                 /* What the kernel holds until the next tick. */
@@ -716,7 +716,7 @@ static void test_burst_skips_from_its_pass(void **state) {
 
         (void) state;
         make(&r, &c, &s, &prev);
-        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_TRICKLE, .prev_full_scans = 12,
+        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_TRICKLE,
                                                 .pass_start_skipped_pages = 7000, .prev_committed_kib = GIB(6),
                                                 .prev_pass_saw_new = true);
         s.ksm.features |= 1u << KSM_FEATURE_PAGES_SKIPPED;
