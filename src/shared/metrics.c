@@ -3,7 +3,7 @@
  * The Prometheus text format of what one tick (or "ksmctl metrics") saw.
  * Names follow Prometheus' conventions: one prefix, base units (bytes,
  * seconds), "_total" on counters, label sets bounded (the top N guests, six
- * knobs, four adaptive modes). The decision's reason is not exported: it is
+ * knobs, five adaptive modes). The decision's reason is not exported: it is
  * free text with unbounded cardinality; it is in the logs and on the bus.
  */
 #include "config.h"

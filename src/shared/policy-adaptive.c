@@ -29,9 +29,15 @@
  * while the first was being seen plans three passes of its own, which it
  * may not need). Guests going away (a guest event while guest memory fell)
  * plan nothing: there is nothing new to merge. After that a pass continues only
- * as fast as it still saves (savings per scanned page), down to a trickle of
- * one pass per KSM_TRICKLE_SECS as soon as scanning saves nothing new, or a
- * whole pass saved nothing; a trickle that saves again speeds up. Every rate
+ * as fast as it still saves (savings per scanned page). Once the planned
+ * passes merged all they could, a whole pass saved nothing new, or scanning
+ * saves nothing, ksmd stops (idle: merged pages stay merged) while memory
+ * is short, until new guests come or KSM_TRICKLE_SECS went by. Then one
+ * whole pass looks for memory that changed, and goes on as a steady pass if
+ * it saved, or idles again. Pages that changed and held still merge on
+ * their second look, so at most two looks later. No scanning after the
+ * work is done: a slow pass at all times costs as much ksmd CPU per pass
+ * as a look, and costs it while nothing has changed yet. Every rate
  * is capped by ksmd's measured CPU cost per page against KSM_CPU_BUDGET, a
  * token bucket holding two minutes of it, so a burst may use more than the
  * budget for a while, and scans at the budget once it is spent.
@@ -118,7 +124,8 @@ static const char *const mode_names[_KSM_ADAPTIVE_MODE_MAX] = {
         [KSM_ADAPTIVE_STOPPED] = "stopped",
         [KSM_ADAPTIVE_BURST] = "burst",
         [KSM_ADAPTIVE_STEADY] = "steady",
-        [KSM_ADAPTIVE_TRICKLE] = "trickle",
+        [KSM_ADAPTIVE_IDLE] = "idle",
+        [KSM_ADAPTIVE_LOOK] = "look",
 };
 
 const char *policy_adaptive_mode_name(KsmAdaptiveMode mode) {
@@ -153,7 +160,7 @@ static uint64_t cpu_allowed_ppm(const KsmConfig *c, const KsmAdaptiveState *st) 
         /* In debt: the budget itself. The planned passes go on at the
          * average the budget allows (the same CPU for the same pages, only
          * sooner than at less), and the debt is paid back once the bursts
-         * end: a trickle uses a fraction of the budget. */
+         * end: an idle ksmd uses none of it. */
         if (allowed < budget)
                 allowed = budget;
         return (uint64_t) allowed;
@@ -450,18 +457,60 @@ static bool burst_done(const KsmSample *s, const Measure *m, const KsmAdaptiveSt
                still >= m->mergeable_pages / STILL_SHARE_DIV;
 }
 
+/* Nothing new to merge: ksmd stops (merged pages stay merged) until the
+ * next look, KSM_TRICKLE_SECS from now, or new guests. */
+static void go_idle(const KsmConfig *c, uint64_t now_usec, KsmAdaptiveState *st, Plan *plan, const char *why) {
+        st->mode = KSM_ADAPTIVE_IDLE;
+        st->idle_until_usec = now_usec + (uint64_t) c->trickle_secs * USEC_PER_SEC;
+        plan->rate = 0;
+        plan->why = why;
+}
+
+/* As fast as the pass still pays: full steady rate at 1 % of scanned
+ * pages saved, down to a pass per KSM_TRICKLE_SECS at nothing. */
+static void go_steady(const KsmConfig *c, const Measure *m, KsmAdaptiveState *st, Plan *plan, const char *why) {
+        uint64_t steady = m->mergeable_pages * USEC_PER_SEC / STEADY_PASS_USEC;
+        uint64_t slowest = max_u64(m->mergeable_pages / (uint64_t) c->trickle_secs, 1);
+
+        st->mode = KSM_ADAPTIVE_STEADY;
+        plan->rate = max_u64(slowest, steady * min_u64(st->yield_ppm, YIELD_FULL_PPM) / YIELD_FULL_PPM);
+        plan->why = why;
+}
+
+/* Idle until the next look is due; a look runs one whole pass (the pages
+ * of the memory, wherever ksmd's cursor stands) at the steady rate with
+ * smart_scan on, then goes on as steady if it saved, or idles again. */
+static void idle_or_look(const KsmConfig *c, const KsmAdaptiveState *p, const Measure *m, uint64_t now_usec,
+                         KsmAdaptiveState *st, Plan *plan) {
+        if (p->mode == KSM_ADAPTIVE_IDLE && now_usec < p->idle_until_usec) {
+                st->mode = KSM_ADAPTIVE_IDLE;
+                plan->why = "waiting for the next look";
+                return;
+        }
+        if (p->mode == KSM_ADAPTIVE_IDLE) {
+                st->look_start_scanned_pages = m->scanned_pages;
+                st->look_start_saved_pages = m->saved;
+        }
+        if (sub_sat(m->scanned_pages, st->look_start_scanned_pages) >= m->mergeable_pages) {
+                if (sub_sat(m->saved, st->look_start_saved_pages) < m->gain_min)
+                        go_idle(c, now_usec, st, plan, "the look saved nothing new");
+                else
+                        go_steady(c, m, st, plan, "the look saved");
+                return;
+        }
+        st->mode = KSM_ADAPTIVE_LOOK;
+        plan->rate = m->mergeable_pages * USEC_PER_SEC / STEADY_PASS_USEC;
+        plan->why = "a pass for memory that changed";
+}
+
 /* The mode and the rate it wants, before the CPU cap. */
 static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiveState *p, const Measure *m,
                         bool planned, uint64_t now_usec, KsmAdaptiveState *st, Plan *plan) {
-        uint64_t gain_min = m->gain_min;
-        uint64_t trickle = max_u64(m->mergeable_pages / (uint64_t) c->trickle_secs, 1);
         uint64_t in_pass = sub_sat(m->scanned_pages, st->pass_start_scanned_pages);
 
         plan->uncovered_pages = sub_sat(m->mergeable_pages, in_pass);
         if (planned && burst_done(s, m, st)) {
-                st->mode = KSM_ADAPTIVE_TRICKLE;
-                plan->rate = trickle;
-                plan->why = "the planned passes merged all they could";
+                go_idle(c, now_usec, st, plan, "the planned passes merged all they could");
         } else if (planned) {
                 uint64_t passes_after = sub_sat(st->burst_until_full_scans, s->ksm.full_scans + 1);
                 uint64_t work = plan->uncovered_pages + passes_after * m->mergeable_pages;
@@ -478,24 +527,15 @@ static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
                                     (st->prev_pass_saw_new && s->ksm.full_scans > st->burst_first_full_scans);
                 plan->why = m->guests_arrived ? "guests changed" : m->grew ? "guest memory grew" :
                             p->mode == KSM_ADAPTIVE_STOPPED ? "start" : "planned passes";
-        } else if (m->pass_ended && st->last_pass_gain_pages < gain_min) {
-                st->mode = KSM_ADAPTIVE_TRICKLE;
-                plan->rate = trickle;
-                plan->why = "the last pass saved nothing new";
+        } else if (p->mode == KSM_ADAPTIVE_IDLE || p->mode == KSM_ADAPTIVE_LOOK) {
+                idle_or_look(c, p, m, now_usec, st, plan);
+        } else if (m->pass_ended && st->last_pass_gain_pages < m->gain_min) {
+                go_idle(c, now_usec, st, plan, "the last pass saved nothing new");
         } else if (p->mode != KSM_ADAPTIVE_BURST && st->yield_ppm < YIELD_MIN_PPM) {
                 /* No need to finish a pass that saves nothing to know it. */
-                st->mode = KSM_ADAPTIVE_TRICKLE;
-                plan->rate = trickle;
-                plan->why = "scanning saves nothing new";
-        } else {
-                /* As fast as the pass still pays: full steady rate at 1 % of
-                 * scanned pages saved, down to the trickle at nothing. */
-                uint64_t steady = m->mergeable_pages * USEC_PER_SEC / STEADY_PASS_USEC;
-
-                st->mode = KSM_ADAPTIVE_STEADY;
-                plan->rate = max_u64(trickle, steady * min_u64(st->yield_ppm, YIELD_FULL_PPM) / YIELD_FULL_PPM);
-                plan->why = "passes still save";
-        }
+                go_idle(c, now_usec, st, plan, "scanning saves nothing new");
+        } else
+                go_steady(c, m, st, plan, "passes still save");
         if (st->mode != KSM_ADAPTIVE_BURST)
                 st->burst_until_full_scans = 0;
 }
@@ -591,6 +631,15 @@ static bool nothing_to_merge(const KsmSample *s, const Measure *m) {
         return s->n_guests == 0 && s->committed_kib == 0 && m->mergeable_pages == 0;
 }
 
+/* ksmd stops; merged pages stay merged. */
+static void stop_ksmd(const KsmSample *s, KsmAdaptiveState *st, KsmDecision *d) {
+        st->burst_until_full_scans = 0;
+        st->rate_pages_per_sec = 0;
+        if (ksm_has(&s->ksm, KSM_FEATURE_SMART_SCAN))
+                ksm_targets_set(&d->targets, KSM_KNOB_SMART_SCAN, 1);
+        ksm_targets_set(&d->targets, KSM_KNOB_RUN, 0);
+}
+
 static void decide_stop(const KsmSample *s, const Measure *m, KsmAdaptiveState *st, KsmDecision *d) {
         char judged[32], thres[32];
 
@@ -602,11 +651,19 @@ static void decide_stop(const KsmSample *s, const Measure *m, KsmAdaptiveState *
                               mib(judged, m->judged_kib), mib(thres, m->thres_kib),
                               s->has_psi ? " and no memory stalls" : "");
         st->mode = KSM_ADAPTIVE_STOPPED;
-        st->burst_until_full_scans = 0;
-        st->rate_pages_per_sec = 0;
-        if (ksm_has(&s->ksm, KSM_FEATURE_SMART_SCAN))
-                ksm_targets_set(&d->targets, KSM_KNOB_SMART_SCAN, 1);
-        ksm_targets_set(&d->targets, KSM_KNOB_RUN, 0);
+        stop_ksmd(s, st, d);
+}
+
+/* Memory is short, but there is nothing new to merge: no scanning until
+ * the next look or new guests. */
+static void decide_idle(const KsmConfig *c, const KsmSample *s, const Measure *m, const Plan *plan,
+                        uint64_t now_usec, KsmAdaptiveState *st, KsmDecision *d) {
+        char press[128];
+
+        format_pressure(c, s, m, press, sizeof(press));
+        reason_printf(d->reason, sizeof(d->reason), "idle: %s; next look in %" PRIu64 " s; %s", plan->why,
+                      sub_sat(st->idle_until_usec, now_usec) / USEC_PER_SEC, press);
+        stop_ksmd(s, st, d);
 }
 
 void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmState *prev, uint64_t now_usec,
@@ -629,13 +686,19 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
                 bool planned = plan_passes(c, s, p, &m, now_usec, st);
 
                 choose_rate(c, s, p, &m, planned, now_usec, st, &plan);
-                cap_rate(c, st, &plan);
-                look_at_all_if_short(&m, st, &plan);
-                set_scan_targets(s, &prev->advisor, &plan, &d.targets);
-                d.running = true;
-                d.next_tick_usec = st->mode == KSM_ADAPTIVE_BURST ? TICK_BURST_USEC :
-                                   st->mode == KSM_ADAPTIVE_STEADY ? TICK_STEADY_USEC : 0;
-                format_scan_reason(c, s, &m, st, &plan, &d);
+                if (st->mode == KSM_ADAPTIVE_IDLE && !m.pressure)
+                        /* The planned passes were finished without pressure. */
+                        decide_stop(s, &m, st, &d);
+                else if (st->mode == KSM_ADAPTIVE_IDLE)
+                        decide_idle(c, s, &m, &plan, now_usec, st, &d);
+                else {
+                        cap_rate(c, st, &plan);
+                        look_at_all_if_short(&m, st, &plan);
+                        set_scan_targets(s, &prev->advisor, &plan, &d.targets);
+                        d.running = true;
+                        d.next_tick_usec = st->mode == KSM_ADAPTIVE_BURST ? TICK_BURST_USEC : TICK_STEADY_USEC;
+                        format_scan_reason(c, s, &m, st, &plan, &d);
+                }
         }
         *ret = d;
         *ret_state = state;

@@ -29,7 +29,8 @@ typedef enum KsmAdaptiveMode {
         KSM_ADAPTIVE_STOPPED,           /* run=0: no pressure, or nothing to merge */
         KSM_ADAPTIVE_BURST,             /* passes planned for new guests, against a deadline */
         KSM_ADAPTIVE_STEADY,            /* passes still save something: keep going */
-        KSM_ADAPTIVE_TRICKLE,           /* a whole pass saved nothing new: slowest rate */
+        KSM_ADAPTIVE_IDLE,              /* run=0 under pressure: nothing new to merge until the next look */
+        KSM_ADAPTIVE_LOOK,              /* one whole pass KSM_TRICKLE_SECS after the last, for memory that changed */
         _KSM_ADAPTIVE_MODE_MAX,
 } KsmAdaptiveMode;
 
@@ -70,6 +71,9 @@ typedef struct KsmAdaptiveState {
         uint64_t prev_ksm_pages;        /* pages with a ksmd item at the last tick */
         uint64_t yield_base_scanned_pages;      /* pages_scanned when yield_ppm was last measured */
         uint64_t yield_base_saved_pages;        /* savings then */
+        uint64_t idle_until_usec;       /* idle: when to look again */
+        uint64_t look_start_scanned_pages;      /* look: pages_scanned when it began */
+        uint64_t look_start_saved_pages;        /* look: savings then */
 } KsmAdaptiveState;
 
 /* Who owns the kernel's advisor (advisor_mode=scan-time sets pages_to_scan

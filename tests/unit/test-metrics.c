@@ -84,7 +84,7 @@ static void test_lines(void **state) {
                 { 12, NULL, 0, false, 0 },
         };
         static const MetricsDaemon adaptive = {
-                .policy = KSM_POLICY_ADAPTIVE, .adaptive_mode = KSM_ADAPTIVE_TRICKLE,
+                .policy = KSM_POLICY_ADAPTIVE, .adaptive_mode = KSM_ADAPTIVE_IDLE,
                 .last_tick_realtime_usec = UINT64_C(1764480000123456), .ticks_total = 9, .monitor_interval_s = 60,
                 .cpu_budget_pct = 5, .knob_write_failures = { [KSM_KNOB_PAGES_TO_SCAN] = 3 },
                 .reload_failures_total = 2, .knob_reversals_total = 4, .yielded = true,
@@ -127,7 +127,7 @@ static void test_lines(void **state) {
                   { "ksmtuned_guest_profit_bytes{guest=\"caf" } },
                 { "daemon, adaptive: one gauge per mode, failures by knob",
                   { .daemon = &adaptive },
-                  { "ksmtuned_adaptive_mode{mode=\"trickle\"} 1\n", "ksmtuned_adaptive_mode{mode=\"burst\"} 0\n",
+                  { "ksmtuned_adaptive_mode{mode=\"idle\"} 1\n", "ksmtuned_adaptive_mode{mode=\"look\"} 0\n",
                     "ksmtuned_last_tick_timestamp_seconds 1764480000.123456\n", "ksmtuned_ticks_total 9\n",
                     "ksmtuned_knob_write_failures_total{knob=\"pages_to_scan\"} 3\n",
                     "ksmtuned_knob_write_failures_total{knob=\"run\"} 0\n", "ksmtuned_ksmd_cpu_budget_ratio 0.05\n",
