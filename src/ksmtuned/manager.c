@@ -468,15 +468,22 @@ int manager_tick(Manager *m) {
         return 0;
 }
 
+#define TIMER_SLACK_MAX_USEC (250 * USEC_PER_MSEC)
+
 static void arm_timer(Manager *m) {
-        uint64_t usec = (uint64_t) m->config.monitor_interval_s * USEC_PER_SEC;
+        uint64_t usec = (uint64_t) m->config.monitor_interval_s * USEC_PER_SEC, accuracy;
         int r;
 
         /* A policy may look again sooner (adaptive, while bursting). */
         if (m->have_tick && m->decision.next_tick_usec > 0 && m->decision.next_tick_usec < usec)
                 usec = m->decision.next_tick_usec;
 
-        r = sd_event_source_set_time_relative(m->timer, usec);
+        /* sd-event's default slack is 250 ms (what accuracy 0 means): a
+         * tenth of the wait, up to that. */
+        accuracy = usec / 10 < TIMER_SLACK_MAX_USEC ? usec / 10 : TIMER_SLACK_MAX_USEC;
+        r = sd_event_source_set_time_accuracy(m->timer, accuracy ?: 1);
+        if (r >= 0)
+                r = sd_event_source_set_time_relative(m->timer, usec);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
         if (r < 0)

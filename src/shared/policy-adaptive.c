@@ -115,6 +115,9 @@ _Static_assert(CPU_SPEND_USEC % PPM == 0, "cpu_allowed_ppm() divides by CPU_SPEN
 /* How soon to look again, by mode. */
 #define TICK_BURST_USEC (1 * USEC_PER_SEC)
 #define TICK_STEADY_USEC (2 * USEC_PER_SEC)
+/* The rest of the last planned pass only confirms: its end is judged four
+ * times a second, ksmd scans up to a million pages a second in a burst. */
+#define TICK_CONFIRM_USEC (USEC_PER_SEC / 4)
 /* Stopped, but guests just came or their memory grows (a guest fills its
  * RAM for a while after it starts, and a process event announces it before
  * that): look again this soon, until the memory settles. */
@@ -213,6 +216,7 @@ typedef struct Plan {
         uint64_t cost_nsec;             /* ksmd CPU per page, measured or guessed */
         uint64_t cpu_ppm;               /* the CPU share allowed now */
         bool look_at_all;               /* smart_scan off: the last planned pass */
+        bool confirming;                /* the rest of the last planned pass only confirms */
         const char *why;
 } Plan;
 
@@ -437,24 +441,26 @@ static bool burst_skipped(const KsmSample *s, const Measure *m, const KsmAdaptiv
 }
 
 /* The last planned pass went past where the pass before last saw new
- * pages, and KSM's counters stood still since; or, without such a pass, it
- * merged what the passes before it checksummed and a quarter of the memory
- * went by with the counters still. The rest would only confirm that nothing
- * is left. Not when smart_scan skipped pages earlier in the burst: this
- * pass looks at those again (smart_scan off), and one of them may be what
- * a new page matches anywhere in the pass, past any point the counters give. */
-static bool burst_done(const KsmSample *s, const Measure *m, const KsmAdaptiveState *st) {
-        uint64_t in_pass = sub_sat(m->scanned_pages, st->pass_start_scanned_pages);
-        uint64_t still = sub_sat(m->scanned_pages, st->still_since_scanned_pages);
-
-        if (s->ksm.full_scans + 1 < st->burst_until_full_scans)
-                return false;
-        if (burst_skipped(s, m, st))
+ * pages; or, without such a pass, it merged what the passes before it
+ * checksummed: from here on it should only confirm that nothing is left.
+ * Not when smart_scan skipped pages earlier in the burst: this pass looks
+ * at those again (smart_scan off), and one of them may be what a new page
+ * matches anywhere in the pass, past any point the counters give. */
+static bool confirming(const KsmSample *s, const Measure *m, const KsmAdaptiveState *st) {
+        if (s->ksm.full_scans + 1 < st->burst_until_full_scans || burst_skipped(s, m, st))
                 return false;
         if (st->prev_pass_seen)
-                return in_pass >= st->prev_pass_last_new_pages && still >= m->mergeable_pages / STILL_AFTER_DIV;
-        return sub_sat(m->saved, st->pass_start_saved_pages) >= m->gain_min &&
-               still >= m->mergeable_pages / STILL_SHARE_DIV;
+                return sub_sat(m->scanned_pages, st->pass_start_scanned_pages) >= st->prev_pass_last_new_pages;
+        return sub_sat(m->saved, st->pass_start_saved_pages) >= m->gain_min;
+}
+
+/* ... and KSM's counters stood still since, over a sixteenth of the memory
+ * (a quarter without a whole pass before to go by). */
+static bool burst_done(const KsmSample *s, const Measure *m, const KsmAdaptiveState *st) {
+        uint64_t still = sub_sat(m->scanned_pages, st->still_since_scanned_pages);
+
+        return confirming(s, m, st) &&
+               still >= m->mergeable_pages / (st->prev_pass_seen ? STILL_AFTER_DIV : STILL_SHARE_DIV);
 }
 
 /* Nothing new to merge: ksmd stops (merged pages stay merged) until the
@@ -525,6 +531,7 @@ static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
                  * were a burst before, and its new guests are not in it. */
                 plan->look_at_all = passes_after == 0 ||
                                     (st->prev_pass_saw_new && s->ksm.full_scans > st->burst_first_full_scans);
+                plan->confirming = confirming(s, m, st);
                 plan->why = m->guests_arrived ? "guests changed" : m->grew ? "guest memory grew" :
                             p->mode == KSM_ADAPTIVE_STOPPED ? "start" : "planned passes";
         } else if (p->mode == KSM_ADAPTIVE_IDLE || p->mode == KSM_ADAPTIVE_LOOK) {
@@ -696,7 +703,8 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
                         look_at_all_if_short(&m, st, &plan);
                         set_scan_targets(s, &prev->advisor, &plan, &d.targets);
                         d.running = true;
-                        d.next_tick_usec = st->mode == KSM_ADAPTIVE_BURST ? TICK_BURST_USEC : TICK_STEADY_USEC;
+                        d.next_tick_usec = plan.confirming ? TICK_CONFIRM_USEC :
+                                           st->mode == KSM_ADAPTIVE_BURST ? TICK_BURST_USEC : TICK_STEADY_USEC;
                         format_scan_reason(c, s, &m, st, &plan, &d);
                 }
         }
