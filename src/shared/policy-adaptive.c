@@ -30,7 +30,8 @@
  * may not need). Guests going away (a guest event while guest memory fell)
  * plan nothing: there is nothing new to merge. After that a pass continues only
  * as fast as it still saves (savings per scanned page). Once the planned
- * passes merged all they could, a whole pass saved nothing new, or scanning
+ * passes merged all they could (or ran to their end with KSM's counters
+ * still since the tick before), a whole pass saved nothing new, or scanning
  * saves nothing, ksmd stops (idle: merged pages stay merged) while memory
  * is short, until new guests come or KSM_TRICKLE_SECS went by. Then one
  * whole pass looks for memory that changed, and goes on as a steady pass if
@@ -203,6 +204,7 @@ typedef struct Measure {
         uint64_t ksm_pages;             /* pages ksmd has an item for: shared, sharing, unshared, volatile */
         bool pass_ended;
         bool grew;                      /* guest memory grew enough to plan passes */
+        bool moved;                     /* KSM's counters moved since the last tick */
         bool guests_changed;            /* guests came or went since the last decision */
         bool guests_arrived;            /* ... and it was not only guests going away */
         uint64_t gain_min;              /* fewer saved pages than this is "nothing new" */
@@ -356,7 +358,8 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                 }
                 bool seen = pages_first_seen(p, m);
 
-                if (counters_moved(s, p, m))
+                m->moved = counters_moved(s, p, m);
+                if (m->moved)
                         st->still_since_scanned_pages = m->scanned_pages;
                 /* Where in the pass, at most: somewhere since the last tick.
                  * In the tick that ended a pass, new pages belong to the
@@ -536,6 +539,10 @@ static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
                             p->mode == KSM_ADAPTIVE_STOPPED ? "start" : "planned passes";
         } else if (p->mode == KSM_ADAPTIVE_IDLE || p->mode == KSM_ADAPTIVE_LOOK) {
                 idle_or_look(c, p, m, now_usec, st, plan);
+        } else if (p->mode == KSM_ADAPTIVE_BURST && !m->moved) {
+                /* The last planned pass ran to its end, and its last stretch
+                 * changed nothing: every new page had its two looks. */
+                go_idle(c, now_usec, st, plan, "the planned passes are done");
         } else if (m->pass_ended && st->last_pass_gain_pages < m->gain_min) {
                 go_idle(c, now_usec, st, plan, "the last pass saved nothing new");
         } else if (p->mode != KSM_ADAPTIVE_BURST && st->yield_ppm < YIELD_MIN_PPM) {

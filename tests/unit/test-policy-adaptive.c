@@ -75,6 +75,13 @@ static const Row rows[] = {
                        .prev_saved_pages = 450000, .pass_start_saved_pages = 100000),
           .run = 1, .pages = 553, .sleep = 20, .advisor = 0, .next_tick = SEC(2), .mode = KSM_ADAPTIVE_STEADY,
           .reason = "steady: passes still save", .rate_min = 26214, .rate_max = 26214 },    /* a pass a minute */
+        { "the planned passes are done and their last tick changed nothing: idle",
+          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
+          .full_scans = 13, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .cpu_credit_usec = SEC(12),
+                       .prev_saved_pages = 500000 - 1571, .pass_start_saved_pages = 100000),
+          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = 0, .mode = KSM_ADAPTIVE_IDLE,
+          .reason = "idle: the planned passes are done" },
         { "steady, but scanning saves nothing: idle before the pass ends",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
           .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
