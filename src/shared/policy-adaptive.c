@@ -119,6 +119,8 @@ _Static_assert(CPU_SPEND_USEC % PPM == 0, "cpu_allowed_ppm() divides by CPU_SPEN
 /* The rest of the last planned pass only confirms: its end is judged four
  * times a second, ksmd scans up to a million pages a second in a burst. */
 #define TICK_CONFIRM_USEC (USEC_PER_SEC / 4)
+/* ksmd's batch was cut to stop it: run=0 this soon after. */
+#define STOP_TICK_USEC (USEC_PER_SEC / 4)
 /* Stopped, but guests just came or their memory grows (a guest fills its
  * RAM for a while after it starts, and a process event announces it before
  * that): look again this soon, until the memory settles. */
@@ -470,7 +472,7 @@ static bool burst_done(const KsmSample *s, const Measure *m, const KsmAdaptiveSt
  * next look, KSM_TRICKLE_SECS from now, or new guests. */
 static void go_idle(const KsmConfig *c, uint64_t now_usec, KsmAdaptiveState *st, Plan *plan, const char *why) {
         st->mode = KSM_ADAPTIVE_IDLE;
-        st->idle_until_usec = now_usec + (uint64_t) c->trickle_secs * USEC_PER_SEC;
+        st->idle_until_usec = sat_add_u64(now_usec, (uint64_t) c->trickle_secs * USEC_PER_SEC);
         plan->rate = 0;
         plan->why = why;
 }
@@ -608,6 +610,13 @@ static void reason_printf(char *buf, size_t size, const char *fmt, ...) {
         va_end(ap);
 }
 
+static void reason_append(char *buf, size_t size, const char *text) {
+        size_t n = strlen(buf);
+
+        if (n < size)
+                reason_printf(buf + n, size - n, "%s", text);
+}
+
 static const char *mib(char buf[static 32], uint64_t kib) {
         reason_printf(buf, 32, "%" PRIu64 " MiB", kib / 1024);
         return buf;
@@ -645,16 +654,31 @@ static bool nothing_to_merge(const KsmSample *s, const Measure *m) {
         return s->n_guests == 0 && s->committed_kib == 0 && m->mergeable_pages == 0;
 }
 
-/* ksmd stops; merged pages stay merged. */
-static void stop_ksmd(const KsmSample *s, KsmAdaptiveState *st, KsmDecision *d) {
+/* ksmd stops; merged pages stay merged. Writing run=0 waits for ksmd's
+ * batch to end, on a mutex the writer spins on while ksmd runs: 35 ms of
+ * the daemon's CPU for a batch of 25,000 pages (bench/RESULTS.md). So a
+ * batch larger than MIN_BATCH_PAGES is cut to that first, and run=0
+ * written at a tick STOP_TICK_USEC later; once only, should the cut fail. */
+static void stop_ksmd(const KsmSample *s, const KsmAdaptiveState *p, KsmAdaptiveState *st, KsmDecision *d) {
         st->burst_until_full_scans = 0;
         st->rate_pages_per_sec = 0;
+        st->stop_pending = false;
+        if (s->ksm.run == 1 && s->ksm.pages_to_scan > MIN_BATCH_PAGES && !p->stop_pending &&
+            !(ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME)) {
+                st->stop_pending = true;
+                ksm_targets_set(&d->targets, KSM_KNOB_PAGES_TO_SCAN, MIN_BATCH_PAGES);
+                d->running = true;
+                d->next_tick_usec = STOP_TICK_USEC;
+                reason_append(d->reason, sizeof(d->reason), "; ksmd's batch cut first, run=0 at the next tick");
+                return;
+        }
         if (ksm_has(&s->ksm, KSM_FEATURE_SMART_SCAN))
                 ksm_targets_set(&d->targets, KSM_KNOB_SMART_SCAN, 1);
         ksm_targets_set(&d->targets, KSM_KNOB_RUN, 0);
 }
 
-static void decide_stop(const KsmSample *s, const Measure *m, KsmAdaptiveState *st, KsmDecision *d) {
+static void decide_stop(const KsmSample *s, const Measure *m, const KsmAdaptiveState *p, KsmAdaptiveState *st,
+                        KsmDecision *d) {
         char judged[32], thres[32];
 
         if (nothing_to_merge(s, m))
@@ -665,19 +689,19 @@ static void decide_stop(const KsmSample *s, const Measure *m, KsmAdaptiveState *
                               mib(judged, m->judged_kib), mib(thres, m->thres_kib),
                               s->has_psi ? " and no memory stalls" : "");
         st->mode = KSM_ADAPTIVE_STOPPED;
-        stop_ksmd(s, st, d);
+        stop_ksmd(s, p, st, d);
 }
 
 /* Memory is short, but there is nothing new to merge: no scanning until
  * the next look or new guests. */
 static void decide_idle(const KsmConfig *c, const KsmSample *s, const Measure *m, const Plan *plan,
-                        uint64_t now_usec, KsmAdaptiveState *st, KsmDecision *d) {
+                        uint64_t now_usec, const KsmAdaptiveState *p, KsmAdaptiveState *st, KsmDecision *d) {
         char press[128];
 
         format_pressure(c, s, m, press, sizeof(press));
         reason_printf(d->reason, sizeof(d->reason), "idle: %s; next look in %" PRIu64 " s; %s", plan->why,
                       sub_sat(st->idle_until_usec, now_usec) / USEC_PER_SEC, press);
-        stop_ksmd(s, st, d);
+        stop_ksmd(s, p, st, d);
 }
 
 void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmState *prev, uint64_t now_usec,
@@ -693,8 +717,8 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
         d.thres_kib = m.thres_kib;
         d.free_kib = m.avail_kib;
         if (nothing_to_merge(s, &m) || !wants_scan(p, st, s, &m)) {
-                decide_stop(s, &m, st, &d);
-                if (s->n_guests > 0 && (m.guests_changed || m.grew))
+                decide_stop(s, &m, p, st, &d);
+                if (s->n_guests > 0 && (m.guests_changed || m.grew) && !st->stop_pending)
                         d.next_tick_usec = TICK_SETTLE_USEC;
         } else {
                 bool planned = plan_passes(c, s, p, &m, now_usec, st);
@@ -702,9 +726,9 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
                 choose_rate(c, s, p, &m, planned, now_usec, st, &plan);
                 if (st->mode == KSM_ADAPTIVE_IDLE && !m.pressure)
                         /* The planned passes were finished without pressure. */
-                        decide_stop(s, &m, st, &d);
+                        decide_stop(s, &m, p, st, &d);
                 else if (st->mode == KSM_ADAPTIVE_IDLE)
-                        decide_idle(c, s, &m, &plan, now_usec, st, &d);
+                        decide_idle(c, s, &m, &plan, now_usec, p, st, &d);
                 else {
                         cap_rate(c, st, &plan);
                         look_at_all_if_short(&m, st, &plan);

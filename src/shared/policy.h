@@ -74,6 +74,7 @@ typedef struct KsmAdaptiveState {
         uint64_t idle_until_usec;       /* idle: when to look again */
         uint64_t look_start_scanned_pages;      /* look: pages_scanned when it began */
         uint64_t look_start_saved_pages;        /* look: savings then */
+        bool stop_pending;              /* ksmd's batch was cut to stop it at this tick */
 } KsmAdaptiveState;
 
 /* Who owns the kernel's advisor (advisor_mode=scan-time sets pages_to_scan

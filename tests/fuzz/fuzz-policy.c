@@ -104,6 +104,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
                         policy_decide(&configs[p], &s, &st[p], now, &d, &next);
                         check_decision(&d);
+                        /* Idle or stopped: ksmd stopped, or its batch cut
+                         * to stop it at the next tick; nothing half set. */
+                        if (p == 1 && (next.adaptive.mode == KSM_ADAPTIVE_IDLE ||
+                                       next.adaptive.mode == KSM_ADAPTIVE_STOPPED)) {
+                                bool run_set = d.targets.set & (1u << KSM_KNOB_RUN);
+
+                                if (next.adaptive.stop_pending)
+                                        FUZZ_ASSERT(d.running && !run_set && !st[p].adaptive.stop_pending &&
+                                                    (d.targets.set & (1u << KSM_KNOB_PAGES_TO_SCAN)));
+                                else
+                                        FUZZ_ASSERT(!d.running && run_set && d.targets.value[KSM_KNOB_RUN] == 0);
+                        } else if (p == 1)
+                                FUZZ_ASSERT(next.adaptive.mode < _KSM_ADAPTIVE_MODE_MAX && d.running &&
+                                            !next.adaptive.stop_pending);
                         /* As if every knob set was written, or only some. */
                         (void) policy_advisor_applied(&s, &d, d.targets.set & (unsigned) fuzz_u8(&r), &next);
                         st[p] = next;

@@ -593,6 +593,66 @@ static void test_dispatch(void **state) {
         assert_string_equal(policy_adaptive_mode_name(KSM_ADAPTIVE_LOOK), "look");
 }
 
+/* Stopping ksmd from a large batch: run=0 waits for the batch on a mutex
+ * the writer spins on, so the batch is cut first and run=0 written a tick
+ * later (or at once: a small batch, the admin's advisor owning the rate, or
+ * a cut that did not take). Two rows of the table: a burst's end (idle),
+ * and a stop. */
+static void test_stop_cuts_the_batch_first(void **state) {
+        static const char idle[] = "last planned pass: saved, then still for a quarter of the memory: idle",
+                          stop[] = "no pressure and nothing left to gain: stop, merged pages stay";
+        static const struct {
+                const char *row;
+                uint64_t pages_to_scan;
+                bool advisor_on, pending;
+                bool cut;
+        } cases[] = {
+                { idle, 20000, false, false, true },
+                { idle, 100, false, false, false },
+                { idle, 20000, true, false, false },
+                { idle, 20000, false, true, false },
+                { stop, 20000, false, false, true },
+        };
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const char *name = cases[i].row;
+                const Row *r = NULL;
+                KsmConfig c;
+                KsmSample s;
+                KsmState prev, next;
+                KsmDecision d;
+
+                for (size_t k = 0; k < ELEMENTSOF(rows); k++)
+                        if (strcmp(rows[k].name, name) == 0)
+                                r = &rows[k];
+                assert_non_null(r);
+                make(r, &c, &s, &prev);
+                s.ksm.pages_to_scan = cases[i].pages_to_scan;
+                if (cases[i].advisor_on)
+                        s.ksm.advisor_mode = KSM_ADVISOR_SCAN_TIME;
+                prev.adaptive.stop_pending = cases[i].pending;
+                policy_decide(&c, &s, &prev, NOW, &d, &next);
+                assert_int_equal(next.adaptive.mode, r->mode);
+                assert_int_equal(next.adaptive.stop_pending, cases[i].cut);
+                assert_int_equal(d.running, cases[i].cut);
+                if (cases[i].cut) {
+                        assert_int_equal(written(&d, KSM_KNOB_PAGES_TO_SCAN), 100);
+                        assert_int_equal(written(&d, KSM_KNOB_RUN), NO_WRITE);
+                        assert_int_equal(d.next_tick_usec, SEC(1) / 4);
+                        assert_non_null(strstr(d.reason, "ksmd's batch cut first, run=0 at the next tick"));
+                        /* The next tick stops it, whether the cut took or not. */
+                        prev = next;
+                        prev.adaptive.prev_usec = NOW;
+                        policy_decide(&c, &s, &prev, NOW + SEC(1) / 4, &d, &next);
+                        assert_int_equal(next.adaptive.mode, r->mode);
+                        assert_false(next.adaptive.stop_pending);
+                        assert_false(d.running);
+                }
+                assert_int_equal(written(&d, KSM_KNOB_RUN), 0);
+                assert_int_equal(written(&d, KSM_KNOB_SMART_SCAN), 1);
+        }
+}
+
 /* The host of the tick-by-tick burst cases: 6 GiB of guests, a burst under
  * way in pass fs, planned to end with pass 13 and watched from the start of
  * pass fs at 1,000,000 pages scanned, with these savings and volatile
@@ -824,6 +884,7 @@ int main(void) {
                 cmocka_unit_test(test_burst_skips_from_its_pass),
                 cmocka_unit_test(test_burst_ends_after_second_look),
                 cmocka_unit_test(test_short_passes_look_at_all),
+                cmocka_unit_test(test_stop_cuts_the_batch_first),
                 cmocka_unit_test(test_cpu_budget_held),
                 cmocka_unit_test(test_absurd_jumps),
                 cmocka_unit_test(test_dispatch),
