@@ -662,7 +662,6 @@ static bool nothing_to_merge(const KsmSample *s, const Measure *m) {
 static void stop_ksmd(const KsmSample *s, const KsmAdaptiveState *p, KsmAdaptiveState *st, KsmDecision *d) {
         st->burst_until_full_scans = 0;
         st->rate_pages_per_sec = 0;
-        st->stop_pending = false;
         if (s->ksm.run == 1 && s->ksm.pages_to_scan > MIN_BATCH_PAGES && !p->stop_pending &&
             !(ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME)) {
                 st->stop_pending = true;
@@ -713,6 +712,7 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
         Measure m;
         Plan plan = {};
 
+        st->stop_pending = false;
         measure(c, s, prev, now_usec, &m, st);
         d.thres_kib = m.thres_kib;
         d.free_kib = m.avail_kib;

@@ -105,9 +105,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         policy_decide(&configs[p], &s, &st[p], now, &d, &next);
                         check_decision(&d);
                         /* Idle or stopped: ksmd stopped, or its batch cut
-                         * to stop it at the next tick; nothing half set. */
-                        if (p == 1 && (next.adaptive.mode == KSM_ADAPTIVE_IDLE ||
-                                       next.adaptive.mode == KSM_ADAPTIVE_STOPPED)) {
+                         * to stop it at the next tick; nothing half set.
+                         * (Yielding to another tuner writes nothing.) */
+                        bool adaptive = p == 1 && !next.fight.yielded;
+
+                        if (adaptive && (next.adaptive.mode == KSM_ADAPTIVE_IDLE ||
+                                         next.adaptive.mode == KSM_ADAPTIVE_STOPPED)) {
                                 bool run_set = d.targets.set & (1u << KSM_KNOB_RUN);
 
                                 if (next.adaptive.stop_pending)
@@ -115,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                                     (d.targets.set & (1u << KSM_KNOB_PAGES_TO_SCAN)));
                                 else
                                         FUZZ_ASSERT(!d.running && run_set && d.targets.value[KSM_KNOB_RUN] == 0);
-                        } else if (p == 1)
+                        } else if (adaptive)
                                 FUZZ_ASSERT(next.adaptive.mode < _KSM_ADAPTIVE_MODE_MAX && d.running &&
                                             !next.adaptive.stop_pending);
                         /* As if every knob set was written, or only some. */
