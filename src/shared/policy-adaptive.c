@@ -51,7 +51,11 @@
  * merge for a few passes, and an older guest's pages that never had a match
  * are what a new guest's pages may match on their second look; both must be
  * in that pass's unstable tree. (smart_scan is turned off at the first tick
- * of such a pass: the sliver of it before that tick runs as before.)
+ * of such a pass: the sliver of it before that tick runs as before.) A
+ * pass that may end the burst and has less than a tick left finishes in
+ * one batch, after which ksmd sleeps at the head of its list and is
+ * stopped there: guests that come later go in at the end of its list,
+ * behind every older guest (see park_if_ending()).
  */
 #include "config.h"
 
@@ -121,6 +125,9 @@ _Static_assert(CPU_SPEND_USEC % PPM == 0, "cpu_allowed_ppm() divides by CPU_SPEN
 #define TICK_CONFIRM_USEC (USEC_PER_SEC / 4)
 /* ksmd's batch was cut to stop it: run=0 this soon after. */
 #define STOP_TICK_USEC (USEC_PER_SEC / 4)
+/* ksmd's sleep after the last batch of a pass that may end a burst: longer
+ * than TICK_CONFIRM_USEC and its slack. */
+#define PARK_SLEEP_MS 1000
 /* Stopped, but guests just came or their memory grows (a guest fills its
  * RAM for a while after it starts, and a process event announces it before
  * that): look again this soon, until the memory settles. */
@@ -206,7 +213,6 @@ typedef struct Measure {
         uint64_t ksm_pages;             /* pages ksmd has an item for: shared, sharing, unshared, volatile */
         bool pass_ended;
         bool grew;                      /* guest memory grew enough to plan passes */
-        bool moved;                     /* KSM's counters moved since the last tick */
         bool guests_changed;            /* guests came or went since the last decision */
         bool guests_arrived;            /* ... and it was not only guests going away */
         uint64_t gain_min;              /* fewer saved pages than this is "nothing new" */
@@ -221,6 +227,7 @@ typedef struct Plan {
         uint64_t cpu_ppm;               /* the CPU share allowed now */
         bool look_at_all;               /* smart_scan off: the last planned pass */
         bool confirming;                /* the rest of the last planned pass only confirms */
+        bool park;                      /* finish the pass in one batch, then ksmd sleeps at its head */
         const char *why;
 } Plan;
 
@@ -360,8 +367,7 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                 }
                 bool seen = pages_first_seen(p, m);
 
-                m->moved = counters_moved(s, p, m);
-                if (m->moved)
+                if (counters_moved(s, p, m))
                         st->still_since_scanned_pages = m->scanned_pages;
                 /* Where in the pass, at most: somewhere since the last tick.
                  * In the tick that ended a pass, new pages belong to the
@@ -541,9 +547,9 @@ static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
                             p->mode == KSM_ADAPTIVE_STOPPED ? "start" : "planned passes";
         } else if (p->mode == KSM_ADAPTIVE_IDLE || p->mode == KSM_ADAPTIVE_LOOK) {
                 idle_or_look(c, p, m, now_usec, st, plan);
-        } else if (p->mode == KSM_ADAPTIVE_BURST && !m->moved) {
-                /* The last planned pass ran to its end, and its last stretch
-                 * changed nothing: every new page had its two looks. */
+        } else if (p->mode == KSM_ADAPTIVE_BURST) {
+                /* The last planned pass ran to its end: every new page had
+                 * its two looks. */
                 go_idle(c, now_usec, st, plan, "the planned passes are done");
         } else if (m->pass_ended && st->last_pass_gain_pages < m->gain_min) {
                 go_idle(c, now_usec, st, plan, "the last pass saved nothing new");
@@ -577,17 +583,40 @@ static void look_at_all_if_short(const Measure *m, const KsmAdaptiveState *st, P
                 plan->look_at_all = true;
 }
 
+/* The end of a pass that may end the burst (the last planned one, or one
+ * that gives new pages their second look and may see nothing new) comes
+ * before the next tick: ksmd finishes it in one batch and then sleeps
+ * PARK_SLEEP_MS at the head of its list, where run=0 at the next tick
+ * leaves its cursor. A guest that comes while ksmd is stopped goes in
+ * behind the cursor: at the end of the list, behind every older guest, so
+ * that its second look finds their unmerged pages in the unstable tree.
+ * Stopped a little into a pass, it would go in at the start, and its twins
+ * among older pages would merge at their own places, further on in a pass
+ * that ends early. */
+static void park_if_ending(const KsmSample *s, const KsmAdaptiveState *st, Plan *plan) {
+        bool may_end = s->ksm.full_scans + 1 >= st->burst_until_full_scans || plan->look_at_all;
+
+        plan->park = st->mode == KSM_ADAPTIVE_BURST && may_end &&
+                     plan->uncovered_pages <= plan->rate * TICK_BURST_USEC / USEC_PER_SEC;
+}
+
 /* The knobs of a running scan. The policy owns pages_to_scan and turns the
  * kernel's advisor off for it, unless the admin turned the advisor back on. */
 static void set_scan_targets(const KsmSample *s, const KsmAdvisorState *a, Plan *plan, KsmTargets *t) {
         uint64_t pages, sleep_ms;
 
-        if (a->admins && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME)
+        if (a->admins && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME) {
                 /* The admin turned the advisor back on while we ran: it owns
                  * the rate now, and pages_to_scan would fail with EINVAL. */
                 plan->why = "the kernel's advisor sets the rate";
-        else {
+                plan->park = false;
+        } else {
                 rate_to_knobs(plan->rate, plan->cost_nsec, &pages, &sleep_ms);
+                if (plan->park) {
+                        /* Twice what is left: the pass's end ends the batch. */
+                        pages = min_u64(2 * plan->uncovered_pages + MIN_BATCH_PAGES, UINT32_MAX);
+                        sleep_ms = PARK_SLEEP_MS;
+                }
                 if (ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && !a->admins)
                         ksm_targets_set(t, KSM_KNOB_ADVISOR_MODE, KSM_ADVISOR_NONE);
                 ksm_targets_set(t, KSM_KNOB_PAGES_TO_SCAN, pages);
@@ -660,9 +689,12 @@ static bool nothing_to_merge(const KsmSample *s, const Measure *m) {
  * batch larger than MIN_BATCH_PAGES is cut to that first, and run=0
  * written at a tick STOP_TICK_USEC later; once only, should the cut fail. */
 static void stop_ksmd(const KsmSample *s, const KsmAdaptiveState *p, KsmAdaptiveState *st, KsmDecision *d) {
+        /* ksmd finished the pass it was parked for and sleeps: no batch to wait for. */
+        bool sleeps_at_head = p->parked && s->ksm.full_scans != p->prev_full_scans;
+
         st->burst_until_full_scans = 0;
         st->rate_pages_per_sec = 0;
-        if (s->ksm.run == 1 && s->ksm.pages_to_scan > MIN_BATCH_PAGES && !p->stop_pending &&
+        if (s->ksm.run == 1 && s->ksm.pages_to_scan > MIN_BATCH_PAGES && !p->stop_pending && !sleeps_at_head &&
             !(ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME)) {
                 st->stop_pending = true;
                 ksm_targets_set(&d->targets, KSM_KNOB_PAGES_TO_SCAN, MIN_BATCH_PAGES);
@@ -713,6 +745,7 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
         Plan plan = {};
 
         st->stop_pending = false;
+        st->parked = false;
         measure(c, s, prev, now_usec, &m, st);
         d.thres_kib = m.thres_kib;
         d.free_kib = m.avail_kib;
@@ -732,9 +765,11 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
                 else {
                         cap_rate(c, st, &plan);
                         look_at_all_if_short(&m, st, &plan);
+                        park_if_ending(s, st, &plan);
                         set_scan_targets(s, &prev->advisor, &plan, &d.targets);
+                        st->parked = plan.park;
                         d.running = true;
-                        d.next_tick_usec = plan.confirming ? TICK_CONFIRM_USEC :
+                        d.next_tick_usec = plan.confirming || plan.park ? TICK_CONFIRM_USEC :
                                            st->mode == KSM_ADAPTIVE_BURST ? TICK_BURST_USEC : TICK_STEADY_USEC;
                         format_scan_reason(c, s, &m, st, &plan, &d);
                 }

@@ -68,18 +68,11 @@ static const Row rows[] = {
           .run = 1, .pages = 571, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
           .look_at_all = true,
           .reason = "burst: planned passes", .rate_min = 22857, .rate_max = 22857 },  /* in debt: 20 % at 8.75 us/page */
-        { "steady: the planned passes are done and passes still save",
+        { "the planned passes are done, the last tick still saved: idle all the same",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
           .full_scans = 13, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
           .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .cpu_credit_usec = SEC(12),
                        .prev_saved_pages = 450000, .pass_start_saved_pages = 100000),
-          .run = 1, .pages = 553, .sleep = 20, .advisor = 0, .next_tick = SEC(2), .mode = KSM_ADAPTIVE_STEADY,
-          .reason = "steady: passes still save", .rate_min = 26214, .rate_max = 26214 },    /* a pass a minute */
-        { "the planned passes are done and their last tick changed nothing: idle",
-          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
-          .full_scans = 13, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
-          .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .cpu_credit_usec = SEC(12),
-                       .prev_saved_pages = 500000 - 1571, .pass_start_saved_pages = 100000),
           .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = 0, .mode = KSM_ADAPTIVE_IDLE,
           .reason = "idle: the planned passes are done" },
         { "steady, but scanning saves nothing: idle before the pass ends",
@@ -653,6 +646,68 @@ static void test_stop_cuts_the_batch_first(void **state) {
         }
 }
 
+/* The last planned pass (12) with 50,000 pages left and a second to go:
+ * ksmd finishes it in one batch and sleeps 1 s at the head of its list;
+ * the tick 250 ms later sees the pass ended and stops ksmd there at once,
+ * with no batch to cut. */
+static void test_park_at_the_pass_end(void **state) {
+        const Row r = { .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
+                        .full_scans = 12, .scanned = 1000000 + M_PAGES - 50000, .ksmd_cpu = SEC(10) + 200000 };
+        KsmConfig c;
+        KsmSample s;
+        KsmState prev, next;
+        KsmDecision d;
+
+        (void) state;
+        make(&r, &c, &s, &prev);
+        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13,
+                                                .burst_deadline_usec = NOW, .cost_nsec_per_page = 2000,
+                                                .cpu_credit_usec = SEC(12), .prev_saved_pages = 500000,
+                                                .pass_start_scanned_pages = 1000000, .pass_start_saved_pages = 500000,
+                                                .prev_scanned_pages = 1000000 + M_PAGES - 150000,
+                                                .yield_base_scanned_pages = 1000000 + M_PAGES - 150000,
+                                                .yield_base_saved_pages = 500000, .prev_committed_kib = GIB(6));
+        policy_decide(&c, &s, &prev, NOW, &d, &next);
+        assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_BURST);
+        assert_true(next.adaptive.parked);
+        assert_int_equal(written(&d, KSM_KNOB_PAGES_TO_SCAN), 2 * 50000 + 100);
+        assert_int_equal(written(&d, KSM_KNOB_SLEEP_MILLISECS), 1000);
+        assert_int_equal(written(&d, KSM_KNOB_RUN), 1);
+        assert_int_equal(d.next_tick_usec, SEC(1) / 4);
+
+        /* 250 ms later: the pass ended, the burst with it. */
+        prev = next;
+        s.ksm.full_scans = 13;
+        s.ksm.pages_scanned += 50000;
+        s.ksm.pages_to_scan = 2 * 50000 + 100;
+        s.ksm.sleep_millisecs = 1000;
+        s.ksmd_cpu_usec += 100000;
+        policy_decide(&c, &s, &prev, NOW + SEC(1) / 4, &d, &next);
+        assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_IDLE);
+        assert_false(d.running);
+        assert_false(next.adaptive.stop_pending);
+        assert_int_equal(written(&d, KSM_KNOB_RUN), 0);
+        assert_non_null(strstr(d.reason, "idle: the planned passes are done"));
+
+        /* The same pass not yet ended: still parked, still running. */
+        s.ksm.full_scans = 12;
+        policy_decide(&c, &s, &prev, NOW + SEC(1) / 4, &d, &next);
+        assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_BURST);
+        assert_true(next.adaptive.parked);
+        assert_int_equal(written(&d, KSM_KNOB_SLEEP_MILLISECS), 1000);
+
+        /* Half a pass left, 5 s to go: no park, the usual batches. */
+        make(&r, &c, &s, &prev);
+        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13,
+                                                .burst_deadline_usec = NOW + SEC(5), .cost_nsec_per_page = 2000,
+                                                .cpu_credit_usec = SEC(12), .pass_start_scanned_pages = 1000000,
+                                                .prev_committed_kib = GIB(6));
+        s.ksm.pages_scanned = 1000000 + M_PAGES / 2;
+        policy_decide(&c, &s, &prev, NOW, &d, &next);
+        assert_false(next.adaptive.parked);
+        assert_int_equal(written(&d, KSM_KNOB_SLEEP_MILLISECS), 20);
+}
+
 /* The host of the tick-by-tick burst cases: 6 GiB of guests, a burst under
  * way in pass fs, planned to end with pass 13 and watched from the start of
  * pass fs at 1,000,000 pages scanned, with these savings and volatile
@@ -885,6 +940,7 @@ int main(void) {
                 cmocka_unit_test(test_burst_ends_after_second_look),
                 cmocka_unit_test(test_short_passes_look_at_all),
                 cmocka_unit_test(test_stop_cuts_the_batch_first),
+                cmocka_unit_test(test_park_at_the_pass_end),
                 cmocka_unit_test(test_cpu_budget_held),
                 cmocka_unit_test(test_absurd_jumps),
                 cmocka_unit_test(test_dispatch),
