@@ -584,10 +584,12 @@ static void look_at_all_if_short(const Measure *m, const KsmAdaptiveState *st, P
 }
 
 /* The end of a pass that may end the burst (the last planned one, or one
- * that gives new pages their second look and may see nothing new) comes
- * before the next tick: ksmd finishes it in one batch and then sleeps
- * PARK_SLEEP_MS at the head of its list, where run=0 at the next tick
- * leaves its cursor. A guest that comes while ksmd is stopped goes in
+ * that gives new pages their second look and may see nothing new) may
+ * come before the next tick (within two ticks at the planned rate: ksmd
+ * may go faster, and the pass is shorter than the memory by the pages
+ * already mapped to the zero page): ksmd finishes it in one batch of up to
+ * two ticks' pages and then sleeps PARK_SLEEP_MS at the head of its list,
+ * where run=0 at the next tick leaves its cursor. A guest that comes while ksmd is stopped goes in
  * behind the cursor: at the end of the list, behind every older guest, so
  * that its second look finds their unmerged pages in the unstable tree.
  * Stopped a little into a pass, it would go in at the start, and its twins
@@ -597,7 +599,7 @@ static void park_if_ending(const KsmSample *s, const KsmAdaptiveState *st, Plan 
         bool may_end = s->ksm.full_scans + 1 >= st->burst_until_full_scans || plan->look_at_all;
 
         plan->park = st->mode == KSM_ADAPTIVE_BURST && may_end &&
-                     plan->uncovered_pages <= plan->rate * TICK_BURST_USEC / USEC_PER_SEC;
+                     plan->uncovered_pages <= 2 * plan->rate * TICK_BURST_USEC / USEC_PER_SEC;
 }
 
 /* The knobs of a running scan. The policy owns pages_to_scan and turns the
@@ -613,8 +615,9 @@ static void set_scan_targets(const KsmSample *s, const KsmAdvisorState *a, Plan 
         } else {
                 rate_to_knobs(plan->rate, plan->cost_nsec, &pages, &sleep_ms);
                 if (plan->park) {
-                        /* Twice what is left: the pass's end ends the batch. */
-                        pages = min_u64(2 * plan->uncovered_pages + MIN_BATCH_PAGES, UINT32_MAX);
+                        /* Twice what is left, the pass's end ends the batch;
+                         * at most two ticks' pages at the planned rate. */
+                        pages = min_u64(2 * plan->uncovered_pages, 2 * plan->rate) + MIN_BATCH_PAGES;
                         sleep_ms = PARK_SLEEP_MS;
                 }
                 if (ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && !a->admins)

@@ -696,6 +696,18 @@ static void test_park_at_the_pass_end(void **state) {
         assert_true(next.adaptive.parked);
         assert_int_equal(written(&d, KSM_KNOB_SLEEP_MILLISECS), 1000);
 
+        /* The same 50,000 pages with 2 s to go: parked all the same (ksmd
+         * may be faster than planned), with a batch of two ticks' pages. */
+        make(&r, &c, &s, &prev);
+        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13,
+                                                .burst_deadline_usec = NOW + SEC(2), .cost_nsec_per_page = 2000,
+                                                .cpu_credit_usec = SEC(12), .pass_start_scanned_pages = 1000000,
+                                                .prev_committed_kib = GIB(6));
+        policy_decide(&c, &s, &prev, NOW, &d, &next);
+        assert_true(next.adaptive.parked);
+        assert_int_equal(written(&d, KSM_KNOB_PAGES_TO_SCAN), 2 * 25000 + 100);
+        assert_int_equal(written(&d, KSM_KNOB_SLEEP_MILLISECS), 1000);
+
         /* Half a pass left, 5 s to go: no park, the usual batches. */
         make(&r, &c, &s, &prev);
         prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13,
