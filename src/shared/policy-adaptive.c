@@ -52,7 +52,7 @@
  * are what a new guest's pages may match on their second look; both must be
  * in that pass's unstable tree. (smart_scan is turned off at the first tick
  * of such a pass: the sliver of it before that tick runs as before.) A
- * pass that may end the burst and has less than a tick left finishes in
+ * pass that may end the burst and has less than two ticks left finishes in
  * one batch, after which ksmd sleeps at the head of its list and is
  * stopped there: guests that come later go in at the end of its list,
  * behind every older guest (see park_if_ending()).
@@ -589,9 +589,10 @@ static void look_at_all_if_short(const Measure *m, const KsmAdaptiveState *st, P
  * may go faster, and the pass is shorter than the memory by the pages
  * already mapped to the zero page): ksmd finishes it in one batch of up to
  * two ticks' pages and then sleeps PARK_SLEEP_MS at the head of its list,
- * where run=0 at the next tick leaves its cursor. A guest that comes while ksmd is stopped goes in
- * behind the cursor: at the end of the list, behind every older guest, so
- * that its second look finds their unmerged pages in the unstable tree.
+ * where run=0 at the next tick leaves its cursor. A guest that comes while
+ * ksmd is stopped goes in behind the cursor: at the end of the list, behind
+ * every older guest, so that its second look finds their unmerged pages in
+ * the unstable tree.
  * Stopped a little into a pass, it would go in at the start, and its twins
  * among older pages would merge at their own places, further on in a pass
  * that ends early. */
