@@ -646,6 +646,16 @@ static void test_stop_cuts_the_batch_first(void **state) {
         }
 }
 
+/* The last planned pass (12) of a burst, from 1,000,000 pages scanned, due
+ * in this long. */
+static void last_pass(const Row *r, uint64_t due_usec, KsmConfig *c, KsmSample *s, KsmState *prev) {
+        make(r, c, s, prev);
+        prev->adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13,
+                                                 .burst_deadline_usec = NOW + due_usec, .cost_nsec_per_page = 2000,
+                                                 .cpu_credit_usec = SEC(12), .pass_start_scanned_pages = 1000000,
+                                                 .prev_committed_kib = GIB(6));
+}
+
 /* The last planned pass (12) with 50,000 pages left and a second to go:
  * ksmd finishes it in one batch and sleeps 1 s at the head of its list;
  * the tick 250 ms later sees the pass ended and stops ksmd there at once,
@@ -698,22 +708,14 @@ static void test_park_at_the_pass_end(void **state) {
 
         /* The same 50,000 pages with 2 s to go: parked all the same (ksmd
          * may be faster than planned), with a batch of two ticks' pages. */
-        make(&r, &c, &s, &prev);
-        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13,
-                                                .burst_deadline_usec = NOW + SEC(2), .cost_nsec_per_page = 2000,
-                                                .cpu_credit_usec = SEC(12), .pass_start_scanned_pages = 1000000,
-                                                .prev_committed_kib = GIB(6));
+        last_pass(&r, SEC(2), &c, &s, &prev);
         policy_decide(&c, &s, &prev, NOW, &d, &next);
         assert_true(next.adaptive.parked);
         assert_int_equal(written(&d, KSM_KNOB_PAGES_TO_SCAN), 2 * 25000 + 100);
         assert_int_equal(written(&d, KSM_KNOB_SLEEP_MILLISECS), 1000);
 
         /* Half a pass left, 5 s to go: no park, the usual batches. */
-        make(&r, &c, &s, &prev);
-        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13,
-                                                .burst_deadline_usec = NOW + SEC(5), .cost_nsec_per_page = 2000,
-                                                .cpu_credit_usec = SEC(12), .pass_start_scanned_pages = 1000000,
-                                                .prev_committed_kib = GIB(6));
+        last_pass(&r, SEC(5), &c, &s, &prev);
         s.ksm.pages_scanned = 1000000 + M_PAGES / 2;
         policy_decide(&c, &s, &prev, NOW, &d, &next);
         assert_false(next.adaptive.parked);
