@@ -30,9 +30,8 @@
  * may not need). Guests going away (a guest event while guest memory fell)
  * plan nothing: there is nothing new to merge. After that a pass continues only
  * as fast as it still saves (savings per scanned page). Once the planned
- * passes merged all they could (or ran to their end with KSM's counters
- * still since the tick before), a whole pass saved nothing new, or scanning
- * saves nothing, ksmd stops (idle: merged pages stay merged) while memory
+ * passes merged all they could (or ran to their end), a whole pass saved
+ * nothing new, or scanning saves nothing, ksmd stops (idle: merged pages stay merged) while memory
  * is short, until new guests come or KSM_TRICKLE_SECS went by. Then one
  * whole pass looks for memory that changed, and goes on as a steady pass if
  * it saved, or idles again. Pages that changed and held still merge on
