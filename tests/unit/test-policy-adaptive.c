@@ -669,14 +669,10 @@ static void test_park_at_the_pass_end(void **state) {
         KsmDecision d;
 
         (void) state;
-        make(&r, &c, &s, &prev);
-        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13,
-                                                .burst_deadline_usec = NOW, .cost_nsec_per_page = 2000,
-                                                .cpu_credit_usec = SEC(12), .prev_saved_pages = 500000,
-                                                .pass_start_scanned_pages = 1000000, .pass_start_saved_pages = 500000,
-                                                .prev_scanned_pages = 1000000 + M_PAGES - 150000,
-                                                .yield_base_scanned_pages = 1000000 + M_PAGES - 150000,
-                                                .yield_base_saved_pages = 500000, .prev_committed_kib = GIB(6));
+        last_pass(&r, 0, &c, &s, &prev);
+        prev.adaptive.prev_saved_pages = prev.adaptive.pass_start_saved_pages = 500000;
+        prev.adaptive.prev_scanned_pages = prev.adaptive.yield_base_scanned_pages = 1000000 + M_PAGES - 150000;
+        prev.adaptive.yield_base_saved_pages = 500000;
         policy_decide(&c, &s, &prev, NOW, &d, &next);
         assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_BURST);
         assert_true(next.adaptive.parked);
