@@ -54,7 +54,8 @@
  * pass that may end the burst and has less than two ticks left finishes in
  * one batch, after which ksmd sleeps at the head of its list and is
  * stopped there: guests that come later go in at the end of its list,
- * behind every older guest (see park_if_ending()).
+ * behind every older guest (see park_if_ending()). The park holds until
+ * that pass ends, even if the burst is judged done before (park_holds()).
  */
 #include "config.h"
 
@@ -127,6 +128,10 @@ _Static_assert(CPU_SPEND_USEC % PPM == 0, "cpu_allowed_ppm() divides by CPU_SPEN
 /* ksmd's sleep after the last batch of a pass that may end a burst: longer
  * than TICK_CONFIRM_USEC and its slack. */
 #define PARK_SLEEP_MS 1000
+/* A park holds until its pass ends, for at most this many ticks (3 s at
+ * TICK_CONFIRM_USEC: the batch is at most two ticks' pages at the planned
+ * rate). */
+#define PARK_MAX_TICKS 12
 /* Stopped, but guests just came or their memory grows (a guest fills its
  * RAM for a while after it starts, and a process event announces it before
  * that): look again this soon, until the memory settles. */
@@ -686,17 +691,56 @@ static bool nothing_to_merge(const KsmSample *s, const Measure *m) {
         return s->n_guests == 0 && s->committed_kib == 0 && m->mergeable_pages == 0;
 }
 
+/* A park holds until its pass ends, whatever a tick decides. ksmd runs the
+ * batch the park set to the end of the pass: neither a smaller
+ * pages_to_scan nor a cut stops a batch under way, and run=0 would wait for
+ * it on the mutex (stop_ksmd()). So the park's knobs stay, and the tick
+ * after the pass ended stops ksmd at the head of its list. Not after
+ * PARK_MAX_TICKS (a pass that guest memory made longer than the batch),
+ * nor once the knobs are no longer the park's. */
+static bool park_holds(const KsmSample *s, const KsmAdaptiveState *p) {
+        const KsmKnobs *k = &s->ksm;
+
+        return p->parked && k->full_scans == p->prev_full_scans && k->run == 1 && p->park_ticks < PARK_MAX_TICKS &&
+               (k->sleep_millisecs == PARK_SLEEP_MS || k->sleep_millisecs == PARK_SLEEP_MS + 1) &&
+               !(ksm_has(k, KSM_FEATURE_ADVISOR) && k->advisor_mode == KSM_ADVISOR_SCAN_TIME);
+}
+
+/* The park's batch and sleep stay. A park set while ksmd was in a batch of
+ * the usual size starts its own only after that one and the park's sleep:
+ * a tick that sees ksmd scan nothing wakes it (writing a new
+ * sleep_millisecs wakes ksmd). */
+static void hold_park(const KsmSample *s, const KsmAdaptiveState *p, const Measure *m, KsmAdaptiveState *st,
+                      KsmDecision *d) {
+        uint32_t sleep_ms = s->ksm.sleep_millisecs;
+
+        d->targets.set &= ~((1u << KSM_KNOB_PAGES_TO_SCAN) | (1u << KSM_KNOB_SLEEP_MILLISECS));
+        if (sub_sat(m->scanned_pages, p->prev_scanned_pages) < MIN_BATCH_PAGES)
+                ksm_targets_set(&d->targets, KSM_KNOB_SLEEP_MILLISECS,
+                                sleep_ms == PARK_SLEEP_MS ? PARK_SLEEP_MS + 1 : PARK_SLEEP_MS);
+        d->running = true;
+        d->next_tick_usec = TICK_CONFIRM_USEC;
+        st->parked = true;
+        st->park_ticks = p->park_ticks + 1;
+}
+
 /* ksmd stops; merged pages stay merged. Writing run=0 waits for ksmd's
  * batch to end, on a mutex the writer spins on while ksmd runs: 35 ms of
  * the daemon's CPU for a batch of 25,000 pages (bench/RESULTS.md). So a
  * batch larger than MIN_BATCH_PAGES is cut to that first, and run=0
  * written at a tick STOP_TICK_USEC later; once only, should the cut fail. */
-static void stop_ksmd(const KsmSample *s, const KsmAdaptiveState *p, KsmAdaptiveState *st, KsmDecision *d) {
+static void stop_ksmd(const KsmSample *s, const Measure *m, const KsmAdaptiveState *p, KsmAdaptiveState *st,
+                      KsmDecision *d) {
         /* ksmd finished the pass it was parked for and sleeps: no batch to wait for. */
         bool sleeps_at_head = p->parked && s->ksm.full_scans != p->prev_full_scans;
 
         st->burst_until_full_scans = 0;
         st->rate_pages_per_sec = 0;
+        if (park_holds(s, p)) {
+                hold_park(s, p, m, st, d);
+                reason_append(d->reason, sizeof(d->reason), "; run=0 at the end of the parked pass");
+                return;
+        }
         if (s->ksm.run == 1 && s->ksm.pages_to_scan > MIN_BATCH_PAGES && !p->stop_pending && !sleeps_at_head &&
             !(ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME)) {
                 st->stop_pending = true;
@@ -723,7 +767,7 @@ static void decide_stop(const KsmSample *s, const Measure *m, const KsmAdaptiveS
                               mib(judged, m->judged_kib), mib(thres, m->thres_kib),
                               s->has_psi ? " and no memory stalls" : "");
         st->mode = KSM_ADAPTIVE_STOPPED;
-        stop_ksmd(s, p, st, d);
+        stop_ksmd(s, m, p, st, d);
 }
 
 /* Memory is short, but there is nothing new to merge: no scanning until
@@ -735,7 +779,7 @@ static void decide_idle(const KsmConfig *c, const KsmSample *s, const Measure *m
         format_pressure(c, s, m, press, sizeof(press));
         reason_printf(d->reason, sizeof(d->reason), "idle: %s; next look in %" PRIu64 " s; %s", plan->why,
                       sub_sat(st->idle_until_usec, now_usec) / USEC_PER_SEC, press);
-        stop_ksmd(s, p, st, d);
+        stop_ksmd(s, m, p, st, d);
 }
 
 void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmState *prev, uint64_t now_usec,
@@ -749,12 +793,13 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
 
         st->stop_pending = false;
         st->parked = false;
+        st->park_ticks = 0;
         measure(c, s, prev, now_usec, &m, st);
         d.thres_kib = m.thres_kib;
         d.free_kib = m.avail_kib;
         if (nothing_to_merge(s, &m) || !wants_scan(p, st, s, &m)) {
                 decide_stop(s, &m, p, st, &d);
-                if (s->n_guests > 0 && (m.guests_changed || m.grew) && !st->stop_pending)
+                if (s->n_guests > 0 && (m.guests_changed || m.grew) && !st->stop_pending && !st->parked)
                         d.next_tick_usec = TICK_SETTLE_USEC;
         } else {
                 bool planned = plan_passes(c, s, p, &m, now_usec, st);
@@ -775,6 +820,10 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
                         d.next_tick_usec = plan.confirming || plan.park ? TICK_CONFIRM_USEC :
                                            st->mode == KSM_ADAPTIVE_BURST ? TICK_BURST_USEC : TICK_STEADY_USEC;
                         format_scan_reason(c, s, &m, st, &plan, &d);
+                        if (park_holds(s, p)) {
+                                hold_park(s, p, &m, st, &d);
+                                reason_append(d.reason, sizeof(d.reason), "; parked until the pass ends");
+                        }
                 }
         }
         *ret = d;

@@ -76,6 +76,7 @@ typedef struct KsmAdaptiveState {
         uint64_t look_start_saved_pages;        /* look: savings then */
         bool stop_pending;              /* ksmd's batch was cut to stop it at this tick */
         bool parked;                    /* the last decision had ksmd finish its pass and sleep at its head */
+        uint8_t park_ticks;             /* ticks the park held since it was set (hold_park()) */
 } KsmAdaptiveState;
 
 /* Who owns the kernel's advisor (advisor_mode=scan-time sets pages_to_scan

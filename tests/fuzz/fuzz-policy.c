@@ -105,8 +105,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         policy_decide(&configs[p], &s, &st[p], now, &d, &next);
                         check_decision(&d);
                         /* Idle or stopped: ksmd stopped, or its batch cut
-                         * to stop it at the next tick; nothing half set.
-                         * (Yielding to another tuner writes nothing.) */
+                         * to stop it at the next tick, or finishing a
+                         * parked pass for a bounded number of ticks;
+                         * nothing half set. (Yielding to another tuner
+                         * writes nothing.) */
                         bool adaptive = p == 1 && !next.fight.yielded;
 
                         if (adaptive && (next.adaptive.mode == KSM_ADAPTIVE_IDLE ||
@@ -116,6 +118,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                 if (next.adaptive.stop_pending)
                                         FUZZ_ASSERT(d.running && !run_set && !st[p].adaptive.stop_pending &&
                                                     (d.targets.set & (1u << KSM_KNOB_PAGES_TO_SCAN)));
+                                else if (next.adaptive.parked)
+                                        FUZZ_ASSERT(d.running && !run_set && st[p].adaptive.parked &&
+                                                    next.adaptive.park_ticks > st[p].adaptive.park_ticks);
                                 else
                                         FUZZ_ASSERT(!d.running && run_set && d.targets.value[KSM_KNOB_RUN] == 0);
                         } else if (adaptive)

@@ -695,12 +695,60 @@ static void test_park_at_the_pass_end(void **state) {
         assert_int_equal(written(&d, KSM_KNOB_RUN), 0);
         assert_non_null(strstr(d.reason, "idle: the planned passes are done"));
 
-        /* The same pass not yet ended: still parked, still running. */
+        /* The same pass not yet ended: the park holds, its batch and
+         * sleep untouched, judged again 250 ms later. */
         s.ksm.full_scans = 12;
         policy_decide(&c, &s, &prev, NOW + SEC(1) / 4, &d, &next);
         assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_BURST);
         assert_true(next.adaptive.parked);
+        assert_int_equal(next.adaptive.park_ticks, 1);
+        assert_int_equal(written(&d, KSM_KNOB_PAGES_TO_SCAN), NO_WRITE);
+        assert_int_equal(written(&d, KSM_KNOB_SLEEP_MILLISECS), NO_WRITE);
+        assert_int_equal(d.next_tick_usec, SEC(1) / 4);
+        assert_non_null(strstr(d.reason, "; parked until the pass ends"));
+
+        /* ksmd scanned nothing: it sleeps after the batch that was under
+         * way when the park was set. A new sleep_millisecs wakes it. */
+        s.ksm.pages_scanned -= 50000;
+        policy_decide(&c, &s, &prev, NOW + SEC(1) / 4, &d, &next);
+        assert_true(next.adaptive.parked);
+        assert_int_equal(written(&d, KSM_KNOB_SLEEP_MILLISECS), 1001);
+        prev.adaptive.park_ticks = 1;
+        s.ksm.sleep_millisecs = 1001;
+        policy_decide(&c, &s, &prev, NOW + SEC(1) / 4, &d, &next);
         assert_int_equal(written(&d, KSM_KNOB_SLEEP_MILLISECS), 1000);
+        assert_int_equal(next.adaptive.park_ticks, 2);
+        s.ksm.pages_scanned += 50000;
+        s.ksm.sleep_millisecs = 1000;
+
+        /* The burst judged done in the middle of the parked pass (it
+         * saved since the pass began, then stood still): no cut (the batch
+         * under way ignores it) and no run=0 (it would wait for the batch),
+         * ksmd finishes the pass; at its end, run=0 at once. */
+        prev.adaptive.pass_start_saved_pages = 400000;
+        prev.adaptive.still_since_scanned_pages = 1000000;
+        policy_decide(&c, &s, &prev, NOW + SEC(1) / 4, &d, &next);
+        assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_IDLE);
+        assert_true(d.running);
+        assert_true(next.adaptive.parked);
+        assert_false(next.adaptive.stop_pending);
+        assert_int_equal(d.targets.set, 0);
+        assert_non_null(strstr(d.reason, "; run=0 at the end of the parked pass"));
+        prev = next;
+        prev.adaptive.prev_usec = NOW + SEC(1) / 4;
+        s.ksm.full_scans = 13;
+        s.ksm.pages_scanned += 30000;
+        policy_decide(&c, &s, &prev, NOW + SEC(1) / 2, &d, &next);
+        assert_false(d.running);
+        assert_false(next.adaptive.parked);
+        assert_int_equal(written(&d, KSM_KNOB_RUN), 0);
+
+        /* Not beyond 12 ticks: then the batch is cut as at any stop. */
+        s.ksm.full_scans = 12;
+        prev.adaptive.park_ticks = 12;
+        policy_decide(&c, &s, &prev, NOW + SEC(1) / 2, &d, &next);
+        assert_true(next.adaptive.stop_pending);
+        assert_int_equal(written(&d, KSM_KNOB_PAGES_TO_SCAN), 100);
 
         /* The same 50,000 pages with 2 s to go: parked all the same (ksmd
          * may be faster than planned), with a batch of two ticks' pages. */
