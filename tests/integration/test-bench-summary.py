@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """bench/run-bench's figures from made-up samples: a wave's 50 % and 90 %
-times (reached and held), its end, and ksmd's CPU after the savings
-settled. These figures are what bench/RESULTS.md compares tuners by."""
+times (reached and held), its end, ksmd's CPU by wave and after the
+savings settled. These figures are what bench/RESULTS.md compares tuners by."""
 import importlib.machinery
 import importlib.util
 import os
@@ -77,5 +77,21 @@ def test_settled_cpu(tmp):
           2.5, got)
 
 
+def test_wave_cpu(tmp):
+    class Waves(Sc):
+        waves = [("first", [0]), ("second", [1])]
+
+    # ksmd CPU 0.5 s before guest 0 started (another tuner's leftovers, not
+    # the wave's), 3.0 s by the last sample before guest 1 started at 10 s,
+    # 4.5 s at the end.
+    r = rows([(-1, 0, 0, 0.5), (5, 50, 100, 2.0), (9.5, 90, 100, 3.0), (10.5, 90, 100, 3.5),
+              (30, 100, 100, 4.5)])
+    cases = [("first wave: from its start to the next wave's", [0], 2.5),
+             ("last wave: to the end", [1], 1.5)]
+    for what, idx, want in cases:
+        got = rb.wave_cpu(r, Waves, STARTS, idx)
+        check(abs(got - want) < 1e-9, f"wave_cpu: {what}", want, got)
+
+
 if __name__ == "__main__":
-    ksmtest.main([test_wave_time, test_wave_end_pct, test_settled_cpu])
+    ksmtest.main([test_wave_time, test_wave_end_pct, test_wave_cpu, test_settled_cpu])
