@@ -112,6 +112,7 @@ int manager_new(const ManagerOptions *o, const KsmConfig *config, ConfPatterns *
         m->patterns = *patterns;
         *patterns = (ConfPatterns) {};
         m->root_fd = m->ksm_fd = -1;
+        ksm_sysfs_fds_init(&m->ksm_fds);
 
         m->root_fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (m->root_fd < 0) {
@@ -170,6 +171,7 @@ Manager *manager_free(Manager *m) {
         guest_scanner_free(m->scanner);
         conf_patterns_clear(&m->patterns);
         guest_list_clear(&m->guests);
+        ksm_sysfs_fds_close(&m->ksm_fds);
         closep(&m->ksm_fd);
         closep(&m->root_fd);
         free(m);
@@ -217,7 +219,7 @@ static int collect_ksm(Manager *m, KsmKnobs *ret) {
         const char *file = NULL;
         int r;
 
-        r = ksm_sysfs_read_named(m->ksm_fd, ret, &file);
+        r = ksm_sysfs_read_held(m->ksm_fd, &m->ksm_fds, ret, &file);
         if (r < 0) {
                 bool again = file == m->ksm_error_file && r == m->ksm_error;
 
@@ -247,8 +249,10 @@ static void refresh_handles(Manager *m) {
         if (r > 0)
                 log_notice("%s was replaced: reopened it", m->opts.root);
         r = dir_fd_refresh(m->root_fd, KSM_SYSFS_DIR, &m->ksm_fd);
-        if (r > 0)
+        if (r > 0) {
                 log_notice("%s was replaced: reopened it", m->ksm_dir);
+                ksm_sysfs_fds_close(&m->ksm_fds);
+        }
         r = guest_scanner_refresh(m->scanner, m->root_fd);
         if (r > 0)
                 log_notice("%s was replaced: reopened it", m->proc_dir);

@@ -48,6 +48,7 @@ typedef struct Manager {
 
         int root_fd;
         int ksm_fd;
+        KsmSysfsFds ksm_fds;            /* KSM's files, held open between ticks */
         char proc_dir[4096];            /* root + "/proc", for path-based helpers */
         char ksm_dir[4096];             /* root + "/sys/kernel/mm/ksm" */
         char advisor_mark[4096];        /* advisor-mark.h: we turned the advisor off */

@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "fileio.h"
 #include "ksm-sysfs.h"
@@ -85,12 +89,71 @@ int ksm_advisor_mode_parse(const char *s, KsmAdvisorMode *ret) {
         return 0;
 }
 
-static int read_advisor_mode(int ksm_fd, KsmKnobs *k) {
-        _cleanup_free_ char *s = NULL;
+/* The largest value read, as before: a sysfs attribute is at most a page. */
+#define VALUE_MAX 4096
+
+void ksm_sysfs_fds_init(KsmSysfsFds *h) {
+        h->hold = -1;
+        for (size_t i = 0; i < ELEMENTSOF(h->fd); i++)
+                h->fd[i] = -1;
+}
+
+void ksm_sysfs_fds_close(KsmSysfsFds *h) {
+        h->hold = -1;
+        for (size_t i = 0; i < ELEMENTSOF(h->fd); i++)
+                if (h->fd[i] >= 0) {
+                        close(h->fd[i]);
+                        h->fd[i] = -1;
+                }
+}
+
+static ssize_t pread_value(int fd, char buf[static VALUE_MAX + 2]) {
+        ssize_t n;
+
+        do
+                n = pread(fd, buf, VALUE_MAX + 1, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+        if (n > VALUE_MAX)
+                return -EFBIG;
+        buf[n] = '\0';
+        return n;
+}
+
+/* Read name under ksm_fd into buf. With held (a slot of KsmSysfsFds), the
+ * file stays open for the next read: a read at offset 0 shows a sysfs
+ * attribute afresh, and a tick then costs one system call per file instead
+ * of four (open, the regular-file check, read, close). A held fd that fails
+ * is dropped and the file opened again once. */
+static int read_value(int ksm_fd, const char *name, int *held, char buf[static VALUE_MAX + 2]) {
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        if (held && *held >= 0) {
+                n = pread_value(*held, buf);
+                if (n >= 0)
+                        return 0;
+                close(*held);
+                *held = -1;
+        }
+        fd = open_regular_at(ksm_fd, name, O_RDONLY, 0);
+        if (fd < 0)
+                return fd;
+        n = pread_value(fd, buf);
+        if (n < 0)
+                return (int) n;
+        if (held)
+                *held = TAKE_FD(fd);
+        return 0;
+}
+
+static int read_advisor_mode(int ksm_fd, int *held, KsmKnobs *k) {
+        char s[VALUE_MAX + 2];
         KsmAdvisorMode mode;
         int r;
 
-        r = read_full_file_at(ksm_fd, "advisor_mode", 4096, &s, NULL);
+        r = read_value(ksm_fd, "advisor_mode", held, s);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
@@ -103,12 +166,12 @@ static int read_advisor_mode(int ksm_fd, KsmKnobs *k) {
         return 0;
 }
 
-static int read_general_profit(int ksm_fd, KsmKnobs *k) {
-        _cleanup_free_ char *s = NULL;
+static int read_general_profit(int ksm_fd, int *held, KsmKnobs *k) {
+        char s[VALUE_MAX + 2];
         int64_t v;
         int r;
 
-        r = read_full_file_at(ksm_fd, "general_profit", 4096, &s, NULL);
+        r = read_value(ksm_fd, "general_profit", held, s);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
@@ -130,12 +193,25 @@ static void skip_optional(KsmKnobs *k, const char *name, int r) {
         k->skipped_error = r;
 }
 
-int ksm_sysfs_read_named(int ksm_fd, KsmKnobs *ret, const char **ret_file) {
+_Static_assert(ELEMENTSOF(files) + 2 == KSM_SYSFS_READ_FILES, "one held fd per file read");
+
+int ksm_sysfs_read_held(int ksm_fd, KsmSysfsFds *h, KsmKnobs *ret, const char **ret_file) {
         KsmKnobs k = {};
+        char s[VALUE_MAX + 2];
         int r;
 
+        if (h && h->hold < 0) {
+                struct statfs sf;
+
+                h->hold = fstatfs(ksm_fd, &sf) == 0 && sf.f_type == SYSFS_MAGIC;
+        }
+        if (h && !h->hold)
+                h = NULL;
+
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                r = read_u64_file_at(ksm_fd, files[i].name, (uint64_t *) ((char *) &k + files[i].offset));
+                r = read_value(ksm_fd, files[i].name, h ? &h->fd[i] : NULL, s);
+                if (r >= 0)
+                        r = parse_uint64(s, (uint64_t *) ((char *) &k + files[i].offset));
                 if (r < 0 && files[i].feature != NO_FEATURE) {
                         if (r != -ENOENT)
                                 skip_optional(&k, files[i].name, r);
@@ -149,14 +225,18 @@ int ksm_sysfs_read_named(int ksm_fd, KsmKnobs *ret, const char **ret_file) {
                 if (files[i].feature >= 0 && files[i].feature < _KSM_FEATURE_MAX)
                         k.features |= 1u << files[i].feature;
         }
-        r = read_advisor_mode(ksm_fd, &k);
+        r = read_advisor_mode(ksm_fd, h ? &h->fd[ELEMENTSOF(files)] : NULL, &k);
         if (r < 0)
                 skip_optional(&k, "advisor_mode", r);
-        r = read_general_profit(ksm_fd, &k);
+        r = read_general_profit(ksm_fd, h ? &h->fd[ELEMENTSOF(files) + 1] : NULL, &k);
         if (r < 0)
                 skip_optional(&k, "general_profit", r);
         *ret = k;
         return 0;
+}
+
+int ksm_sysfs_read_named(int ksm_fd, KsmKnobs *ret, const char **ret_file) {
+        return ksm_sysfs_read_held(ksm_fd, NULL, ret, ret_file);
 }
 
 int ksm_sysfs_read(int ksm_fd, KsmKnobs *ret) {

@@ -96,6 +96,24 @@ int ksm_sysfs_open(int root_fd);
  * of the first required file that failed, named in *ret_file (may be NULL). */
 int ksm_sysfs_read_named(int ksm_fd, KsmKnobs *ret, const char **ret_file);
 
+/* Files ksm_sysfs_read_held() keeps open between reads. */
+#define KSM_SYSFS_READ_FILES 17
+
+typedef struct KsmSysfsFds {
+        int hold;                       /* -1 not known yet, 1 sysfs, 0 another file system */
+        int fd[KSM_SYSFS_READ_FILES];   /* -1: not open (yet, or missing) */
+} KsmSysfsFds;
+
+void ksm_sysfs_fds_init(KsmSysfsFds *h);
+void ksm_sysfs_fds_close(KsmSysfsFds *h);
+
+/* ksm_sysfs_read_named(), keeping each file open in h for the next call
+ * (a daemon reads them every tick), where ksm_fd is on sysfs: its
+ * attributes are never replaced, a fixture tree's files may be, and are
+ * then opened at each read. The files must be those of ksm_fd: close h when
+ * the directory is replaced. */
+int ksm_sysfs_read_held(int ksm_fd, KsmSysfsFds *h, KsmKnobs *ret, const char **ret_file);
+
 /* ksm_sysfs_read_named() without the name. */
 int ksm_sysfs_read(int ksm_fd, KsmKnobs *ret);
 

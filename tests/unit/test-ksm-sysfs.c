@@ -180,6 +180,89 @@ static void test_read_bad_optional(void **state) {
         }
 }
 
+/* Held open between reads on sysfs, as the daemon reads every tick: values
+ * written in place are seen, a file that appears is picked up, a bad one
+ * is named, and closing leaves nothing open. */
+static void test_read_held(void **state) {
+        KsmSysfsFds h;
+        KsmKnobs k;
+        const char *file = NULL;
+        char big[5000];
+        int ksm = make_tree(true);
+        size_t open_fds = 0;
+
+        (void) state;
+        /* A fixture tree, not sysfs: its files may be replaced, each read
+         * opens them. */
+        ksm_sysfs_fds_init(&h);
+        assert_int_equal(ksm_sysfs_read_held(ksm, &h, &k, &file), 0);
+        assert_int_equal(h.hold, 0);
+        for (size_t i = 0; i < ELEMENTSOF(h.fd); i++)
+                assert_int_equal(h.fd[i], -1);
+        /* As on sysfs. */
+        h.hold = 1;
+        assert_int_equal(ksm_sysfs_read_held(ksm, &h, &k, &file), 0);
+        assert_int_equal(k.pages_sharing, 50);
+        assert_int_equal(k.advisor_mode, KSM_ADVISOR_SCAN_TIME);
+        assert_int_equal(k.general_profit, -4096);
+        for (size_t i = 0; i < ELEMENTSOF(h.fd); i++)
+                open_fds += h.fd[i] >= 0;
+        /* Every file but max_kernel_pages, which this tree lacks. */
+        assert_int_equal(open_fds, KSM_SYSFS_READ_FILES - 1);
+
+        put(ksm, "pages_sharing", "70\n");
+        put(ksm, "advisor_mode", "[none] scan-time\n");
+        put(ksm, "general_profit", "8192\n");
+        put(ksm, "max_kernel_pages", "1000\n");
+        assert_int_equal(ksm_sysfs_read_held(ksm, &h, &k, &file), 0);
+        assert_int_equal(k.pages_sharing, 70);
+        assert_int_equal(k.advisor_mode, KSM_ADVISOR_NONE);
+        assert_int_equal(k.general_profit, 8192);
+        assert_true(ksm_has(&k, KSM_FEATURE_MAX_KERNEL_PAGES));
+        assert_int_equal(k.max_kernel_pages, 1000);
+
+        put(ksm, "full_scans", "many\n");
+        assert_int_equal(ksm_sysfs_read_held(ksm, &h, &k, &file), -EINVAL);
+        assert_string_equal(file, "full_scans");
+        memset(big, '1', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        put(ksm, "full_scans", big);
+        assert_int_equal(ksm_sysfs_read_held(ksm, &h, &k, &file), -EFBIG);
+        put(ksm, "full_scans", "4\n");
+        assert_int_equal(ksm_sysfs_read_held(ksm, &h, &k, &file), 0);
+        assert_int_equal(k.full_scans, 4);
+
+        ksm_sysfs_fds_close(&h);
+        assert_int_equal(h.hold, -1);
+        for (size_t i = 0; i < ELEMENTSOF(h.fd); i++)
+                assert_int_equal(h.fd[i], -1);
+        close(ksm);
+        remove_tree();
+}
+
+/* This machine's sysfs: recognised, the files held, and read at offset 0
+ * again each time (reads only: KSM is shared by the whole machine). */
+static void test_read_held_sysfs(void **state) {
+        KsmSysfsFds h;
+        KsmKnobs k1, k2;
+        int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC), ksm;
+
+        (void) state;
+        assert_true(root >= 0);
+        ksm = ksm_sysfs_open(root);
+        close(root);
+        if (ksm < 0)
+                skip();         /* a kernel without KSM */
+        ksm_sysfs_fds_init(&h);
+        assert_int_equal(ksm_sysfs_read_held(ksm, &h, &k1, NULL), 0);
+        assert_int_equal(h.hold, 1);
+        assert_true(h.fd[0] >= 0);
+        assert_int_equal(ksm_sysfs_read_held(ksm, &h, &k2, NULL), 0);
+        assert_true(k1.run <= 2 && k2.run <= 2 && k2.full_scans >= k1.full_scans);
+        ksm_sysfs_fds_close(&h);
+        close(ksm);
+}
+
 static void test_advisor_parse(void **state) {
         KsmAdvisorMode m;
 
@@ -263,6 +346,8 @@ int main(void) {
                 cmocka_unit_test(test_read_modern_kernel),
                 cmocka_unit_test(test_read_errors),
                 cmocka_unit_test(test_read_bad_optional),
+                cmocka_unit_test(test_read_held),
+                cmocka_unit_test(test_read_held_sysfs),
                 cmocka_unit_test(test_advisor_parse),
                 cmocka_unit_test(test_apply_writes_only_changes),
                 cmocka_unit_test(test_apply_advisor_mode),
