@@ -359,7 +359,7 @@ static void act_on_advisor(Manager *m, unsigned events) {
 static bool takes_advisor(const KsmSample *s, const KsmDecision *d) {
         return (d->targets.set & (1u << KSM_KNOB_ADVISOR_MODE)) &&
                d->targets.value[KSM_KNOB_ADVISOR_MODE] == KSM_ADVISOR_NONE &&
-               ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME;
+               ksm_advisor_sets_rate(&s->ksm);
 }
 
 /* The failed writes of the tick just applied, for the bus (LastWriteError):

@@ -116,7 +116,7 @@ void doctor_host(const DoctorHost *h, DoctorFindings *ret) {
                 add(&fs, DOCTOR_NO_DAEMON, DOCTOR_WARNING,
                     "ksmtuned is not running: nobody starts KSM when memory gets short or sets its rate "
                     "('systemctl start ksmtuned')");
-        if (ksm_has(k, KSM_FEATURE_ADVISOR) && k->advisor_mode == KSM_ADVISOR_SCAN_TIME)
+        if (ksm_advisor_sets_rate(k))
                 add(&fs, DOCTOR_ADVISOR, DOCTOR_INFO,
                     "the kernel's advisor sets pages_to_scan (advisor_mode=scan-time; writing pages_to_scan fails): "
                     "ksmtuned's adaptive policy turns it off while it runs, compat cannot set the rate");

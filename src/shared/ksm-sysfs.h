@@ -78,6 +78,12 @@ static inline bool ksm_has(const KsmKnobs *k, KsmFeature f) {
         return k->features & (1u << f);
 }
 
+/* The kernel's advisor is on (advisor_mode=scan-time): it sets
+ * pages_to_scan, and writing pages_to_scan fails with EINVAL. */
+static inline bool ksm_advisor_sets_rate(const KsmKnobs *k) {
+        return ksm_has(k, KSM_FEATURE_ADVISOR) && k->advisor_mode == KSM_ADVISOR_SCAN_TIME;
+}
+
 static inline void ksm_targets_set(KsmTargets *t, KsmKnob knob, uint64_t value) {
         t->set |= 1u << knob;
         t->value[knob] = value;

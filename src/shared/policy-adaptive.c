@@ -703,7 +703,7 @@ static bool park_holds(const KsmSample *s, const KsmAdaptiveState *p) {
 
         return p->parked && k->full_scans == p->prev_full_scans && k->run == 1 && p->park_ticks < PARK_MAX_TICKS &&
                (k->sleep_millisecs == PARK_SLEEP_MS || k->sleep_millisecs == PARK_SLEEP_MS + 1) &&
-               !(ksm_has(k, KSM_FEATURE_ADVISOR) && k->advisor_mode == KSM_ADVISOR_SCAN_TIME);
+               !ksm_advisor_sets_rate(k);
 }
 
 /* The park's batch and sleep stay. A park set while ksmd was in a batch of
@@ -712,7 +712,7 @@ static bool park_holds(const KsmSample *s, const KsmAdaptiveState *p) {
  * sleep_millisecs wakes ksmd). */
 static void hold_park(const KsmSample *s, const KsmAdaptiveState *p, const Measure *m, KsmAdaptiveState *st,
                       KsmDecision *d) {
-        uint32_t sleep_ms = s->ksm.sleep_millisecs;
+        uint64_t sleep_ms = s->ksm.sleep_millisecs;
 
         d->targets.set &= ~((1u << KSM_KNOB_PAGES_TO_SCAN) | (1u << KSM_KNOB_SLEEP_MILLISECS));
         if (sub_sat(m->scanned_pages, p->prev_scanned_pages) < MIN_BATCH_PAGES)
@@ -742,7 +742,7 @@ static void stop_ksmd(const KsmSample *s, const Measure *m, const KsmAdaptiveSta
                 return;
         }
         if (s->ksm.run == 1 && s->ksm.pages_to_scan > MIN_BATCH_PAGES && !p->stop_pending && !sleeps_at_head &&
-            !(ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME)) {
+            !ksm_advisor_sets_rate(&s->ksm)) {
                 st->stop_pending = true;
                 ksm_targets_set(&d->targets, KSM_KNOB_PAGES_TO_SCAN, MIN_BATCH_PAGES);
                 d->running = true;

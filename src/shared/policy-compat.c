@@ -89,7 +89,7 @@ void policy_compat_decide(const KsmConfig *c, const KsmSample *s, const KsmState
 
         /* The kernel's advisor owns pages_to_scan while it is on and rejects
          * writes with EINVAL: leave it alone rather than fight it. */
-        if (!(ksm_has(&s->ksm, KSM_FEATURE_ADVISOR) && s->ksm.advisor_mode == KSM_ADVISOR_SCAN_TIME))
+        if (!ksm_advisor_sets_rate(&s->ksm))
                 ksm_targets_set(&d.targets, KSM_KNOB_PAGES_TO_SCAN, (uint64_t) st.npages);
         ksm_targets_set(&d.targets, KSM_KNOB_SLEEP_MILLISECS, policy_compat_sleep_ms(c, total));
         ksm_targets_set(&d.targets, KSM_KNOB_RUN, 1);
