@@ -29,6 +29,7 @@ def events_daemon(tmp, **keys):
 
 
 STORM = "More than 128 process events in a second"
+TICK = r"Tick (\d+): committed (\d+) KiB in (\d+) guest"
 
 
 def retune_within(d, what, start, pid, pattern):
@@ -43,8 +44,8 @@ def retune_within(d, what, start, pid, pattern):
             raise
         log(f"{what}: an exec storm on the machine stopped process events; retuning by SIGUSR1")
         d.signal(signal.SIGUSR1)
-        return d.wait_log(r"Tick (\d+): committed (\d+) KiB in (\d+) guest", timeout=3)
-    m = d.wait_log(r"Tick (\d+): committed (\d+) KiB in (\d+) guest", timeout=3)
+        return d.wait_log(TICK, timeout=3)
+    m = d.wait_log(TICK, timeout=3)
     took = time.monotonic() - start
     check(took < 1.0, f"{what}: a retune within a second", "< 1.0 s", f"{took:.2f} s")
     return m
