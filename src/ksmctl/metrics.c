@@ -34,8 +34,8 @@ static int metrics_print(Ctl *c, size_t top) {
                 return ctl_fail(r, "Cannot read %s: %m", ctl_path(c, KSM_SYSFS_DIR, path, sizeof(path)));
         root = ctl_root_fd(c);
         /* The rest is optional, as in status: a missing family, not a failure. */
-        m.has_mem = meminfo_read(root, &m.mem) >= 0;
-        if (ksmd_find_pid(root, &ksmd) >= 0 && ksmd_read_cpu_usec(root, ksmd, &m.ksmd_cpu_usec) >= 0)
+        m.has_mem = meminfo_read(root, NULL, &m.mem) >= 0;
+        if (ksmd_find_pid(root, &ksmd) >= 0 && ksmd_read_cpu_usec(root, ksmd, NULL, &m.ksmd_cpu_usec) >= 0)
                 m.has_ksmd_cpu = true;
         r = procs_scan(c->root, root, m.page_size_bytes, top, &procs);
         if (r < 0)

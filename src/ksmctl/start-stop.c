@@ -79,7 +79,7 @@ static int default_max_kernel_pages(Ctl *c, uint64_t *ret) {
         root = ctl_root_fd(c);
         if (root < 0)
                 return root;
-        r = meminfo_read(root, &mem);
+        r = meminfo_read(root, NULL, &mem);
         if (r < 0)
                 return ctl_msg(r, "Cannot read %s: %m", ctl_path(c, "proc/meminfo", path, sizeof(path))), r;
         *ret = ksm_max_kernel_pages_default(mem.mem_total_kib, page_size());
@@ -137,7 +137,7 @@ static int unmerge(Ctl *c, int ksm_fd, bool force) {
         UnmergeCheck u;
         int r;
 
-        r = meminfo_read(c->root_fd, &mem);
+        r = meminfo_read(c->root_fd, NULL, &mem);
         if (r < 0)
                 return ctl_fail(r, "Cannot read %s: %m", ctl_path(c, "proc/meminfo", path, sizeof(path)));
         r = ksm_sysfs_read(ksm_fd, &k);

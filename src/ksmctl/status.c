@@ -22,7 +22,7 @@ static void collect_ksmd(int root_fd, Status *s) {
         double secs;
         pid_t pid;
 
-        s->have_ksmd_cpu = ksmd_find_pid(root_fd, &pid) >= 0 && ksmd_read_cpu_usec(root_fd, pid, &s->ksmd_cpu_usec) >= 0;
+        s->have_ksmd_cpu = ksmd_find_pid(root_fd, &pid) >= 0 && ksmd_read_cpu_usec(root_fd, pid, NULL, &s->ksmd_cpu_usec) >= 0;
         if (read_full_file_at(root_fd, "proc/uptime", 256, &uptime, NULL) >= 0 && sscanf(uptime, "%lf", &secs) == 1 &&
             secs > 0) {
                 s->uptime_usec = (uint64_t) (secs * 1e6);
@@ -45,7 +45,7 @@ static int status_collect(Ctl *c, size_t top, Status *ret) {
         s.saved_bytes = ksm_saved_bytes(&s.ksm, s.page_size_bytes);
         root = ctl_root_fd(c);
         /* Memory and processes are extras: say what is missing and go on. */
-        r = meminfo_read(root, &s.mem);
+        r = meminfo_read(root, NULL, &s.mem);
         if (r < 0)
                 ctl_msg(r, "Cannot read %s: %m", ctl_path(c, "proc/meminfo", path, sizeof(path)));
         s.have_mem = r >= 0;

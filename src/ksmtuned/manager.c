@@ -113,6 +113,7 @@ int manager_new(const ManagerOptions *o, const KsmConfig *config, ConfPatterns *
         *patterns = (ConfPatterns) {};
         m->root_fd = m->ksm_fd = -1;
         ksm_sysfs_fds_init(&m->ksm_fds);
+        m->proc_hold = m->meminfo_fd = m->psi_fd = m->ksmd_stat_fd = -1;
 
         m->root_fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (m->root_fd < 0) {
@@ -148,6 +149,26 @@ fail:
         return r;
 }
 
+static void proc_fds_close(Manager *m) {
+        m->proc_hold = -1;
+        closep(&m->meminfo_fd);
+        closep(&m->psi_fd);
+        closep(&m->ksmd_stat_fd);
+        m->meminfo_fd = m->psi_fd = m->ksmd_stat_fd = -1;
+}
+
+/* Where a file of proc read at every tick is held: fd, if root's proc is
+ * procfs; NULL (opened at each read) in a fixture tree, whose files are
+ * replaced. */
+static int *proc_held(Manager *m, int *fd) {
+        if (m->proc_hold < 0) {
+                _cleanup_close_ int p = openat(m->root_fd, "proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+                m->proc_hold = p >= 0 && fd_on_kernel_fs(p);
+        }
+        return m->proc_hold ? fd : NULL;
+}
+
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
@@ -172,6 +193,7 @@ Manager *manager_free(Manager *m) {
         conf_patterns_clear(&m->patterns);
         guest_list_clear(&m->guests);
         ksm_sysfs_fds_close(&m->ksm_fds);
+        proc_fds_close(m);
         closep(&m->ksm_fd);
         closep(&m->root_fd);
         free(m);
@@ -204,10 +226,12 @@ static void collect_ksmd(Manager *m, KsmSample *s) {
                         return;
                 }
         }
-        r = ksmd_read_cpu_usec(m->root_fd, m->ksmd_pid, &s->ksmd_cpu_usec);
+        r = ksmd_read_cpu_usec(m->root_fd, m->ksmd_pid, proc_held(m, &m->ksmd_stat_fd), &s->ksmd_cpu_usec);
         if (r < 0) {
                 log_debug_errno(r, "Cannot read ksmd's CPU time from %s/proc/%d/stat: %m", m->opts.root, (int) m->ksmd_pid);
                 m->ksmd_pid = 0;        /* look again next time */
+                closep(&m->ksmd_stat_fd);
+                m->ksmd_stat_fd = -1;
                 return;
         }
         s->has_ksmd_cpu = true;
@@ -246,16 +270,20 @@ static void refresh_handles(Manager *m) {
         int r;
 
         r = dir_fd_refresh(AT_FDCWD, m->opts.root, &m->root_fd);
-        if (r > 0)
+        if (r > 0) {
                 log_notice("%s was replaced: reopened it", m->opts.root);
+                proc_fds_close(m);
+        }
         r = dir_fd_refresh(m->root_fd, KSM_SYSFS_DIR, &m->ksm_fd);
         if (r > 0) {
                 log_notice("%s was replaced: reopened it", m->ksm_dir);
                 ksm_sysfs_fds_close(&m->ksm_fds);
         }
         r = guest_scanner_refresh(m->scanner, m->root_fd);
-        if (r > 0)
+        if (r > 0) {
                 log_notice("%s was replaced: reopened it", m->proc_dir);
+                proc_fds_close(m);
+        }
         r = scan_watch_refresh(&m->scan_watch);
         if (r > 0)
                 log_notice("%s/full_scans was replaced: %s", m->ksm_dir,
@@ -272,7 +300,7 @@ static int collect(Manager *m, KsmSample *ret) {
 
         refresh_handles(m);
 
-        r = meminfo_read(m->root_fd, &s.mem);
+        r = meminfo_read(m->root_fd, proc_held(m, &m->meminfo_fd), &s.mem);
         if (r < 0)
                 return log_error_errno(r, "Cannot read %s/proc/meminfo: %m", m->opts.root);
         /* Guests libvirt runs count whatever their process name ("kvm",
@@ -306,7 +334,7 @@ static int collect(Manager *m, KsmSample *ret) {
         if (r < 0)
                 return r;
 
-        r = psi_read_memory(m->root_fd, &s.psi);
+        r = psi_read_memory(m->root_fd, proc_held(m, &m->psi_fd), &s.psi);
         if (r >= 0)
                 s.has_psi = true;
         else if (r != -ENOENT && r != -EOPNOTSUPP && !m->psi_error_logged) {

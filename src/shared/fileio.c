@@ -7,7 +7,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -104,6 +106,48 @@ int read_full_file_at(int dirfd, const char *path, size_t max_size, char **ret, 
 
 int read_regular_file(const char *path, size_t max_size, char **ret, size_t *ret_size) {
         return read_full_file_at(AT_FDCWD, path, max_size, ret, ret_size);
+}
+
+static ssize_t pread_whole(int fd, char *buf, size_t size) {
+        ssize_t n;
+
+        do
+                n = pread(fd, buf, size - 1, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+        if ((size_t) n >= size - 1)
+                return -EFBIG;
+        buf[n] = '\0';
+        return n;
+}
+
+ssize_t read_file_held(int dirfd, const char *path, int *held, char *buf, size_t size) {
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        if (size < 2)
+                return -EINVAL;
+        if (held && *held >= 0) {
+                n = pread_whole(*held, buf, size);
+                if (n >= 0)
+                        return n;
+                close(*held);
+                *held = -1;
+        }
+        fd = open_regular_at(dirfd, path, O_RDONLY, 0);
+        if (fd < 0)
+                return fd;
+        n = pread_whole(fd, buf, size);
+        if (n >= 0 && held)
+                *held = TAKE_FD(fd);
+        return n;
+}
+
+bool fd_on_kernel_fs(int fd) {
+        struct statfs sf;
+
+        return fstatfs(fd, &sf) == 0 && (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC);
 }
 
 int read_u64_file_at(int dirfd, const char *path, uint64_t *ret) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,19 @@ int read_regular_file(const char *path, size_t max_size, char **ret, size_t *ret
 /* Read a one-line unsigned decimal file (sysfs style). Returns 0 or negative errno
  * (-EINVAL when the content is not a number). */
 int read_u64_file_at(int dirfd, const char *path, uint64_t *ret);
+
+/* Read dirfd/path (a regular file) into buf with one pread() at offset 0,
+ * NUL-terminated, through *held: an fd kept by an earlier read is read
+ * again (a read at offset 0 shows a procfs or sysfs file afresh: one system
+ * call instead of open, the regular-file check, read and close); if that
+ * fails it is closed and the file opened again once, and kept. held NULL:
+ * opened and closed (a fixture tree's files are replaced, not rewritten).
+ * Returns the length, -EFBIG when the content does not fit size - 1 bytes,
+ * or negative errno. */
+ssize_t read_file_held(int dirfd, const char *path, int *held, char *buf, size_t size);
+
+/* Whether fd lies on procfs or sysfs, where read_file_held() may keep files open. */
+bool fd_on_kernel_fs(int fd);
 
 /* Write a string to an existing file at dirfd/path (truncating, never
  * creating) in one write(); only a regular file (see open_regular_at).

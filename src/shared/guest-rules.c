@@ -137,14 +137,19 @@ static int read_btime(int proc_fd, uint64_t *ret) {
 }
 
 /* Whether the process pid started after path was last written: then the
- * pid in the file was reused. Unknown (no btime: a fixture tree) is not stale. */
-static bool pidfile_is_stale(int proc_fd, const struct stat *st_file, pid_t pid, uint64_t btime, long hz) {
+ * pid in the file was reused. Unknown (no btime: a fixture tree) is not stale.
+ * *btime is read on the first pid file found (0 until then, -1 if unknown):
+ * a host without pid files does not read proc/stat at every scan. */
+static bool pidfile_is_stale(int proc_fd, const struct stat *st_file, pid_t pid, int64_t *btime, long hz) {
+        uint64_t v;
         ProcStat st;
 
-        if (btime == 0 || hz <= 0 || proc_read_stat(proc_fd, pid, &st) < 0)
+        if (*btime == 0)
+                *btime = read_btime(proc_fd, &v) >= 0 && v > 0 && v <= INT64_MAX ? (int64_t) v : -1;
+        if (*btime < 0 || hz <= 0 || proc_read_stat(proc_fd, pid, &st) < 0)
                 return false;
         /* The file is written after the process starts; a second's slack for rounding. */
-        return btime + st.start_ticks / (uint64_t) hz > (uint64_t) st_file->st_mtime + 1;
+        return (uint64_t) *btime + st.start_ticks / (uint64_t) hz > (uint64_t) st_file->st_mtime + 1;
 }
 
 /* The pid in a pid file, or a negative errno. */
@@ -169,12 +174,11 @@ typedef int (*PidfileFn)(const char *path, pid_t pid, void *userdata);
 
 static int foreach_pidfile(const char *root, int proc_fd, const char *list, PidfileFn fn, void *userdata) {
         const char *w;
-        uint64_t btime = 0;
+        int64_t btime = 0;
         long hz = sysconf(_SC_CLK_TCK);
 
         if (!root || strcmp(root, "/") == 0)
                 root = "";
-        (void) read_btime(proc_fd, &btime);
         for (size_t n; (n = next_word(&list, &w)) > 0;) {
                 char pattern[PATH_MAX];
                 glob_t g = {};
@@ -189,7 +193,7 @@ static int foreach_pidfile(const char *root, int proc_fd, const char *list, Pidf
                         struct stat st;
                         int pid = read_pidfile(g.gl_pathv[i], &st), r;
 
-                        if (pid <= 0 || pidfile_is_stale(proc_fd, &st, pid, btime, hz))
+                        if (pid <= 0 || pidfile_is_stale(proc_fd, &st, pid, &btime, hz))
                                 continue;
                         r = fn(g.gl_pathv[i], pid, userdata);
                         if (r != 0) {

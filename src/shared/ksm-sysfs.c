@@ -7,10 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/vfs.h>
 #include <unistd.h>
-
-#include <linux/magic.h>
 
 #include "fileio.h"
 #include "ksm-sysfs.h"
@@ -107,45 +104,12 @@ void ksm_sysfs_fds_close(KsmSysfsFds *h) {
                 }
 }
 
-static ssize_t pread_value(int fd, char buf[static VALUE_MAX + 2]) {
-        ssize_t n;
-
-        do
-                n = pread(fd, buf, VALUE_MAX + 1, 0);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return negative_errno();
-        if (n > VALUE_MAX)
-                return -EFBIG;
-        buf[n] = '\0';
-        return n;
-}
-
 /* Read name under ksm_fd into buf. With held (a slot of KsmSysfsFds), the
- * file stays open for the next read: a read at offset 0 shows a sysfs
- * attribute afresh, and a tick then costs one system call per file instead
- * of four (open, the regular-file check, read, close). A held fd that fails
- * is dropped and the file opened again once. */
+ * file stays open for the next read (read_file_held()). */
 static int read_value(int ksm_fd, const char *name, int *held, char buf[static VALUE_MAX + 2]) {
-        _cleanup_close_ int fd = -1;
-        ssize_t n;
+        ssize_t n = read_file_held(ksm_fd, name, held, buf, VALUE_MAX + 2);
 
-        if (held && *held >= 0) {
-                n = pread_value(*held, buf);
-                if (n >= 0)
-                        return 0;
-                close(*held);
-                *held = -1;
-        }
-        fd = open_regular_at(ksm_fd, name, O_RDONLY, 0);
-        if (fd < 0)
-                return fd;
-        n = pread_value(fd, buf);
-        if (n < 0)
-                return (int) n;
-        if (held)
-                *held = TAKE_FD(fd);
-        return 0;
+        return n < 0 ? (int) n : 0;
 }
 
 static int read_advisor_mode(int ksm_fd, int *held, KsmKnobs *k) {
@@ -200,11 +164,8 @@ int ksm_sysfs_read_held(int ksm_fd, KsmSysfsFds *h, KsmKnobs *ret, const char **
         char s[VALUE_MAX + 2];
         int r;
 
-        if (h && h->hold < 0) {
-                struct statfs sf;
-
-                h->hold = fstatfs(ksm_fd, &sf) == 0 && sf.f_type == SYSFS_MAGIC;
-        }
+        if (h && h->hold < 0)
+                h->hold = fd_on_kernel_fs(ksm_fd);
         if (h && !h->hold)
                 h = NULL;
 

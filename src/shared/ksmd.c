@@ -2,9 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "ksmd.h"
 #include "macro.h"
 #include "procfs.h"
@@ -35,16 +37,18 @@ int ksmd_find_pid(int root_fd, pid_t *ret) {
         return r < 0 ? r : r == 0 ? -ESRCH : 0;
 }
 
-int ksmd_read_cpu_usec(int root_fd, pid_t pid, uint64_t *ret) {
-        _cleanup_close_ int fd = -1;
+int ksmd_read_cpu_usec(int root_fd, pid_t pid, int *held, uint64_t *ret) {
+        char path[64], buf[PROC_STAT_MAX + 2];
         ProcStat st;
         long hz = sysconf(_SC_CLK_TCK);
+        ssize_t n;
         int r;
 
-        fd = proc_open(root_fd);
-        if (fd < 0)
-                return fd;
-        r = proc_read_stat(fd, pid, &st);
+        snprintf(path, sizeof(path), "proc/%d/stat", (int) pid);
+        n = read_file_held(root_fd, path, held, buf, sizeof(buf));
+        if (n < 0)
+                return n == -ENOENT ? -ESRCH : (int) n;
+        r = proc_stat_parse(buf, &st);
         if (r < 0)
                 return r;
         if (strcmp(st.comm, "ksmd") != 0)

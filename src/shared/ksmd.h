@@ -9,6 +9,7 @@
  * is none, or another negative errno. */
 int ksmd_find_pid(int root_fd, pid_t *ret);
 
-/* CPU time ksmd has used since boot (utime + stime), in microseconds.
- * Returns 0, -ESRCH when pid is no longer ksmd, or another negative errno. */
-int ksmd_read_cpu_usec(int root_fd, pid_t pid, uint64_t *ret);
+/* CPU time ksmd has used since boot (utime + stime), in microseconds, read
+ * through held (see read_file_held(); NULL: opened and closed). Returns 0,
+ * -ESRCH when pid is no longer ksmd, or another negative errno. */
+int ksmd_read_cpu_usec(int root_fd, pid_t pid, int *held, uint64_t *ret);

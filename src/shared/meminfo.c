@@ -88,10 +88,18 @@ int meminfo_parse(const char *text, KsmMeminfo *ret) {
         return 0;
 }
 
-int meminfo_read(int root_fd, KsmMeminfo *ret) {
+int meminfo_read(int root_fd, int *held, KsmMeminfo *ret) {
         _cleanup_free_ char *text = NULL;
+        char buf[16 * 1024];
+        ssize_t n;
         int r;
 
+        /* Some 1.5 KiB on today's kernels; a larger one is read whole. */
+        n = read_file_held(root_fd, "proc/meminfo", held, buf, sizeof(buf));
+        if (n >= 0)
+                return meminfo_parse(buf, ret);
+        if (n != -EFBIG)
+                return (int) n;
         r = read_full_file_at(root_fd, "proc/meminfo", 1 << 20, &text, NULL);
         if (r < 0)
                 return r;

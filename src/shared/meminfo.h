@@ -19,5 +19,6 @@ typedef struct KsmMeminfo {
  * missing fields, -ERANGE on values that overflow 64 bits when scaled to KiB. */
 int meminfo_parse(const char *text, KsmMeminfo *ret);
 
-/* Read and parse proc/meminfo relative to root_fd. Returns 0 or negative errno. */
-int meminfo_read(int root_fd, KsmMeminfo *ret);
+/* Read and parse proc/meminfo relative to root_fd, through held (see
+ * read_file_held(); NULL: opened and closed). Returns 0 or negative errno. */
+int meminfo_read(int root_fd, int *held, KsmMeminfo *ret);

@@ -14,7 +14,6 @@
 #include "procfs.h"
 
 /* /proc/PID/stat is about 300 bytes; comm is at most 15 characters. */
-#define STAT_MAX 4096
 #define STATUS_MAX 65536
 #define DENTS_BUF_SIZE (64 * 1024)
 
@@ -119,7 +118,7 @@ int proc_read_stat(int proc_fd, pid_t pid, ProcStat *ret) {
         _cleanup_free_ char *text = NULL;
         int r;
 
-        r = read_pid_file(proc_fd, pid, "stat", STAT_MAX, &text);
+        r = read_pid_file(proc_fd, pid, "stat", PROC_STAT_MAX, &text);
         if (r < 0)
                 return r;
         return proc_stat_parse(text, ret);

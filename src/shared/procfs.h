@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The longest /proc/PID/stat read. */
+#define PROC_STAT_MAX 4096
+
 /* The fields of /proc/PID/stat the programs use (proc(5) numbering). */
 typedef struct ProcStat {
         char comm[16];                  /* field 2, without the parentheses */

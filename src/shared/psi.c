@@ -96,12 +96,12 @@ int psi_parse(const char *text, KsmPsi *ret) {
         return 0;
 }
 
-int psi_read_memory(int root_fd, KsmPsi *ret) {
-        _cleanup_free_ char *text = NULL;
-        int r;
+int psi_read_memory(int root_fd, int *held, KsmPsi *ret) {
+        char buf[4096 + 2];
+        ssize_t n;
 
-        r = read_full_file_at(root_fd, "proc/pressure/memory", 4096, &text, NULL);
-        if (r < 0)
-                return r;
-        return psi_parse(text, ret);
+        n = read_file_held(root_fd, "proc/pressure/memory", held, buf, sizeof(buf));
+        if (n < 0)
+                return (int) n;
+        return psi_parse(buf, ret);
 }

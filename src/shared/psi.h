@@ -16,7 +16,8 @@ typedef struct KsmPsi {
  * -EBADMSG. */
 int psi_parse(const char *text, KsmPsi *ret);
 
-/* Read and parse proc/pressure/memory relative to root_fd. Returns 0,
- * -ENOENT when the kernel has no PSI, -EOPNOTSUPP when it is disabled
- * (psi=0), or another negative errno. */
-int psi_read_memory(int root_fd, KsmPsi *ret);
+/* Read and parse proc/pressure/memory relative to root_fd, through held
+ * (see read_file_held(); NULL: opened and closed). Returns 0, -ENOENT when
+ * the kernel has no PSI, -EOPNOTSUPP when it is disabled (psi=0), or
+ * another negative errno. */
+int psi_read_memory(int root_fd, int *held, KsmPsi *ret);

@@ -151,6 +151,62 @@ static void test_regular_file(void **state) {
         rmdir(dir);
 }
 
+/* read_file_held(): one pread a read, the fd kept for the next one. */
+static void test_read_held(void **state) {
+        char dir[] = "/tmp/test-fileio.XXXXXX", buf[16], first[64], again[64];
+        int fd, held = -1, kept;
+
+        (void) state;
+        assert_non_null(mkdtemp(dir));
+        fd = open(dir, O_RDONLY | O_DIRECTORY);
+        assert_true(fd >= 0);
+        assert_int_equal(read_file_held(fd, "v", &held, buf, sizeof(buf)), -ENOENT);
+        assert_int_equal(held, -1);
+        close(openat(fd, "v", O_CREAT | O_WRONLY, 0644));
+        assert_int_equal(write_string_file_at(fd, "v", "12\n"), 0);
+        assert_int_equal(read_file_held(fd, "v", &held, buf, sizeof(buf)), 3);
+        assert_string_equal(buf, "12\n");
+        assert_true(held >= 0);
+        kept = held;
+        /* Rewritten in place: the kept fd reads the new value. */
+        assert_int_equal(write_string_file_at(fd, "v", "345\n"), 0);
+        assert_int_equal(read_file_held(fd, "v", &held, buf, sizeof(buf)), 4);
+        assert_string_equal(buf, "345\n");
+        assert_int_equal(held, kept);
+        /* Too long for the buffer. */
+        assert_int_equal(write_string_file_at(fd, "v", "0123456789abcdef"), 0);
+        assert_int_equal(read_file_held(fd, "v", &held, buf, sizeof(buf)), -EFBIG);
+        assert_int_equal(write_string_file_at(fd, "v", "7\n"), 0);
+        /* A kept fd that fails (here a directory's) is dropped, the file
+         * opened again and kept. */
+        close(held);
+        held = open(dir, O_RDONLY | O_DIRECTORY);
+        assert_int_equal(read_file_held(fd, "v", &held, buf, sizeof(buf)), 2);
+        assert_string_equal(buf, "7\n");
+        assert_true(held >= 0);
+        close(held);
+        /* Without a slot: opened and closed, so a replaced file is read. */
+        assert_int_equal(read_file_held(fd, "v", NULL, buf, sizeof(buf)), 2);
+        assert_false(fd_on_kernel_fs(fd));
+        unlinkat(fd, "v", 0);
+        close(fd);
+        rmdir(dir);
+
+        /* procfs shows its files afresh at each read from offset 0. */
+        held = -1;
+        fd = open("/proc", O_RDONLY | O_DIRECTORY);
+        assert_true(fd >= 0);
+        assert_true(fd_on_kernel_fs(fd));
+        assert_true(read_file_held(fd, "uptime", &held, first, sizeof(first)) > 0);
+        kept = held;
+        usleep(50 * 1000);      /* uptime counts hundredths of a second */
+        assert_true(read_file_held(fd, "uptime", &held, again, sizeof(again)) > 0);
+        assert_int_equal(held, kept);
+        assert_string_not_equal(first, again);
+        close(held);
+        close(fd);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_int64),
@@ -158,6 +214,7 @@ int main(void) {
                 cmocka_unit_test(test_files),
                 cmocka_unit_test(test_not_regular),
                 cmocka_unit_test(test_regular_file),
+                cmocka_unit_test(test_read_held),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

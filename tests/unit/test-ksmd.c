@@ -51,13 +51,13 @@ static void test_find_and_read(void **state) {
         fixture_put(root, "proc/37/stat", "37 (ksmd) S 2 0 0 0 -1 2097216 0 0 0 0 150 50 0 0 25 5 1 0 16 0 0\n");
         assert_int_equal(ksmd_find_pid(fd, &pid), 0);
         assert_int_equal(pid, 37);
-        assert_int_equal(ksmd_read_cpu_usec(fd, pid, &usec), 0);
+        assert_int_equal(ksmd_read_cpu_usec(fd, pid, NULL, &usec), 0);
         assert_int_equal(usec, (uint64_t) 200 * 1000000 / (uint64_t) hz);
 
         /* Another process now holds the pid: not ksmd any more. */
         fixture_put(root, "proc/37/stat", "37 (bash) S 2 0 0 0 -1 0 0 0 0 0 1 1 0 0 25 5 1 0 16 0 0\n");
-        assert_int_equal(ksmd_read_cpu_usec(fd, pid, &usec), -ESRCH);
-        assert_int_equal(ksmd_read_cpu_usec(fd, 999, &usec), -ESRCH);
+        assert_int_equal(ksmd_read_cpu_usec(fd, pid, NULL, &usec), -ESRCH);
+        assert_int_equal(ksmd_read_cpu_usec(fd, 999, NULL, &usec), -ESRCH);
 
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         assert_int_equal(system(cmd), 0);

@@ -72,7 +72,7 @@ static void test_real_proc(void **state) {
 
         (void) state;
         assert_true(root >= 0);
-        assert_int_equal(meminfo_read(root, &m), 0);
+        assert_int_equal(meminfo_read(root, NULL, &m), 0);
         assert_true(m.mem_total_kib > 0);
         assert_true(m.has_mem_available);
         assert_true(m.mem_free_kib <= m.mem_total_kib);

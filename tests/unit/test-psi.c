@@ -76,7 +76,7 @@ static void test_read_root(void **state) {
         assert_non_null(mkdtemp(root));
         fd = open(root, O_RDONLY | O_DIRECTORY);
         assert_true(fd >= 0);
-        assert_int_equal(psi_read_memory(fd, &p), -ENOENT);
+        assert_int_equal(psi_read_memory(fd, NULL, &p), -ENOENT);
 
         snprintf(path, sizeof(path), "%s/proc", root);
         assert_int_equal(mkdir(path, 0755), 0);
@@ -87,7 +87,7 @@ static void test_read_root(void **state) {
         assert_non_null(f);
         fputs("some avg10=20.00 avg60=0.00 avg300=0.00 total=7\nfull avg10=1.00 avg60=0.00 avg300=0.00 total=1\n", f);
         fclose(f);
-        assert_int_equal(psi_read_memory(fd, &p), 0);
+        assert_int_equal(psi_read_memory(fd, NULL, &p), 0);
         assert_int_equal(p.some_avg10_centipct, 2000);
         assert_int_equal(p.full_avg10_centipct, 100);
 
