@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "bus-names.h"
 #include "bus.h"
@@ -54,25 +55,65 @@ static void bus_drop(Bus *b) {
         b->bus = sd_bus_flush_close_unref(b->bus);
 }
 
-static void arm_retry(Bus *b) {
+static void arm_retry(Bus *b, uint64_t usec) {
         int r;
 
-        r = sd_event_source_set_time_relative(b->retry_timer, BUS_RETRY_USEC);
+        r = sd_event_source_set_time_relative(b->retry_timer, usec);
         if (r >= 0)
                 r = sd_event_source_set_enabled(b->retry_timer, SD_EVENT_ONESHOT);
         if (r < 0)
                 log_error_errno(r, "Cannot arm the bus reconnect timer, staying off the bus: %m");
 }
 
-static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
-        Bus *b = userdata;
+static void on_socket(void *userdata);
 
-        (void) s, (void) usec;
+/* Not connected: while the bus's socket is missing, wait for it to appear
+ * (a waiting daemon does not wake up for it: a retry costs some 0.2 ms of
+ * CPU); where it exists, or cannot be watched, try again in BUS_RETRY_USEC. */
+static void retry_later(Bus *b, int error) {
+        struct stat st;
+        bool watched;
+        char how[sizeof(b->wait.socket) + 64];
+
+        if (!bus_wait_active(&b->wait))
+                (void) bus_wait_start(&b->wait, b->manager->event, getenv("DBUS_SYSTEM_BUS_ADDRESS"), on_socket, b);
+        watched = bus_wait_active(&b->wait) && lstat(b->wait.socket, &st) < 0;
+        arm_retry(b, watched ? BUS_RETRY_WATCHED_USEC : BUS_RETRY_USEC);
+        /* The bus is optional (containers, early boot): say it once, not loudly. */
+        if (b->warned) {
+                log_debug_errno(error, "System bus still not available: %m");
+                return;
+        }
+        if (watched)
+                snprintf(how, sizeof(how), "connecting once %s appears", b->wait.socket);
+        else
+                snprintf(how, sizeof(how), "retrying every %u s", (unsigned) (BUS_RETRY_USEC / USEC_PER_SEC));
+        log_info("System bus not available (%s), continuing without D-Bus; %s", strerror(-error), how);
+        b->warned = true;
+}
+
+static void reconnect(Bus *b) {
+        int r;
+
         /* The dead connection is dropped here, not in its own callback. */
         bus_drop(b);
-        if (bus_connect(b) < 0)
-                arm_retry(b);
+        r = bus_connect(b);
+        if (r < 0)
+                retry_later(b, r);
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) s, (void) usec;
+        reconnect(userdata);
         return 0;
+}
+
+/* Something appeared on the way to the socket, or the socket itself. */
+static void on_socket(void *userdata) {
+        Bus *b = userdata;
+
+        if (!b->bus)
+                reconnect(b);
 }
 
 /* sd-bus synthesizes this local signal when the connection goes away
@@ -81,11 +122,11 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *er
         Bus *b = userdata;
 
         (void) msg, (void) error;
-        log_warning("Lost the system bus connection, tuning goes on; reconnecting every %u s",
+        log_warning("Lost the system bus connection, tuning goes on; reconnecting in %u s",
                     (unsigned) (BUS_RETRY_USEC / USEC_PER_SEC));
         b->lost = true;
         b->warned = true;
-        arm_retry(b);
+        arm_retry(b, BUS_RETRY_USEC);
         return 0;
 }
 
@@ -134,6 +175,7 @@ static int bus_connect(Bus *b) {
                 goto fail;
 
         b->bus = bus;
+        bus_wait_stop(&b->wait);
         if (b->lost || b->warned)
                 log_info("Connected to the system bus again");
         else
@@ -142,13 +184,6 @@ static int bus_connect(Bus *b) {
         return 0;
 fail:
         sd_bus_flush_close_unref(bus);
-        /* The bus is optional (containers, early boot): say it once, not loudly. */
-        if (!b->warned)
-                log_info("System bus not available (%s), continuing without D-Bus; retrying every %u s",
-                         strerror(-r), (unsigned) (BUS_RETRY_USEC / USEC_PER_SEC));
-        else
-                log_debug_errno(r, "System bus still not available: %m");
-        b->warned = true;
         return r;
 }
 
@@ -181,6 +216,7 @@ int bus_new(Manager *m, Bus **ret) {
         b = calloc(1, sizeof(*b));
         if (!b)
                 return log_error_errno(ENOMEM, "Out of memory");
+        b->wait = BUS_WAIT_NULL;
         b->manager = m;
         /* Kernel features do not come and go: decide the vtables once. */
         b->has_general_profit = ksm_sysfs_read(m->ksm_fd, &k) >= 0 && ksm_has(&k, KSM_FEATURE_GENERAL_PROFIT);
@@ -195,8 +231,9 @@ int bus_new(Manager *m, Bus **ret) {
         (void) sd_event_source_set_description(b->retry_timer, "bus-retry");
         (void) sd_event_source_set_enabled(b->retry_timer, SD_EVENT_OFF);
 
-        if (bus_connect(b) < 0)
-                arm_retry(b);
+        r = bus_connect(b);
+        if (r < 0)
+                retry_later(b, r);
         m->on_change = bus_on_change;
         m->on_retuned = bus_on_retuned;
         m->on_change_userdata = b;
@@ -213,6 +250,7 @@ Bus *bus_free(Bus *b) {
                 b->manager->on_change_userdata = NULL;
         }
         bus_drop(b);
+        bus_wait_stop(&b->wait);
         free(b->pending);
         sd_event_source_unref(b->retry_timer);
         free(b);

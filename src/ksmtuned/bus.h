@@ -7,12 +7,16 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-wait.h"
 #include "manager.h"
 #include "policy.h"
 #include "units.h"
 
 /* Retry connecting to the system bus this often while it is away. */
 #define BUS_RETRY_USEC (3 * USEC_PER_SEC)
+/* While the socket is missing and watched (bus-wait.h): a retry this often
+ * all the same, should the watch miss it. */
+#define BUS_RETRY_WATCHED_USEC (60 * USEC_PER_SEC)
 
 /* The properties as the bus shows them, refreshed after every tick. The
  * vtable points sd-bus at these fields by offset, so the types follow sd-bus:
@@ -43,6 +47,7 @@ typedef struct Bus {
         Manager *manager;
         sd_bus *bus;                    /* NULL while the system bus is away */
         sd_event_source *retry_timer;
+        BusWait wait;                   /* for the socket, while it is missing */
         BusProps props;                 /* what Get returns and PropertiesChanged announced */
         bool has_general_profit;        /* the kernel has general_profit: GeneralProfit is published */
         bool warned;                    /* "not available" logged once */
