@@ -55,6 +55,8 @@ struct GuestScanner {
         GuestPattern *re;       /* KSM_GUEST_REGEX */
         GuestPattern *merge_re; /* KSM_MERGE_ANY_REGEX, NULL for none */
         int proc_fd;
+        int last_pid_fd;        /* ns_last_pid held open on procfs (read_file_held()), else -1 */
+        bool hold;              /* proc_fd is procfs */
         PidEntry *known;        /* sorted by pid, from the last scan */
         size_t n_known;
         ProcIter iter;
@@ -156,7 +158,7 @@ int guest_scanner_new(int root_fd, GuestPattern *pattern, GuestScanner **ret) {
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        s->proc_fd = -1;
+        s->proc_fd = s->last_pid_fd = -1;
         s->last_pid = -1;
         s->re = guest_pattern_ref(pattern);
         s->proc_fd = proc_open(root_fd);
@@ -164,6 +166,7 @@ int guest_scanner_new(int root_fd, GuestPattern *pattern, GuestScanner **ret) {
                 r = s->proc_fd;
                 goto fail;
         }
+        s->hold = fd_on_kernel_fs(s->proc_fd);
         v = sysconf(_SC_PAGESIZE);
         s->page_kib = v >= 1024 ? (uint64_t) v / 1024 : 4;
         v = sysconf(_SC_CLK_TCK);
@@ -181,6 +184,7 @@ GuestScanner *guest_scanner_free(GuestScanner *s) {
         guest_pattern_unref(s->re);
         guest_pattern_unref(s->merge_re);
         closep(&s->proc_fd);
+        closep(&s->last_pid_fd);
         free(s->root);
         free(s->cgroups);
         free(s->pidfiles);
@@ -476,9 +480,12 @@ static void scan_finish(Scan *sc) {
 
 /* The last pid the kernel handed out (to a process or a thread), or -1. */
 static pid_t read_last_pid(GuestScanner *s) {
+        char buf[32];
         uint64_t v;
 
-        if (read_u64_file_at(s->proc_fd, "sys/kernel/ns_last_pid", &v) < 0 || v > INT32_MAX)
+        if (read_file_held(s->proc_fd, "sys/kernel/ns_last_pid", s->hold ? &s->last_pid_fd : NULL, buf,
+                           sizeof(buf)) < 0 ||
+            parse_uint64(buf, &v) < 0 || v > INT32_MAX)
                 return -1;
         return (pid_t) v;
 }
@@ -520,6 +527,9 @@ int guest_scanner_refresh(GuestScanner *s, int root_fd) {
                 s->known = NULL;
                 s->n_known = 0;
                 s->last_pid = -1;       /* list it whole next time */
+                closep(&s->last_pid_fd);
+                s->last_pid_fd = -1;
+                s->hold = fd_on_kernel_fs(s->proc_fd);
         }
         return r;
 }
