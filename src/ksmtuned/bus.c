@@ -175,7 +175,9 @@ static int bus_connect(Bus *b) {
                 goto fail;
 
         b->bus = bus;
+        /* Connected by the watch: the safety retry would drop this connection. */
         bus_wait_stop(&b->wait);
+        (void) sd_event_source_set_enabled(b->retry_timer, SD_EVENT_OFF);
         if (b->lost || b->warned)
                 log_info("Connected to the system bus again");
         else
