@@ -68,7 +68,17 @@ static void settle(sd_event *e) {
                 assert_true(++n < 10);
 }
 
+/* Make dir/name, let the watch see it, and count what it reported. */
+static void make_dir(sd_event *e, const char *dir, const char *name) {
+        char path[256];
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        assert_int_equal(mkdir(path, 0755), 0);
+        settle(e);
+}
+
 static void test_watch(void **state) {
+        static const char *const made[] = { "a/b/socket", "a/b", "a/other", "a" };
         char dir[] = "/tmp/test-bus-wait.XXXXXX", path[256], address[300];
         BusWait w = BUS_WAIT_NULL;
         sd_event *e = NULL;
@@ -85,23 +95,12 @@ static void test_watch(void **state) {
         assert_int_equal(bus_wait_start(&w, e, address, on_change, NULL), 1);
         assert_true(bus_wait_active(&w));
         settle(e);
+        make_dir(e, dir, "a");                  /* the watch moves down to a/ */
+        make_dir(e, dir, "a/other");            /* something else: nobody wakes up */
+        make_dir(e, dir, "a/b");
         assert_int_equal(n_changes, 0);
-        snprintf(path, sizeof(path), "%s/a", dir);
-        assert_int_equal(mkdir(path, 0755), 0);
-        settle(e);
-        assert_int_equal(n_changes, 0);         /* the watch moved down to a/ */
         assert_true(bus_wait_active(&w));
-        /* Something else appearing wakes nobody up. */
-        snprintf(path, sizeof(path), "%s/a/other", dir);
-        assert_int_equal(mkdir(path, 0755), 0);
-        settle(e);
-        assert_int_equal(n_changes, 0);
-        snprintf(path, sizeof(path), "%s/a/b", dir);
-        assert_int_equal(mkdir(path, 0755), 0);
-        settle(e);
-        assert_int_equal(n_changes, 0);
         /* The socket appears (a file stands in for it). */
-        snprintf(path, sizeof(path), "%s/a/b/socket", dir);
         fd = open(path, O_CREAT | O_WRONLY, 0644);
         assert_true(fd >= 0);
         close(fd);
@@ -118,13 +117,10 @@ static void test_watch(void **state) {
         assert_false(bus_wait_active(&w));
         bus_wait_stop(&w);
 
-        unlink(path);
-        snprintf(path, sizeof(path), "%s/a/b", dir);
-        rmdir(path);
-        snprintf(path, sizeof(path), "%s/a/other", dir);
-        rmdir(path);
-        snprintf(path, sizeof(path), "%s/a", dir);
-        rmdir(path);
+        for (size_t i = 0; i < ELEMENTSOF(made); i++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, made[i]);
+                (void) remove(path);
+        }
         rmdir(dir);
         sd_event_unref(e);
 }
