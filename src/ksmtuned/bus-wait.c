@@ -78,8 +78,10 @@ static int rewatch(BusWait *w) {
                 snprintf(dir, sizeof(dir), "%s", w->socket);
                 for (;;) {
                         slash = strrchr(dir, '/');
-                        if (!slash)
-                                return -ENOENT;
+                        if (!slash) {
+                                r = -ENOENT;    /* not absolute: refused by bus_wait_start() already */
+                                goto done;
+                        }
                         slash[slash == dir] = '\0';     /* the root stays "/" */
                         wd = inotify_add_watch(fd, dir, IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF |
                                                         IN_MOVE_SELF | IN_ONLYDIR);
