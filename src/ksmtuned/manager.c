@@ -154,7 +154,6 @@ static void proc_fds_close(Manager *m) {
         closep(&m->meminfo_fd);
         closep(&m->psi_fd);
         closep(&m->ksmd_stat_fd);
-        m->meminfo_fd = m->psi_fd = m->ksmd_stat_fd = -1;
 }
 
 /* Where a file of proc read at every tick is held: fd, if root's proc is
@@ -231,7 +230,6 @@ static void collect_ksmd(Manager *m, KsmSample *s) {
                 log_debug_errno(r, "Cannot read ksmd's CPU time from %s/proc/%d/stat: %m", m->opts.root, (int) m->ksmd_pid);
                 m->ksmd_pid = 0;        /* look again next time */
                 closep(&m->ksmd_stat_fd);
-                m->ksmd_stat_fd = -1;
                 return;
         }
         s->has_ksmd_cpu = true;

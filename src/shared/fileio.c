@@ -132,8 +132,7 @@ ssize_t read_file_held(int dirfd, const char *path, int *held, char *buf, size_t
                 n = pread_whole(*held, buf, size);
                 if (n >= 0)
                         return n;
-                close(*held);
-                *held = -1;
+                closep(held);
         }
         fd = open_regular_at(dirfd, path, O_RDONLY, 0);
         if (fd < 0)

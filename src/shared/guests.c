@@ -528,7 +528,6 @@ int guest_scanner_refresh(GuestScanner *s, int root_fd) {
                 s->n_known = 0;
                 s->last_pid = -1;       /* list it whole next time */
                 closep(&s->last_pid_fd);
-                s->last_pid_fd = -1;
                 s->hold = fd_on_kernel_fs(s->proc_fd);
         }
         return r;

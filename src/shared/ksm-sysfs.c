@@ -98,10 +98,7 @@ void ksm_sysfs_fds_init(KsmSysfsFds *h) {
 void ksm_sysfs_fds_close(KsmSysfsFds *h) {
         h->hold = -1;
         for (size_t i = 0; i < ELEMENTSOF(h->fd); i++)
-                if (h->fd[i] >= 0) {
-                        close(h->fd[i]);
-                        h->fd[i] = -1;
-                }
+                closep(&h->fd[i]);
 }
 
 /* Read name under ksm_fd into buf. With held (a slot of KsmSysfsFds), the

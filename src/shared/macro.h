@@ -15,12 +15,15 @@ static inline void freep(void *p) {
         free(*(void **) p);
 }
 
+/* Close *fd if open and mark it closed (-1): a cleanup handler, and the
+ * way to drop an fd kept in a struct. */
 static inline void closep(int *fd) {
         if (*fd >= 0) {
                 int saved = errno;
                 close(*fd);
                 errno = saved;
         }
+        *fd = -1;
 }
 
 static inline void fclosep(FILE **f) {
