@@ -113,7 +113,7 @@ int manager_new(const ManagerOptions *o, const KsmConfig *config, ConfPatterns *
         *patterns = (ConfPatterns) {};
         m->root_fd = m->ksm_fd = -1;
         ksm_sysfs_fds_init(&m->ksm_fds);
-        m->proc_hold = m->meminfo_fd = m->psi_fd = m->ksmd_stat_fd = -1;
+        m->meminfo_fd = m->psi_fd = m->ksmd_stat_fd = -1;
 
         m->root_fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (m->root_fd < 0) {
@@ -150,22 +150,16 @@ fail:
 }
 
 static void proc_fds_close(Manager *m) {
-        m->proc_hold = -1;
         closep(&m->meminfo_fd);
         closep(&m->psi_fd);
         closep(&m->ksmd_stat_fd);
 }
 
 /* Where a file of proc read at every tick is held: fd, if root's proc is
- * procfs; NULL (opened at each read) in a fixture tree, whose files are
- * replaced. */
+ * procfs (the scanner, which reads the same proc, knows); NULL (opened at
+ * each read) in a fixture tree, whose files are replaced. */
 static int *proc_held(Manager *m, int *fd) {
-        if (m->proc_hold < 0) {
-                _cleanup_close_ int p = openat(m->root_fd, "proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-                m->proc_hold = p >= 0 && fd_on_kernel_fs(p);
-        }
-        return m->proc_hold ? fd : NULL;
+        return guest_scanner_on_procfs(m->scanner) ? fd : NULL;
 }
 
 Manager *manager_free(Manager *m) {

@@ -51,7 +51,6 @@ typedef struct Manager {
         KsmSysfsFds ksm_fds;            /* KSM's files, held open between ticks */
         /* proc's files read at every tick, held open the same way where
          * root's proc is procfs (read_file_held()); -1: not open. */
-        int proc_hold;                  /* -1 not known yet, 1 procfs, 0 elsewhere */
         int meminfo_fd, psi_fd, ksmd_stat_fd;
         char proc_dir[4096];            /* root + "/proc", for path-based helpers */
         char ksm_dir[4096];             /* root + "/sys/kernel/mm/ksm" */

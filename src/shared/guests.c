@@ -533,6 +533,10 @@ int guest_scanner_refresh(GuestScanner *s, int root_fd) {
         return r;
 }
 
+bool guest_scanner_on_procfs(const GuestScanner *s) {
+        return s->hold;
+}
+
 int guest_scanner_scan(GuestScanner *s, const pid_t *extra, size_t n_extra, GuestList *ret) {
         _cleanup_free_ pid_t *sorted = NULL;
         /* starttime in /proc/PID/stat counts from boot. */

@@ -88,6 +88,10 @@ int guest_scanner_check_pid(GuestScanner *s, pid_t pid);
  * dir_fd_refresh). Returns 0 unchanged, 1 reopened, or negative errno. */
 int guest_scanner_refresh(GuestScanner *s, int root_fd);
 
+/* Whether the scanner's proc is procfs, whose files may be held open
+ * between reads (read_file_held()); false in a fixture tree. */
+bool guest_scanner_on_procfs(const GuestScanner *s);
+
 /* Find guests: processes whose name or cgroup matches, plus the pids in
  * extra (for example from libvirt) and in the pid files whatever their
  * name, each counted once. Returns 0 or
