@@ -53,8 +53,25 @@ static void on_changed(void *userdata) {
         manager_guests_changed(userdata);
 }
 
+/* After a storm's pause: a retune only if a guest came or went meanwhile,
+ * or a process to opt into KSM is young (the tick's scan may find it
+ * settled: only young ones are opted in). */
+static void on_resumed(void *userdata) {
+        Manager *m = userdata;
+        GuestList guests = {};
+
+        if (manager_scan_guests(m, &guests) < 0)
+                return;
+        if (manager_guests_differ(m, &guests) || guests.n_merge_any > 0) {
+                log_debug("Guests came or went during the storm: retuning");
+                manager_guests_changed(m);
+        }
+        guest_list_clear(&guests);
+}
+
 void discovery_start(Manager *m) {
-        static const ProcEventsOps ops = { .check = on_check, .exited = on_exited, .changed = on_changed };
+        static const ProcEventsOps ops = { .check = on_check, .exited = on_exited, .changed = on_changed,
+                                             .resumed = on_resumed };
         char why[256];
         int r;
 

@@ -58,7 +58,7 @@ static void help(void) {
                "(/var/run/qemu-server/*.pid), or run by libvirt (KSM_LIBVIRT_URI), each counted\n"
                "once, by RSS or PSS (KSM_GUEST_MEMORY). A guest that starts or exits causes a\n"
                "retune within a second: through the kernel's process events (root, with\n"
-               "CONFIG_PROC_EVENTS; during an exec storm, at the next tick) and through\n"
+               "CONFIG_PROC_EVENTS; during an exec storm, within about 5 s) and through\n"
                "libvirt%s.\n",
                program_invocation_short_name,
                libvirt_built() ? "" : " (libvirt is not in this build)");

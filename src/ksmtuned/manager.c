@@ -283,18 +283,11 @@ static void refresh_handles(Manager *m) {
         /* Errors: the reads that follow fail and say so. */
 }
 
-static int collect(Manager *m, KsmSample *ret) {
-        KsmSample s = { .page_size_bytes = page_size() };
-        GuestList guests = {};
+int manager_scan_guests(Manager *m, GuestList *ret) {
         _cleanup_free_ pid_t *extra = NULL;
         size_t n_extra = 0;
         int r;
 
-        refresh_handles(m);
-
-        r = meminfo_read(m->root_fd, proc_held(m, &m->meminfo_fd), &s.mem);
-        if (r < 0)
-                return log_error_errno(r, "Cannot read %s/proc/meminfo: %m", m->opts.root);
         /* Guests libvirt runs count whatever their process name ("kvm",
          * "/usr/libexec/qemu-kvm"); the scan counts each pid once. */
         if (m->libvirt) {
@@ -302,9 +295,29 @@ static int collect(Manager *m, KsmSample *ret) {
                 if (r < 0)
                         return log_error_errno(r, "Cannot collect guest pids from libvirt: %m");
         }
-        r = guest_scanner_scan(m->scanner, extra, n_extra, &guests);
+        r = guest_scanner_scan(m->scanner, extra, n_extra, ret);
         if (r < 0)
                 return log_error_errno(r, "Cannot scan processes: %m");
+        return 0;
+}
+
+bool manager_guests_differ(const Manager *m, const GuestList *l) {
+        return guest_list_has_new(&m->guests, l) || guest_list_has_new(l, &m->guests);
+}
+
+static int collect(Manager *m, KsmSample *ret) {
+        KsmSample s = { .page_size_bytes = page_size() };
+        GuestList guests = {};
+        int r;
+
+        refresh_handles(m);
+
+        r = meminfo_read(m->root_fd, proc_held(m, &m->meminfo_fd), &s.mem);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read %s/proc/meminfo: %m", m->opts.root);
+        r = manager_scan_guests(m, &guests);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < guests.n; i++) {
                 char name[64];
 

@@ -162,6 +162,11 @@ void manager_retune_soon(Manager *m);
 /* Guests started or stopped (a libvirt event, say): the next tick, run
  * shortly, plans passes for them even if the process scan shows no change. */
 void manager_guests_changed(Manager *m);
+/* The guests now: libvirt's and the scan's (which goes on from where the
+ * last one stopped). Errors are logged. Returns 0 or negative errno. */
+int manager_scan_guests(Manager *m, GuestList *ret);
+/* Whether l has a guest the last tick did not, or lacks one it had. */
+bool manager_guests_differ(const Manager *m, const GuestList *l);
 
 /* Put the kernel's advisor back as the admin had it, if the adaptive policy
  * turned it off (m->state.advisor.taken). Logged; called on exit. */

@@ -31,12 +31,16 @@
 /* After an overflow (events lost), a retune at most this often: the
  * periodic scan finds what was missed anyway. */
 #define OVERFLOW_RETUNE_USEC (10 * USEC_PER_SEC)
+/* A storm within this long of the last one is the same storm: said at
+ * debug level only. */
+#define STORM_NEWS_USEC (60 * USEC_PER_SEC)
 
 struct ProcEvents {
         int fd;
         sd_event *event;
         sd_event_source *io;
         sd_event_source *defer;         /* runs the pending checks */
+        sd_event_source *resume;        /* ends a storm's pause */
         ProcEventsOps ops;
         void *userdata;
         pid_t *pending;                 /* exec'd, to check */
@@ -47,7 +51,7 @@ struct ProcEvents {
         EventBudget budget;             /* events read in the current second */
         bool listening;                 /* fd sent LISTEN: IGNORE before closing it */
         bool tripped;                   /* the last drain went over the budget */
-        bool storm_logged;              /* said so; again only after a tick without a storm */
+        uint64_t last_storm;            /* CLOCK_MONOTONIC, us; 0 none yet */
         bool resume_failed;             /* said so; quiet until it works again */
         ProcEventsStats stats;          /* .paused: fd closed after a storm */
 };
@@ -231,11 +235,16 @@ static int drain(ProcEvents *p, bool budgeted) {
         return (int) n;
 }
 
-/* A storm: stop listening until the next tick. The kernel stops building
- * messages for a socket that said IGNORE (for all, when it was the last
- * listener), and closing it frees what is queued. The checks pending are
- * dropped: the tick's scan reads every pid handed out since the last one. */
+/* A storm: stop listening for PROC_EVENTS_PAUSE_USEC, or until a tick
+ * resumes sooner. The kernel stops building messages for a socket that
+ * said IGNORE (for all, when it was the last listener), and closing it
+ * frees what is queued. The checks pending are dropped: the caller's scan
+ * after the pause reads every pid handed out meanwhile. */
 static void pause_for_storm(ProcEvents *p) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        bool news = p->last_storm == 0 || now - p->last_storm > STORM_NEWS_USEC;
+        int r;
+
         p->io = sd_event_source_disable_unref(p->io);
         (void) sd_event_source_set_enabled(p->defer, SD_EVENT_OFF);
         unsubscribe(p);
@@ -244,11 +253,35 @@ static void pause_for_storm(ProcEvents *p) {
         p->tripped = false;
         p->stats.paused = true;
         p->stats.storms++;
-        /* Said once while storms recur at every tick; for debugging, every time. */
-        log_full_errno(p->storm_logged ? LOG_DEBUG : LOG_INFO, 0,
-                       "More than %u process events in a second: following them again at the next tick, "
-                       "finding guests by the periodic scan meanwhile", PROC_EVENTS_BUDGET);
-        p->storm_logged = true;
+        p->last_storm = now;
+        r = sd_event_source_set_time_relative(p->resume, PROC_EVENTS_PAUSE_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(p->resume, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning_errno(r, "Cannot arm the timer that follows process events again after a storm, "
+                                  "following them again at the next tick: %m");
+        /* Said once while storms follow each other; for debugging, every time. */
+        log_full_errno(news ? LOG_INFO : LOG_DEBUG, 0,
+                       "More than %u process events in a second: following them again in %u s, "
+                       "finding guests started meanwhile by a scan then", PROC_EVENTS_BUDGET,
+                       (unsigned) (PROC_EVENTS_PAUSE_USEC / USEC_PER_SEC));
+}
+
+static int on_resume(sd_event_source *s, uint64_t usec, void *userdata) {
+        ProcEvents *p = userdata;
+        int r;
+
+        (void) usec;
+        r = proc_events_resume(p);
+        if (r > 0)
+                p->ops.resumed(p->userdata);
+        else if (r < 0) {
+                /* Logged; try again after another pause. */
+                r = sd_event_source_set_time_relative(s, PROC_EVENTS_PAUSE_USEC);
+                if (r >= 0)
+                        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        return 0;
 }
 
 /* Read what came, check the processes still there, and listen again. Reads
@@ -413,6 +446,14 @@ int proc_events_new(sd_event *e, const ProcEventsOps *ops, void *userdata, ProcE
                 goto fail;
         }
         (void) sd_event_source_set_description(p->defer, "proc-events-check");
+        r = sd_event_add_time_relative(e, &p->resume, CLOCK_MONOTONIC, PROC_EVENTS_PAUSE_USEC, 0, on_resume, p);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(p->resume, SD_EVENT_OFF);
+        if (r < 0) {
+                snprintf(why, why_size, "cannot watch process events (%s)", strerror(-r));
+                goto fail;
+        }
+        (void) sd_event_source_set_description(p->resume, "proc-events-resume");
         *ret = p;
         return 0;
 fail:
@@ -425,6 +466,7 @@ ProcEvents *proc_events_free(ProcEvents *p) {
                 return NULL;
         sd_event_source_disable_unref(p->io);
         sd_event_source_disable_unref(p->defer);
+        sd_event_source_disable_unref(p->resume);
         sd_event_unref(p->event);
         unsubscribe(p);
         free(p->pending);
@@ -436,11 +478,8 @@ ProcEvents *proc_events_free(ProcEvents *p) {
 int proc_events_resume(ProcEvents *p) {
         int r;
 
-        if (!p->stats.paused) {
-                /* A tick interval without a storm: the next one is news again. */
-                p->storm_logged = false;
+        if (!p->stats.paused)
                 return 0;
-        }
         p->fd = open_socket();
         r = p->fd < 0 ? p->fd : subscribe(p->fd, p->stats.filtered);
         p->listening = r >= 0;
@@ -451,7 +490,8 @@ int proc_events_resume(ProcEvents *p) {
                 unsubscribe(p);
                 if (!p->resume_failed)
                         log_warning_errno(r, "Cannot follow process events again, finding guests by the periodic "
-                                          "scan, trying again at the next tick: %m");
+                                          "scan, trying again at the next tick or in %u s: %m",
+                                          (unsigned) (PROC_EVENTS_PAUSE_USEC / USEC_PER_SEC));
                 p->resume_failed = true;
                 return r;
         }
@@ -460,6 +500,7 @@ int proc_events_resume(ProcEvents *p) {
         else
                 log_debug("Following process events again");
         p->resume_failed = false;
+        (void) sd_event_source_set_enabled(p->resume, SD_EVENT_OFF);
         event_budget_reset(&p->budget);
         p->stats.paused = false;
         return 1;

@@ -3,10 +3,11 @@
  * src/ksmtuned/proc-events.c against the kernel's real process connector
  * (root and CONFIG_PROC_EVENTS, else skipped): a storm of short-lived
  * processes makes it unsubscribe and close its socket, so that nothing more
- * is read while the storm goes on; a resume subscribes again, and a process
- * that execs into a guest name is then checked again. Every wait has a
- * generous limit and the assertions are on counters, not on durations: the
- * machine may be busy with other work.
+ * is read while the storm goes on; the caller's resume subscribes again, so
+ * does the end of the pause by itself (reported to the caller), and a
+ * process that execs into a guest name is then checked again. Every wait
+ * has a generous limit and the assertions are on counters, not on
+ * durations: the machine may be busy with other work.
  */
 #include <errno.h>
 #include <dirent.h>
@@ -37,6 +38,7 @@
 typedef struct Watch {
         pid_t want;                     /* the process to find */
         unsigned long long found;       /* checks that found it a guest */
+        unsigned long long resumed;     /* pauses that ended by themselves */
 } Watch;
 
 static int on_check(pid_t pid, void *userdata) {
@@ -67,7 +69,14 @@ static void on_changed(void *userdata) {
         (void) userdata;
 }
 
-static const ProcEventsOps ops = { .check = on_check, .exited = on_exited, .changed = on_changed };
+static void on_resumed(void *userdata) {
+        Watch *w = userdata;
+
+        w->resumed++;
+}
+
+static const ProcEventsOps ops = { .check = on_check, .exited = on_exited, .changed = on_changed,
+                                   .resumed = on_resumed };
 
 /* How many NETLINK_CONNECTOR sockets this process holds: the inodes of
  * /proc/self/net/netlink with protocol 11, among the links of /proc/self/fd. */
@@ -166,6 +175,13 @@ static bool storms_at_least(ProcEvents *p, const void *arg) {
         return st.storms >= *(const unsigned long long *) arg;
 }
 
+static bool resumed_at_least(ProcEvents *p, const void *arg) {
+        const Watch *w = arg;
+
+        (void) p;
+        return w->resumed >= 1;
+}
+
 static bool found_or_paused(ProcEvents *p, const void *arg) {
         const Watch *w = arg;
         ProcEventsStats st;
@@ -227,7 +243,16 @@ static void test_storm_unsubscribes(void **state) {
         if (st.messages - before != PROC_EVENTS_BUDGET + 1)
                 fail_msg("a storm after the resume: expected %u events read, %llu were", PROC_EVENTS_BUDGET + 1,
                          st.messages - before);
-        assert_int_equal(proc_events_resume(p), 1);
+        /* The caller's resume is not reported back to it. */
+        assert_int_equal(w.resumed, 0);
+
+        /* Left alone, the pause ends by itself (PROC_EVENTS_PAUSE_USEC),
+         * says so, and the storm that goes on trips the budget again. */
+        if (!run_until(e, p, resumed_at_least, &w))
+                fail_msg("after a storm: expected the pause to end by itself, it did not");
+        assert_int_equal(w.resumed, 1);
+        if (!run_until(e, p, storms_at_least, &(unsigned long long) { 3 }))
+                fail_msg("after the pause ended: expected the lasting storm counted again, it was not");
         stop_child(storm);
 
         /* Quiet again: a process that execs into a guest's name is checked.
