@@ -255,11 +255,21 @@ static int collect_ksm(Manager *m, KsmKnobs *ret) {
         return 0;
 }
 
+/* The policy's quick follow-up ticks (a burst's, every second or faster)
+ * check for replaced directories at most this often: each check is four
+ * path lookups, a tenth of such a tick's CPU. */
+#define HANDLES_CHECK_USEC (5 * USEC_PER_SEC)
+
 /* The directories held open since the start may have been replaced (a
  * remounted sysfs or /proc, a rebuilt fixture root): follow them, rather
  * than fail every tick until a restart. */
 static void refresh_handles(Manager *m) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
         int r;
+
+        if (m->quick_tick && m->handles_checked_usec > 0 && now - m->handles_checked_usec < HANDLES_CHECK_USEC)
+                return;
+        m->handles_checked_usec = now;
 
         r = dir_fd_refresh(AT_FDCWD, m->opts.root, &m->root_fd);
         if (r > 0) {
@@ -412,14 +422,19 @@ static void write_error_format(Manager *m) {
  * file at most this often; node_exporter scrapes every 15 s or more. */
 #define METRICS_MIN_USEC (10 * USEC_PER_SEC)
 
+/* Whether the last decision asked to look again sooner than the monitor
+ * interval (adaptive, while bursting). */
+static bool follow_up(const Manager *m) {
+        uint64_t interval = (uint64_t) m->config.monitor_interval_s * USEC_PER_SEC;
+
+        return m->have_tick && m->decision.next_tick_usec > 0 && m->decision.next_tick_usec < interval;
+}
+
 /* The metrics file after every tick, but the policy's quick follow-ups
  * (sooner than the monitor interval) only every METRICS_MIN_USEC:
  * the tick that ends them waits the interval, and writes. */
 static bool metrics_due(const Manager *m, uint64_t now) {
-        uint64_t interval = (uint64_t) m->config.monitor_interval_s * USEC_PER_SEC;
-        bool follow_up = m->decision.next_tick_usec > 0 && m->decision.next_tick_usec < interval;
-
-        return !follow_up || m->metrics_tried_usec == 0 || now - m->metrics_tried_usec >= METRICS_MIN_USEC;
+        return !follow_up(m) || m->metrics_tried_usec == 0 || now - m->metrics_tried_usec >= METRICS_MIN_USEC;
 }
 
 int manager_tick(Manager *m) {
@@ -512,7 +527,7 @@ static void arm_timer(Manager *m) {
         int r;
 
         /* A policy may look again sooner (adaptive, while bursting). */
-        if (m->have_tick && m->decision.next_tick_usec > 0 && m->decision.next_tick_usec < usec)
+        if (follow_up(m))
                 usec = m->decision.next_tick_usec;
 
         /* sd-event's default slack is 250 ms (what accuracy 0 means): a
@@ -653,8 +668,14 @@ int manager_reload(Manager *m, char *err, size_t err_size) {
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
         (void) s, (void) usec;
-        tick_and_rearm(userdata);
+        /* Armed for the policy's follow-up, not the interval; other ticks
+         * (signals, the bus, guest events) are someone asking: full checks. */
+        m->quick_tick = follow_up(m);
+        tick_and_rearm(m);
+        m->quick_tick = false;
         return 0;
 }
 

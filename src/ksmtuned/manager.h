@@ -75,6 +75,8 @@ typedef struct Manager {
         uint64_t last_tick_realtime_usec;
         uint64_t last_tick_usec;        /* CLOCK_MONOTONIC */
         uint64_t metrics_tried_usec;    /* CLOCK_MONOTONIC of the last metrics write */
+        uint64_t handles_checked_usec;  /* CLOCK_MONOTONIC of the last check for replaced directories */
+        bool quick_tick;                /* the tick under way is one of the policy's quick follow-ups */
         uint64_t n_ticks;
         uint64_t n_retunes_coalesced;   /* retune requests answered by a recent tick */
 

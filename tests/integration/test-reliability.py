@@ -262,6 +262,27 @@ def test_replaced_directories(tmp):
         d.stop()
 
 
+def test_replaced_while_bursting(tmp):
+    """The policy's quick follow-up ticks check for replaced directories
+    only every few seconds, and still follow a replaced KSM directory."""
+    r = Root(tmp)
+    r.process(500, b"qemu-kvm")
+    conf = write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_MONITOR_INTERVAL=3600, KSM_POLICY="adaptive")
+    with Daemon(tmp, conf, ["--root", r.root, "--debug"]) as d:
+        d.wait_log(r"Tick 1: committed \d+ KiB in 1 guest")
+        d.wait_log(r"Tick 3: ", timeout=10)        # one-second ticks: a burst, not the hour
+        check(r.get("run") == "1", "bursts", "1", r.get("run"))
+        os.rename(r.ksm, r.ksm + ".old")
+        r.knobs()
+        start = d.mark()
+        d.wait_log(r"sys/kernel/mm/ksm was replaced: reopened it", timeout=15)
+        ticks = len(re.findall(r"Tick \d+: ", d.log_text()[start:]))
+        check(ticks >= 1, "reopened at a quick tick, without a signal", ">= 1", ticks)
+        d.wait_log(r"Tick \d+: ", timeout=10)
+        check(r.get("run") == "1", "writes the new directory", "1", r.get("run"))
+        d.stop()
+
+
 def test_retune_storm(tmp):
     """A root client calling Retune in a loop, and a SIGUSR1 storm: a few ticks
     a second at most, each caller still answered with the current decision."""
@@ -339,5 +360,5 @@ if __name__ == "__main__":
         ksmtest.skip("root: ksmtuned writes KSM knobs, even under --root, only as root")
     main([test_fifo_meminfo, test_fifo_knob, test_fifo_logfile, test_fifo_config,
           test_bad_optional_counter, test_bad_required_counter, test_forged_log_line, test_bidi_name_in_status,
-          test_regex_bomb, test_replaced_directories, test_retune_storm, test_run_write_fails,
-          test_one_second_interval, test_ksmctl_root_daemon_lookup])
+          test_regex_bomb, test_replaced_directories, test_replaced_while_bursting, test_retune_storm,
+          test_run_write_fails, test_one_second_interval, test_ksmctl_root_daemon_lookup])
