@@ -28,8 +28,8 @@
  * (ProcEventsOps.resumed). Reading an event costs about 2.2 µs of CPU
  * (bench/exec-storm: 41.8 ms for 18,728 events), so the budget costs about
  * 0.28 ms, about what one scan with 2,000 processes costs (0.5-0.6 ms,
- * bench/tick-cost --procs 2000): a lasting storm costs about 1 ms per
- * pause, 0.02 % of a CPU (bench/RESULTS.md). A host that starts a guest
+ * bench/tick-cost --procs 2000): a lasting storm costs about 1.2 ms per
+ * pause, 0.025 % of a CPU (bench/RESULTS.md). A host that starts a guest
  * sees a handful of events, far below it. */
 #define PROC_EVENTS_BUDGET 128
 #define PROC_EVENTS_PAUSE_USEC (5 * USEC_PER_SEC)
@@ -60,8 +60,8 @@ int proc_events_new(sd_event *e, const ProcEventsOps *ops, void *userdata, ProcE
 ProcEvents *proc_events_free(ProcEvents *p);
 
 /* At each tick: subscribe again after a storm (as the start-up probe
- * found: filtered or not), if the pause has not ended yet. Returns 1
- * subscribed again, 0 nothing to do (not paused), or negative errno
+ * found: filtered or not), if still paused. Returns 1 subscribed again,
+ * 0 nothing to do (not paused), or negative errno
  * (logged; tried again at the next call or after another pause). */
 int proc_events_resume(ProcEvents *p);
 
