@@ -267,7 +267,8 @@ static void refresh_handles(Manager *m) {
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         int r;
 
-        if (m->quick_tick && m->handles_checked_usec > 0 && now - m->handles_checked_usec < HANDLES_CHECK_USEC)
+        /* A quick tick follows a first one, which checked. */
+        if (m->quick_tick && now - m->handles_checked_usec < HANDLES_CHECK_USEC)
                 return;
         m->handles_checked_usec = now;
 

@@ -235,6 +235,13 @@ static int drain(ProcEvents *p, bool budgeted) {
         return (int) n;
 }
 
+/* Fire timer s once, usec from now. Returns 0 or negative errno. */
+static int arm_oneshot(sd_event_source *s, uint64_t usec) {
+        int r = sd_event_source_set_time_relative(s, usec);
+
+        return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
 /* A storm: stop listening for PROC_EVENTS_PAUSE_USEC, or until a tick
  * resumes sooner. The kernel stops building messages for a socket that
  * said IGNORE (for all, when it was the last listener), and closing it
@@ -254,9 +261,7 @@ static void pause_for_storm(ProcEvents *p) {
         p->stats.paused = true;
         p->stats.storms++;
         p->last_storm = now;
-        r = sd_event_source_set_time_relative(p->resume, PROC_EVENTS_PAUSE_USEC);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(p->resume, SD_EVENT_ONESHOT);
+        r = arm_oneshot(p->resume, PROC_EVENTS_PAUSE_USEC);
         if (r < 0)
                 log_warning_errno(r, "Cannot arm the timer that follows process events again after a storm, "
                                   "following them again at the next tick: %m");
@@ -275,12 +280,9 @@ static int on_resume(sd_event_source *s, uint64_t usec, void *userdata) {
         r = proc_events_resume(p);
         if (r > 0)
                 p->ops.resumed(p->userdata);
-        else if (r < 0) {
+        else if (r < 0)
                 /* Logged; try again after another pause. */
-                r = sd_event_source_set_time_relative(s, PROC_EVENTS_PAUSE_USEC);
-                if (r >= 0)
-                        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-        }
+                (void) arm_oneshot(s, PROC_EVENTS_PAUSE_USEC);
         return 0;
 }
 
@@ -341,9 +343,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         if (p->n_pending == 0 && !p->overflow)
                 return 0;       /* only exits of non-guests, or guests (reported) */
         /* Something to check: pause reading until the check. */
-        r = sd_event_source_set_time_relative(p->defer, PROC_EVENTS_DEFER_MS * USEC_PER_MSEC);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(p->defer, SD_EVENT_ONESHOT);
+        r = arm_oneshot(p->defer, PROC_EVENTS_DEFER_MS * USEC_PER_MSEC);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s, SD_EVENT_OFF);
         return r;

@@ -68,7 +68,7 @@ static void settle(sd_event *e) {
                 assert_true(++n < 10);
 }
 
-/* Make dir/name, let the watch see it, and count what it reported. */
+/* Make dir/name and let the watch see it (on_change counts what it reports). */
 static void make_dir(sd_event *e, const char *dir, const char *name) {
         char path[256];
 
