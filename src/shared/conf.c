@@ -436,6 +436,11 @@ static int parse_line(ParseContext *ctx, unsigned line, const char *p, size_t le
                         continue;
                 }
                 snprintf(raw, sizeof(raw), "%.*s", (int) a[i].raw_len, a[i].raw);
+                /* The shell takes the last one too; say so, since an operator
+                 * who edits the first one sees no change. */
+                if (ctx->set_line[k - keys] > 0)
+                        warn_at(ctx, line, "%s set again (first on line %u): the last value counts, as in the old script",
+                                k->name, ctx->set_line[k - keys]);
                 if (set_key(ctx, k, line, raw, a[i].value) < 0)
                         return -EINVAL;
         }

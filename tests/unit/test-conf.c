@@ -57,7 +57,6 @@ static const GoodRow good[] = {
         { "KSM_MONITOR_INTERVAL=1\"6\"\n", F(monitor_interval_s), 16 },
         { "# comment\n\n   \nKSM_MONITOR_INTERVAL=17\n", F(monitor_interval_s), 17 },
         { "   # indented comments are fine\nKSM_MONITOR_INTERVAL=18\n", F(monitor_interval_s), 18 },
-        { "KSM_MONITOR_INTERVAL=1\nKSM_MONITOR_INTERVAL=20\n", F(monitor_interval_s), 20 },   /* last wins, as in sh */
         /* range edges */
         { "KSM_MONITOR_INTERVAL=1\n", F(monitor_interval_s), 1 },
         { "KSM_MONITOR_INTERVAL=86400\n", F(monitor_interval_s), 86400 },
@@ -193,6 +192,12 @@ static const ShellCase shell_cases[] = {
         { "KSM_MONITOR_INTERVAL=5 KSM_SLEEP_MSEC=20\n", 0, OK, NULL, F(sleep_msec), 20 },
         { "KSM_MONITOR_INTERVAL=7", 0, OK, NULL, F(monitor_interval_s), 7 },
         /* what the old script ran with */
+        { "KSM_SLEEP_MSEC=10\nKSM_SLEEP_MSEC=30\n", 0, WARN,
+          "test.conf:2: KSM_SLEEP_MSEC set again (first on line 1): the last value counts, as in the old script",
+          F(sleep_msec), 30 },
+        { "KSM_SLEEP_MSEC=10 KSM_SLEEP_MSEC=40\n", 0, WARN,
+          "test.conf:1: KSM_SLEEP_MSEC set again (first on line 1): the last value counts, as in the old script",
+          F(sleep_msec), 40 },
         { "DEBUG=foo\n", 0, WARN, 
           "test.conf:1: DEBUG=foo: not a boolean: the old script turned debugging on for any value but the empty one; taken as 1", F(monitor_interval_s), 60 },
         { "KSM_THRES_COEF=150\n", 0, WARN, 
