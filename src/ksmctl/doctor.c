@@ -176,6 +176,10 @@ static int collect_procs(Ctl *c, Doctor *d, char **args, size_t n_args, bool *ma
                 bool have_stat;
 
                 r = 0;
+                /* KSM merges user memory only; a kernel thread asked for by
+                 * pid is named as such in verb_doctor(). */
+                if (n_args > 0 && proc_is_kernel_thread(fd, t.pid) == 1)
+                        continue;
                 (void) proc_read_comm(fd, t.pid, t.comm);      /* "" when gone */
                 read_cmdline(root, &t);
                 have_stat = ksm_stat_read(root, t.pid, &st) >= 0;
@@ -407,6 +411,18 @@ static int parse_options(Ctl *c, int argc, char *argv[], bool *json, uint64_t *s
         return -1;
 }
 
+/* Whether arg is the pid of a kernel thread. */
+static bool is_kernel_thread_arg(Ctl *c, const char *arg) {
+        _cleanup_close_ int fd = -1;
+        int64_t pid;
+        int root = ctl_root_fd(c);
+
+        if (root < 0 || parse_int64(arg, 1, INT32_MAX, &pid) < 0)
+                return false;
+        fd = proc_open(root);
+        return fd >= 0 && proc_is_kernel_thread(fd, (pid_t) pid) == 1;
+}
+
 int verb_doctor(Ctl *c, int argc, char *argv[]) {
         Doctor d = { .sample_ms = SAMPLE_MS_DEFAULT, .page_size_bytes = page_size() };
         _cleanup_free_ bool *matched = NULL;
@@ -418,6 +434,9 @@ int verb_doctor(Ctl *c, int argc, char *argv[]) {
         if (r >= 0)
                 return r;
         n_args = (size_t) (argc - optind);
+        for (int i = optind; i < argc; i++)
+                if (!*argv[i])
+                        return ctl_usage_error("doctor", "an empty PID or NAME matches no process");
         matched = calloc(n_args + 1, sizeof(bool));
         if (!matched)
                 return ctl_fail(-ENOMEM, "Out of memory");
@@ -439,8 +458,12 @@ int verb_doctor(Ctl *c, int argc, char *argv[]) {
         }
         for (size_t i = 0; i < n_args; i++)
                 if (!matched[i]) {
-                        ctl_msg(0, "No process matches '%s' (a pid, a process name or a qemu guest name)",
-                                argv[optind + i]);
+                        if (is_kernel_thread_arg(c, argv[optind + i]))
+                                ctl_msg(0, "'%s' is a kernel thread: KSM merges the memory of user processes only",
+                                        argv[optind + i]);
+                        else
+                                ctl_msg(0, "No process matches '%s' (a pid, a process name or a qemu guest name; "
+                                        "kernel threads are left out)", argv[optind + i]);
                         status = CTL_EXIT_FAILURE;
                 }
         if (json)

@@ -124,6 +124,41 @@ int proc_read_stat(int proc_fd, pid_t pid, ProcStat *ret) {
         return proc_stat_parse(text, ret);
 }
 
+/* include/linux/sched.h: the flag ps(1) and pgrep read too. */
+#define PF_KTHREAD UINT64_C(0x00200000)
+
+int proc_stat_is_kernel_thread(const char *text) {
+        const char *close = strrchr(text, ')'), *p;
+        uint64_t flags;
+
+        if (!close || !strchr(text, '(') || close[1] != ' ')
+                return -EBADMSG;
+        p = close + 1;
+        /* Fields 3 to 8, then flags. */
+        for (unsigned field = 3; field < 9; field++) {
+                while (*p == ' ')
+                        p++;
+                if (!*p || *p == '\n')
+                        return -EBADMSG;
+                p += strcspn(p, " \n");
+        }
+        while (*p == ' ')
+                p++;
+        if (parse_field(&p, &flags) < 0)
+                return -EBADMSG;
+        return (flags & PF_KTHREAD) != 0;
+}
+
+int proc_is_kernel_thread(int proc_fd, pid_t pid) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = read_pid_file(proc_fd, pid, "stat", PROC_STAT_MAX, &text);
+        if (r < 0)
+                return r;
+        return proc_stat_is_kernel_thread(text);
+}
+
 int proc_read_comm(int proc_fd, pid_t pid, char comm[16]) {
         _cleanup_free_ char *text = NULL;
         int r;

@@ -42,6 +42,16 @@ int proc_read_stat(int proc_fd, pid_t pid, ProcStat *ret);
  * Returns 0, -ESRCH when gone, or negative errno. */
 int proc_read_comm(int proc_fd, pid_t pid, char comm[16]);
 
+/* Whether the text of /proc/PID/stat is a kernel thread's (PF_KTHREAD in
+ * field 9, flags). Unlike proc_stat_parse() it takes any length of comm:
+ * since Linux 6.x kernel threads show their full name there. Returns 1, 0,
+ * or -EBADMSG. */
+int proc_stat_is_kernel_thread(const char *text);
+
+/* Read proc_fd/PID/stat and say whether it is a kernel thread. Returns 1, 0,
+ * -ESRCH when gone, or another negative errno (-EBADMSG: unparsable). */
+int proc_is_kernel_thread(int proc_fd, pid_t pid);
+
 /* Whether pid is a thread group leader (a process, not one of its threads:
  * /proc lists processes only, but /proc/TID/ also opens for threads). Reads
  * the Tgid line of proc_fd/PID/status. Returns 1, 0, or negative errno

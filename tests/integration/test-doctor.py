@@ -192,6 +192,31 @@ def test_no_ksm_and_selection(tmp):
     check("No process matches 'ksmdoc-none'" in p.stderr, "unknown name named", "No process matches", p.stderr)
     p = kt.run_ksmctl("doctor", "--sample-ms=x")
     kt.expect_status(p, 2, "a bad --sample-ms")
+    # An empty argument is a usage error, not a match for every process whose
+    # name could not be read.
+    p = doctor(tmp, "--sample-ms=0", "", status=2)
+    check("an empty PID or NAME" in p.stderr, "empty argument named", "an empty PID or NAME", p.stderr)
+    kthread = kernel_thread_pid()
+    if kthread is None:
+        kt.log("no kernel thread visible in /proc: its case not checked")
+        return
+    p = doctor(tmp, "--json", "--sample-ms=0", str(kthread), status=1)
+    check(f"'{kthread}' is a kernel thread" in p.stderr, "a kernel thread's pid is refused naming it",
+          f"'{kthread}' is a kernel thread", p.stderr)
+    check(json.loads(p.stdout)["processes"] == [], "no findings for a kernel thread", [], p.stdout)
+
+
+def kernel_thread_pid():
+    """A kernel thread's pid (PF_KTHREAD in /proc/PID/stat), or None."""
+    for pid in sorted(int(d) for d in os.listdir("/proc") if d.isdigit()):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[6]) & 0x00200000:
+            return pid
+    return None
 
 
 if __name__ == "__main__":

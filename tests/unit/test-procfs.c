@@ -82,6 +82,35 @@ static void make_dir(const char *root, const char *rel) {
         assert_int_equal(mkdir(path, 0755), 0);
 }
 
+/* Kernel threads by PF_KTHREAD in field 9, whatever the length of comm. */
+static void test_stat_is_kernel_thread(void **state) {
+        static const struct {
+                const char *name, *text;
+                int ret;
+        } kt_rows[] = {
+                { "ksmd", "37 (ksmd) S 2 0 0 0 -1 2097216 0 0 0 0 1234 567\n", 1 },
+                { "kthreadd", "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0\n", 1 },
+                { "a kernel thread's full name, longer than 15",
+                  "3 (pool_workqueue_release) S 2 0 0 0 -1 2129984 0 0 0 0 0 0\n", 1 },
+                { "a user process", "40 (qemu-kvm) S 1 1 1 0 -1 4194560 0 0 0 0 3 4\n", 0 },
+                { "a name with ') ' in it", "41 (a) S 2 0 0 0 -1 2097216) S 1 1 1 0 -1 0 0 0\n", 0 },
+                { "flags not a number", "37 (ksmd) S 2 0 0 0 -1 x 0 0\n", -EBADMSG },
+                { "flags negative", "37 (ksmd) S 2 0 0 0 -1 -2097216 0 0\n", -EBADMSG },
+                { "cut short before flags", "37 (ksmd) S 2 0 0 0 -1", -EBADMSG },
+                { "cut short at flags", "37 (ksmd) S 2 0 0 0 -1 ", -EBADMSG },
+                { "no parentheses", "37 ksmd S 2 0 0 0 -1 2097216 0\n", -EBADMSG },
+                { "empty", "", -EBADMSG },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(kt_rows); i++) {
+                int r = proc_stat_is_kernel_thread(kt_rows[i].text);
+
+                if (r != kt_rows[i].ret)
+                        fail_msg("%s: expected %d, got %d", kt_rows[i].name, kt_rows[i].ret, r);
+        }
+}
+
 /* A fixture tree: the listing gives the numeric entries only, files of a
  * pid that is not there are -ESRCH, threads are told from processes. */
 static void test_fixture_tree(void **state) {
@@ -146,6 +175,9 @@ static void test_fixture_tree(void **state) {
         assert_int_equal(st.rss_pages, 256);
         assert_int_equal(proc_read_stat(fd, 41, &st), -EBADMSG);
         assert_int_equal(proc_read_stat(fd, 2, &st), -ESRCH);
+        assert_int_equal(proc_is_kernel_thread(fd, 40), 0);
+        assert_int_equal(proc_is_kernel_thread(fd, 41), -EBADMSG);
+        assert_int_equal(proc_is_kernel_thread(fd, 2), -ESRCH);
         assert_int_equal(proc_is_process(fd, 40), 1);
         assert_int_equal(proc_is_process(fd, 41), 0);
         assert_int_equal(proc_is_process(fd, 1), -ESRCH);
@@ -220,6 +252,7 @@ static void test_live_against_libproc2(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_stat_parse),
+                cmocka_unit_test(test_stat_is_kernel_thread),
                 cmocka_unit_test(test_fixture_tree),
                 cmocka_unit_test(test_live_against_libproc2),
         };
