@@ -127,7 +127,10 @@ in_root apt-get $apt_opts install ksmtuned >>"$work/apt.log" 2>&1 ||
 old=$(in_root dpkg-query -W -f '${Version}' ksmtuned)
 head -n 1 "$root/usr/sbin/ksmtuned" | grep -q '^#!/bin/bash' || fail "the old ksmtuned is not the bash script"
 
-# The admin's edits of both conffiles.
+# The admin's edits of both conffiles: every key of the old file set (its
+# commented-out lines, LOGFILE and DEBUG included), two of them changed.
+sed -i 's/^# *\(KSM_[A-Z_]*=\|LOGFILE=\|DEBUG=\)/\1/' "$root/etc/ksmtuned.conf"
+[ "$(grep -c '^[A-Z]' "$root/etc/ksmtuned.conf")" -ge 10 ] || fail "the old ksmtuned.conf has fewer keys than expected"
 printf '# edited by the admin\nKSM_NPAGES_MAX=2000\nKSM_THRES_COEF=30\n' >>"$root/etc/ksmtuned.conf"
 printf 'KSM_MAX_KERNEL_PAGES=1000\n' >>"$root/etc/default/ksm"
 cp "$root/etc/ksmtuned.conf" "$work/edited.conf"
