@@ -8,6 +8,7 @@ never overwritten, removed on uninstall only while unchanged.
 """
 import filecmp
 import os
+import re
 import stat
 import sys
 
@@ -52,6 +53,39 @@ def make(*args):
     return run("make", "-s", "-C", BUILDDIR, *args, env=env, check_status=0)
 
 
+# An absolute path naming one of the installed files, in any installed text
+# (units, man pages, the libvirt hook, the bus policy...).
+OWN_FILE = re.compile(r"(?<![\w.@$}-])(/[\w.+/-]*/(?:ksmctl|ksmtuned|libvirt-hook-qemu|org\.ksmtuned\.Tuner1\.conf"
+                      r"|ksmtuned\.rules(?:\.test)?\.yml|ksmtuned\.conf|ksm\.service|ksmtuned\.service))(?![\w.-])")
+# Paths of that form that are not installed files: the admin's links to the
+# hook, D-Bus object paths, the runtime directory and the old packages' files ksmctl reads.
+NOT_OURS = re.compile(r"^/(org/|etc/libvirt/|run/|var/|etc/sysconfig/|etc/default/|etc/systemd/|proc/|sys/)")
+
+
+def check_references(dest, got):
+    """Every installed file that names one of the installed files by its
+    absolute path names it where make install put it: a /usr/local build's
+    units, man pages and hook never point into /usr."""
+    text_names = {}
+    for path in sorted(got):
+        with open(dest + path, "rb") as f:
+            data = f.read()
+        if b"\0" in data:
+            continue
+        for ref in OWN_FILE.findall(data.decode("utf-8", "replace")):
+            ref = ref.rstrip(".")
+            if NOT_OURS.match(ref) or ref == os.environ["sysconfdir"] + "/ksmtuned.conf" and ref in got:
+                continue
+            text_names.setdefault(ref, []).append(path)
+    wrong = {ref: paths for ref, paths in text_names.items() if ref not in got}
+    check(not wrong, "absolute paths to installed files that are not where they were installed", {}, wrong)
+    sbin_line = [line for line in open(dest + os.environ["pkgdatadir"] + "/libvirt-hook-qemu")
+                 if line.startswith("PATH=")]
+    check(len(sbin_line) == 1 and ":" + os.environ["sbindir"] + ":" in sbin_line[0],
+          "the installed libvirt hook looks for ksmctl in sbindir", os.environ["sbindir"], sbin_line)
+    log(f"{len(text_names)} absolute paths to installed files, all where they were installed")
+
+
 def test_install_and_uninstall(tmp):
     dest = os.path.join(tmp, "root")
     want = expected_files()
@@ -70,6 +104,7 @@ def test_install_and_uninstall(tmp):
         else:
             check(mode == 0o644, f"{path} mode", "0644", oct(mode))
     check(filecmp.cmp(conf, shipped, shallow=False), "the installed ksmtuned.conf is etc/ksmtuned.conf")
+    check_references(dest, got)
 
     # An admin's edit survives a reinstall and an uninstall.
     with open(conf, "a") as f:

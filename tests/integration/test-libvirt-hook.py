@@ -10,8 +10,8 @@ import time
 
 from ksmtest import check, log, main, wait_for
 
-HOOK = os.path.join(os.environ.get("abs_top_srcdir", os.path.join(os.path.dirname(__file__), "..", "..")),
-                    "libvirt", "qemu-hook")
+HOOK = os.path.join(os.environ.get("abs_top_builddir", os.path.join(os.path.dirname(__file__), "..", "..")),
+                    "libvirt-hook-qemu")
 DOMAIN_XML = "<domain type='kvm'><name>guest1</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>" + \
     "<memory unit='KiB'>262144</memory>" + "<!-- padding -->" * 8000 + "</domain>\n"   # > a pipe buffer
 CALLING = ["started", "stopped", "release"]

@@ -14,8 +14,8 @@ from ksmtest import KSMTUNED, SKIP, Daemon, check, log, main, run, wait_for, wri
 from libvirtd import QEMU_PID_DIR, QEMU_URI, Libvirtd, process_alive, read_pidfile, require_libvirtd, vm_rss_kib
 
 QEMU = shutil.which("qemu-system-x86_64")
-HOOK = os.path.join(os.environ.get("abs_top_srcdir", os.path.join(os.path.dirname(__file__), "..", "..")),
-                    "libvirt", "qemu-hook")
+HOOK = os.path.join(os.environ.get("abs_top_builddir", os.path.join(os.path.dirname(__file__), "..", "..")),
+                    "libvirt-hook-qemu")
 
 GUEST_XML = """<domain type='qemu'>
   <name>{name}</name>

@@ -127,7 +127,10 @@ in_root apt-get $apt_opts install ksmtuned >>"$work/apt.log" 2>&1 ||
 old=$(in_root dpkg-query -W -f '${Version}' ksmtuned)
 head -n 1 "$root/usr/sbin/ksmtuned" | grep -q '^#!/bin/bash' || fail "the old ksmtuned is not the bash script"
 
-# The admin's edits of both conffiles.
+# The admin's edits of both conffiles: every key of the old file set (its
+# commented-out lines, LOGFILE and DEBUG included), two of them changed.
+sed -i 's/^# *\(KSM_[A-Z_]*=\|LOGFILE=\|DEBUG=\)/\1/' "$root/etc/ksmtuned.conf"
+[ "$(grep -c '^[A-Z]' "$root/etc/ksmtuned.conf")" -ge 10 ] || fail "the old ksmtuned.conf has fewer keys than expected"
 printf '# edited by the admin\nKSM_NPAGES_MAX=2000\nKSM_THRES_COEF=30\n' >>"$root/etc/ksmtuned.conf"
 printf 'KSM_MAX_KERNEL_PAGES=1000\n' >>"$root/etc/default/ksm"
 cp "$root/etc/ksmtuned.conf" "$work/edited.conf"
@@ -160,9 +163,25 @@ done
 in_root dpkg-query -W -f '${Conffiles}\n' ksmtuned | grep -q ' /etc/default/ksm ' || fail "/etc/default/ksm is not a conffile"
 in_root dpkg-query -W -f '${Conffiles}\n' ksmtuned | grep -q ' /etc/ksmtuned.conf ' || fail "/etc/ksmtuned.conf is not a conffile"
 
+# The installed daemon writes its metrics where node_exporter's textfile
+# collector reads them (its default, when that directory exists). One dry
+# run: /proc/meminfo and the KSM knobs from a copy under --root, no bus.
+prom=/var/lib/prometheus/node-exporter/ksmtuned.prom
+mkdir -p "$root${prom%/*}" "$root/tmp/fx/proc" "$root/tmp/fx/sys/kernel/mm/ksm"
+cp /proc/meminfo "$root/tmp/fx/proc/meminfo"
+for f in run pages_to_scan sleep_millisecs pages_shared pages_sharing pages_unshared pages_volatile full_scans; do
+	echo 0 >"$root/tmp/fx/sys/kernel/mm/ksm/$f"
+done
+out=$(in_root /usr/sbin/ksmtuned --once --dry-run --no-bus --root /tmp/fx 2>&1) || fail "ksmtuned --once in the root: $out"
+grep -q '^ksmtuned_build_info' "$root$prom" || fail "the installed ksmtuned wrote no metrics to $prom"
+: >"$root${prom%/*}/other.prom"
+
 # 4. Remove keeps the admin's files; purge leaves nothing of the package.
 in_root dpkg -L ksmtuned >"$work/files"
 in_root apt-get $apt_opts remove ksmtuned >>"$work/apt.log" 2>&1 || fail "apt-get remove"
+# No daemon updates the metrics any more: node_exporter must not export them.
+[ ! -e "$root$prom" ] || fail "apt-get remove left $prom"
+[ -e "$root${prom%/*}/other.prom" ] || fail "apt-get remove took another package's metrics file"
 cmp -s "$work/edited.conf" "$root/etc/ksmtuned.conf" || fail "apt-get remove did not keep /etc/ksmtuned.conf"
 [ ! -e "$root/usr/sbin/ksmtuned" ] || fail "apt-get remove left /usr/sbin/ksmtuned"
 in_root dpkg --purge ksmtuned >>"$work/apt.log" 2>&1 || fail "dpkg --purge"
