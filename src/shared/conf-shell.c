@@ -22,6 +22,9 @@
 #include "macro.h"
 
 _printf_(3, 4)
+/* The most of a bad value quoted in an error message. */
+#define RAW_SHOWN_MAX 64
+
 static int refuse(char *why, size_t why_size, const char *fmt, ...) {
         va_list ap;
 
@@ -215,8 +218,12 @@ int shell_parse_line(const char *line, size_t len, ShellAssignment ret[static SH
                 p = a->raw;
                 r = unquote_word(&p, end, a->value, sizeof(a->value), &what);
                 a->raw_len = (size_t) (r < 0 ? word_length(a->raw, end) : (size_t) (p - a->raw));
+                /* A value of any length is cut to RAW_SHOWN_MAX in the message, so
+                 * that the reason after it is not lost. */
                 if (r < 0)
-                        return refuse(why, why_size, "%s=%.*s: %s", a->name, (int) a->raw_len, a->raw, what);
+                        return refuse(why, why_size, "%s=%.*s%s: %s", a->name,
+                                      (int) (a->raw_len > RAW_SHOWN_MAX ? RAW_SHOWN_MAX : a->raw_len), a->raw,
+                                      a->raw_len > RAW_SHOWN_MAX ? "..." : "", what);
                 n++;
                 while (p < end && is_blank(*p))
                         p++;

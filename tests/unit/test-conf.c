@@ -335,6 +335,20 @@ static void test_long_line(void **state) {
         assert_int_equal(parse(text, &c, err, &w), -EINVAL);
         assert_true(strncmp(err, "test.conf:2: LOGFILE=/000", 25) == 0);
         assert_non_null(strstr(err, ": value too long"));
+        /* A line of 100 kB: the message still says why, after a cut value. */
+        {
+                size_t size = 100 * 1024;
+                _cleanup_free_ char *big = malloc(size + 1);
+
+                assert_non_null(big);
+                memcpy(big, "LOGFILE=/", 9);
+                memset(big + 9, 'x', size - 10);
+                big[size - 1] = '\n';
+                big[size] = '\0';
+                assert_int_equal(parse(big, &c, err, &w), -EINVAL);
+                assert_true(strncmp(err, "test.conf:1: LOGFILE=/xxx", 25) == 0);
+                assert_non_null(strstr(err, "...: value too long"));
+        }
 }
 
 static void test_defaults_and_old_file(void **state) {
