@@ -21,10 +21,10 @@
 #include "conf-shell.h"
 #include "macro.h"
 
-_printf_(3, 4)
 /* The most of a bad value quoted in an error message. */
 #define RAW_SHOWN_MAX 64
 
+_printf_(3, 4)
 static int refuse(char *why, size_t why_size, const char *fmt, ...) {
         va_list ap;
 
