@@ -15,6 +15,9 @@ Regular forms the pages keep (see the comment at the top of each page):
   ksmtuned(8)       ".It Fl x Ar arg , Fl -long Ar arg" items in OPTIONS,
                     ".It Dv SIGNAL" items in SIGNALS;
   ksmctl(8)         ".It Cm verb" items in COMMANDS, ".It Fl" items anywhere.
+README.md's key table, its D-Bus section and its list of metric families are
+checked too, against the key table, src/ksmtuned/bus.h and bus-vtable.c, and
+src/shared/metrics.c; so are the D-Bus members and types of ksmtuned(8).
 """
 import os
 import re
@@ -240,6 +243,120 @@ def test_client_page(tmp):
         check(documented[flag] == arg, f"ksmctl(8): argument of {flag}", arg, documented[flag])
 
 
+README = os.path.join(SRCDIR, "README.md")
+
+
+def readme_text():
+    with open(README) as f:
+        return f.read()
+
+
+def test_readme_keys(tmp):
+    """The key table of README.md lists every key of the code, once, with its
+    built-in default ("(none)" for an empty one)."""
+    code = code_keys()
+    rows = {}
+    for m in re.finditer(r"^\| `([A-Z][A-Z0-9_]*)` \| ((?:[^|\\]|\\.)*?) \|", readme_text(), re.M):
+        check(m.group(1) not in rows, f"README.md lists {m.group(1)} once in its key table")
+        value = m.group(2).replace("\\|", "|")
+        if value == "(none)":
+            value = ""
+        elif len(value) >= 2 and value[0] == value[-1] == "`":
+            value = value[1:-1]
+        rows[m.group(1)] = value
+    check(set(rows) == set(code), "keys in README.md's table (missing, extra)",
+          ([], []), (sorted(set(code) - set(rows)), sorted(set(rows) - set(code))))
+    diff = {k: (code[k], rows[k]) for k in code if rows[k] != code[k]}
+    check(not diff, "defaults in README.md's key table ({key: (code, README)})", {}, diff)
+
+
+def bus_properties():
+    """{name: D-Bus type} of the daemon's properties, from src/ksmtuned/bus.h
+    and the Version property of the vtable."""
+    with open(os.path.join(SRCDIR, "src", "ksmtuned", "bus.h")) as f:
+        props = dict(re.findall(r'X\("([A-Za-z]+)", ([a-z]), ', f.read()))
+    with open(os.path.join(SRCDIR, "src", "ksmtuned", "bus-vtable.c")) as f:
+        vtable = f.read()
+    props.update(re.findall(r'SD_BUS_PROPERTY\("([A-Za-z]+)", "([a-z])"', vtable))
+    methods = set(re.findall(r'SD_BUS_METHOD[A-Z_]*\("([A-Za-z]+)"', vtable))
+    check(len(props) >= 10 and methods, "the properties and methods are found in bus.h and bus-vtable.c "
+          "(update this test if they moved)", ">= 10 properties, methods", (props, methods))
+    return props, methods
+
+
+def test_bus_members_documented(tmp):
+    """Every D-Bus method and property of the vtable is in ksmtuned(8)'s
+    D-BUS INTERFACE section and in README.md's D-Bus section, and no other."""
+    props, methods = bus_properties()
+    section = man_section(man_source("ksmtuned.8"), "D-BUS INTERFACE")
+    page_methods = set(re.findall(r"^\.It Fn ([A-Za-z]+)", section, re.M))
+    check(page_methods == methods, "methods in ksmtuned(8)", sorted(methods), sorted(page_methods))
+    m = re.search(r"^Read-only properties.*?(?=^\.Pp)", section, re.M | re.S)
+    check(m, "ksmtuned(8) has its 'Read-only properties' paragraph")
+    page_props = set(re.findall(r"^\.Li ([A-Z][A-Za-z]+)", m.group(0), re.M)) - {"PropertiesChanged"}
+    check(page_props == set(props), "properties in ksmtuned(8) (missing, extra)",
+          ([], []), (sorted(set(props) - page_props), sorted(page_props - set(props))))
+    # Each documented type, "(x)" or "(all t)" after a run of names.
+    pending = []
+    for line in m.group(0).splitlines():
+        n = re.match(r"^\.Li ([A-Z][A-Za-z]+)", line)
+        t = re.match(r"^\.Pq (?:all |both )?([a-z])\b", line)
+        if n and n.group(1) in props:
+            pending.append(n.group(1))
+        elif t and pending:
+            wrong = {p: props[p] for p in pending if props[p] != t.group(1)}
+            check(not wrong, f"ksmtuned(8): the type ({t.group(1)}) of {pending}", {}, wrong)
+            pending = []
+    readme = re.search(r"^## D-Bus\n(.*?)(?=^## )", readme_text(), re.M | re.S)
+    check(readme, "README.md has a '## D-Bus' section")
+    named = set(re.findall(r"`([A-Z][A-Za-z]+)\b", readme.group(1)))
+    missing = sorted((set(props) | methods) - named)
+    check(not missing, "D-Bus members missing from README.md's D-Bus section", [], missing)
+
+
+def metric_families():
+    """{family: type} written by src/shared/metrics.c, with the ksmtuned_ prefix."""
+    with open(os.path.join(SRCDIR, "src", "shared", "metrics.c")) as f:
+        text = f.read()
+    fams = {}
+    for m in re.finditer(r'\b(gauge_u64|counter_u64|family)\(f, "([a-z_]+)", (?:"([a-z]+)")?', text):
+        fams["ksmtuned_" + m.group(2)] = m.group(3) or ("counter" if m.group(1) == "counter_u64" else "gauge")
+    check(len(fams) >= 20, "metric families found in src/shared/metrics.c (update this test if they moved)",
+          ">= 20", sorted(fams))
+    return fams
+
+
+def test_metrics_documented(tmp):
+    """README.md's list of metric families is the set the metrics writer
+    writes ("ksmtuned_ksm_run, _pages_to_scan" abbreviates a shared prefix),
+    counters and only counters end in _total, and each family ksmtuned(8)
+    or ksmtuned.conf(5) names exists."""
+    fams = metric_families()
+    for name, kind in fams.items():
+        check(name.endswith("_total") == (kind == "counter"),
+              f"{name}: _total on counters only", "counter" if name.endswith("_total") else "gauge", kind)
+    section = re.search(r"^Every family has .*?(?=\n\n)", readme_text(), re.M | re.S)
+    check(section, "README.md has its 'Every family has' paragraph")
+    named = set()
+    prefix = None
+    for tok in re.findall(r"`(_?[a-z][a-z_]*)(?:\{[^}]*\})?`", section.group(0)):
+        if tok == "ksmtuned_":
+            continue  # the prefix itself, named before the list
+        if tok.startswith("ksmtuned_"):
+            named.add(tok)
+            prefix = tok
+        elif tok.startswith("_") and prefix:
+            # "_pages_to_scan" after "ksmtuned_ksm_run": the prefix up to the last word of the first name.
+            cands = [prefix[:i] + tok for i in range(len(prefix)) if prefix[i] == "_"]
+            hit = [c for c in cands if c in fams]
+            named.add(hit[-1] if hit else prefix + tok)
+    check(named == set(fams), "metric families in README.md (missing, not written)",
+          ([], []), (sorted(set(fams) - named), sorted(named - set(fams))))
+    for page in MAN_PAGES:
+        for name in set(re.findall(r"\bksmtuned_[a-z_]+", man_source(page))):
+            check(name in fams, f"{page} names the metric {name}, which the code writes", True, False)
+
+
 def test_pages_lint_clean(tmp):
     """The generated pages have no mandoc warning (or groff's, without mandoc)."""
     pages = [os.path.join(BUILDDIR, "man", p) for p in MAN_PAGES]
@@ -262,4 +379,5 @@ def test_pages_lint_clean(tmp):
 
 if __name__ == "__main__":
     ksmtest.main([test_keys_in_config_page, test_defaults_and_ranges_in_config_page, test_shipped_config,
-                  test_daemon_options, test_daemon_signals, test_client_page, test_pages_lint_clean])
+                  test_daemon_options, test_daemon_signals, test_client_page, test_readme_keys,
+                  test_bus_members_documented, test_metrics_documented, test_pages_lint_clean])
