@@ -357,6 +357,21 @@ def test_metrics_documented(tmp):
             check(name in fams, f"{page} names the metric {name}, which the code writes", True, False)
 
 
+def test_readme_paths(tmp):
+    """Every file of the source tree that README.md names in backquotes exists
+    (a program built from FILE.c counts, a glob must match)."""
+    import glob
+    tops = {e for e in os.listdir(SRCDIR) if os.path.isdir(os.path.join(SRCDIR, e)) and not e.startswith(".")}
+    missing = []
+    for path in sorted(set(re.findall(r"`([a-z][A-Za-z0-9_.*-]*/[A-Za-z0-9_./*-]*)`", readme_text()))):
+        if path.split("/")[0] not in tops or path.split("/")[0].startswith("build"):
+            continue  # an installed path (share/...), not the source tree's
+        full = os.path.join(SRCDIR, path)
+        if not (glob.glob(full) or os.path.exists(full + ".c")):
+            missing.append(path)
+    check(not missing, "paths of the source tree named by README.md exist", [], missing)
+
+
 def test_pages_lint_clean(tmp):
     """The generated pages have no mandoc warning (or groff's, without mandoc)."""
     pages = [os.path.join(BUILDDIR, "man", p) for p in MAN_PAGES]
@@ -380,4 +395,5 @@ def test_pages_lint_clean(tmp):
 if __name__ == "__main__":
     ksmtest.main([test_keys_in_config_page, test_defaults_and_ranges_in_config_page, test_shipped_config,
                   test_daemon_options, test_daemon_signals, test_client_page, test_readme_keys,
-                  test_bus_members_documented, test_metrics_documented, test_pages_lint_clean])
+                  test_bus_members_documented, test_metrics_documented, test_readme_paths,
+                  test_pages_lint_clean])
