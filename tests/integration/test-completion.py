@@ -46,6 +46,9 @@ def test_verbs_and_options(tmp):
         check(complete(verb, "-") == want, f"options of '{verb}' offered", want, complete(verb, "-"))
         check(complete("--root", "/", verb, "-") == want, f"options of '{verb}' after --root DIR", want,
               complete("--root", "/", verb, "-"))
+    for verb, opt in [("status", "--top"), ("metrics", "--top"), ("doctor", "--sample-ms")]:
+        check(complete(verb, opt, "") == [], f"nothing offered for the number after '{verb} {opt}'",
+              [], complete(verb, opt, ""))
     dirs = complete("--root", "/")
     check("/etc" in dirs and "/etc/hostname" not in dirs, "--root completes directories", "/etc", dirs)
 
