@@ -372,6 +372,29 @@ def test_readme_paths(tmp):
     check(not missing, "paths of the source tree named by README.md exist", [], missing)
 
 
+# configure's directories with no option on Debian 12, as docs/packaging.md shows them.
+DEFAULT_DIRS = {"sbindir": "/usr/local/sbin", "sysconfdir": "/etc", "dbuspolicydir": "/etc/dbus-1/system.d",
+                "mandir": "/usr/local/share/man", "pkgdatadir": "/usr/local/share/ksmtuned",
+                "systemdsystemunitdir": "/usr/local/lib/systemd/system",
+                "bashcompletiondir": "/usr/local/share/bash-completion/completions"}
+
+
+def test_packaging_file_list(tmp):
+    """docs/packaging.md's list of installed files is tests/data/install-files.txt
+    (which test-install.py checks against make install) for a plain ./configure."""
+    with open(os.path.join(SRCDIR, "tests", "data", "install-files.txt")) as f:
+        want = set()
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                want.add(re.sub(r"@([a-z]+)@", lambda m: DEFAULT_DIRS[m.group(1)], line.strip()))
+    with open(os.path.join(SRCDIR, "docs", "packaging.md")) as f:
+        m = re.search(r"^## Installed files\n.*?\n\n((?:    /[^\n]*\n)+)", f.read(), re.M | re.S)
+    check(m, "docs/packaging.md has its indented list under '## Installed files'")
+    listed = {line.strip() for line in m.group(1).splitlines()}
+    check(listed == want, "files in docs/packaging.md (missing, extra)",
+          ([], []), (sorted(want - listed), sorted(listed - want)))
+
+
 def test_pages_lint_clean(tmp):
     """The generated pages have no mandoc warning (or groff's, without mandoc)."""
     pages = [os.path.join(BUILDDIR, "man", p) for p in MAN_PAGES]
@@ -396,4 +419,4 @@ if __name__ == "__main__":
     ksmtest.main([test_keys_in_config_page, test_defaults_and_ranges_in_config_page, test_shipped_config,
                   test_daemon_options, test_daemon_signals, test_client_page, test_readme_keys,
                   test_bus_members_documented, test_metrics_documented, test_readme_paths,
-                  test_pages_lint_clean])
+                  test_packaging_file_list, test_pages_lint_clean])
