@@ -395,6 +395,20 @@ def test_packaging_file_list(tmp):
           ([], []), (sorted(want - listed), sorted(listed - want)))
 
 
+def test_journal_fields_documented(tmp):
+    """The journal fields of a decision (src/ksmtuned/decision-log.c) are those
+    ksmtuned(8) and README.md list."""
+    with open(os.path.join(SRCDIR, "src", "ksmtuned", "decision-log.c")) as f:
+        code = set(re.findall(r'"(KSMTUNED_[A-Z_]+)=', f.read()))
+    check(len(code) >= 5, "journal fields found in decision-log.c (update this test if they moved)", ">= 5", code)
+    page = set(re.findall(r"^\.Li (KSMTUNED_[A-Z_]+)", man_section(man_source("ksmtuned.8"), "DESCRIPTION"), re.M))
+    check(page == code, "journal fields in ksmtuned(8) (missing, extra)",
+          ([], []), (sorted(code - page), sorted(page - code)))
+    readme = set(re.findall(r"`(KSMTUNED_[A-Z_]+)`", readme_text())) - {"KSMTUNED_KERNEL_TESTS"}
+    check(readme == code, "journal fields in README.md (missing, extra)",
+          ([], []), (sorted(code - readme), sorted(readme - code)))
+
+
 def test_pages_lint_clean(tmp):
     """The generated pages have no mandoc warning (or groff's, without mandoc)."""
     pages = [os.path.join(BUILDDIR, "man", p) for p in MAN_PAGES]
@@ -419,4 +433,5 @@ if __name__ == "__main__":
     ksmtest.main([test_keys_in_config_page, test_defaults_and_ranges_in_config_page, test_shipped_config,
                   test_daemon_options, test_daemon_signals, test_client_page, test_readme_keys,
                   test_bus_members_documented, test_metrics_documented, test_readme_paths,
-                  test_packaging_file_list, test_pages_lint_clean])
+                  test_packaging_file_list, test_journal_fields_documented,
+                  test_pages_lint_clean])
