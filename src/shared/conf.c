@@ -18,7 +18,6 @@
 
 typedef enum KeyType {
         KEY_INT,
-        KEY_STRING,
         KEY_BOOL,
         KEY_REGEX,
         KEY_REGEX_OR_EMPTY,     /* empty turns the feature off */
@@ -29,6 +28,7 @@ typedef enum KeyType {
         KEY_MEASURE,            /* rss or pss */
         KEY_FILE_OR_EMPTY,      /* an absolute file name; empty turns the feature off */
         KEY_AUTO_BOOL,          /* auto (-1), 0 or 1 */
+        KEY_LOGFILE,            /* a file name; a relative one is warned about */
 } KeyType;
 
 typedef struct KeyDef {
@@ -60,7 +60,7 @@ static const KeyDef keys[] = {
         INT_KEY("KSM_BURST_SECS", burst_secs, 1, 3600),
         INT_KEY("KSM_TRICKLE_SECS", trickle_secs, 10, 604800),
         INT_KEY("KSM_PSI_THRES", psi_thres_pct, 0, 100),
-        STR_KEY("LOGFILE", logfile, KEY_STRING),
+        STR_KEY("LOGFILE", logfile, KEY_LOGFILE),
         STR_KEY("KSM_LIBVIRT_URI", libvirt_uri, KEY_URI_LIST),
         STR_KEY("KSM_MERGE_ANY_REGEX", merge_any_regex, KEY_REGEX_OR_EMPTY),
         STR_KEY("KSM_METRICS_FILE", metrics_file, KEY_FILE_OR_EMPTY),
@@ -101,7 +101,7 @@ int conf_key_format(const KsmConfig *c, size_t i, char *buf, size_t size) {
         case KEY_BOOL:
                 n = snprintf(out, sizeof(out), "%d", *(const bool *) field ? 1 : 0);
                 break;
-        case KEY_STRING:
+        case KEY_LOGFILE:
         case KEY_REGEX:
         case KEY_REGEX_OR_EMPTY:
         case KEY_URI_LIST:
@@ -390,6 +390,14 @@ static int set_key(ParseContext *ctx, const KeyDef *k, unsigned line, const char
                 snprintf(field, CONF_VALUE_MAX, "%s", value);
                 break;
         }
+        case KEY_LOGFILE:
+                /* The old script took any name; a relative one is taken
+                 * from the daemon's working directory. */
+                if (*value && value[0] != '/')
+                        warn_at(ctx, line, "%s=%s: a relative file name, taken from the daemon's working directory "
+                                "(/ under systemd or once detached)", k->name, raw);
+                snprintf(field, CONF_VALUE_MAX, "%s", value);
+                break;
         case KEY_MEASURE:
                 if (guest_measure_from_string(value, field) < 0)
                         return fail(ctx, line, "%s=%s: unknown measure (use rss or pss)", k->name, raw);
@@ -407,11 +415,9 @@ static int set_key(ParseContext *ctx, const KeyDef *k, unsigned line, const char
                         return fail(ctx, line, "%s=%s: bad regular expression: %s", k->name, raw, why);
                 guest_pattern_unref(*slot);
                 *slot = re;
-        }
-                /* fall through */
-        case KEY_STRING:
                 snprintf(field, CONF_VALUE_MAX, "%s", value);
                 break;
+        }
         }
         if (r < 0)
                 return r;

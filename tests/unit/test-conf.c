@@ -198,6 +198,10 @@ static const ShellCase shell_cases[] = {
         { "KSM_SLEEP_MSEC=10 KSM_SLEEP_MSEC=40\n", 0, WARN,
           "test.conf:1: KSM_SLEEP_MSEC set again (first on line 1): the last value counts, as in the old script",
           F(sleep_msec), 40 },
+        { "LOGFILE=ksmtuned.log\n", 0, WARN,
+          "test.conf:1: LOGFILE=ksmtuned.log: a relative file name, taken from the daemon's working directory "
+          "(/ under systemd or once detached)", F(monitor_interval_s), 60 },
+        { "LOGFILE=/var/log/ksmtuned\n", 0, OK, NULL, F(monitor_interval_s), 60 },
         { "DEBUG=foo\n", 0, WARN, 
           "test.conf:1: DEBUG=foo: not a boolean: the old script turned debugging on for any value but the empty one; taken as 1", F(monitor_interval_s), 60 },
         { "KSM_THRES_COEF=150\n", 0, WARN, 
