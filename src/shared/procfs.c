@@ -43,15 +43,18 @@ static int parse_field(const char **p, uint64_t *ret) {
         return 0;
 }
 
-int proc_stat_parse(const char *text, ProcStat *ret) {
+/* Fields 3 to last_field of stat; comm is cut to 15 characters, and longer
+ * than comm_max is -EBADMSG. */
+static int parse_stat(const char *text, size_t comm_max, unsigned last_field, ProcStat *ret) {
         const char *open = strchr(text, '('), *close = strrchr(text, ')'), *p;
         ProcStat st = {};
         uint64_t utime = 0, stime = 0, ppid = 0;
+        size_t len;
 
-        if (!open || !close || close < open || close - open - 1 > 15 || close[1] != ' ')
+        if (!open || !close || close < open || (size_t) (close - open - 1) > comm_max || close[1] != ' ')
                 return -EBADMSG;
         p = close + 1;
-        for (unsigned field = 3; field <= LAST_FIELD; field++) {
+        for (unsigned field = 3; field <= last_field; field++) {
                 uint64_t *dest = NULL;
                 int r;
 
@@ -65,6 +68,9 @@ int proc_stat_parse(const char *text, ProcStat *ret) {
                         break;
                 case 4:
                         dest = &ppid;
+                        break;
+                case 9:
+                        dest = &st.flags;
                         break;
                 case 14:
                         dest = &utime;
@@ -91,10 +97,17 @@ int proc_stat_parse(const char *text, ProcStat *ret) {
                 return -EBADMSG;
         st.cpu_ticks = utime + stime;
         st.ppid = (pid_t) ppid;
-        memcpy(st.comm, open + 1, (size_t) (close - open - 1));
-        st.comm[close - open - 1] = '\0';
+        len = (size_t) (close - open - 1);
+        if (len > sizeof(st.comm) - 1)
+                len = sizeof(st.comm) - 1;
+        memcpy(st.comm, open + 1, len);
+        st.comm[len] = '\0';
         *ret = st;
         return 0;
+}
+
+int proc_stat_parse(const char *text, ProcStat *ret) {
+        return parse_stat(text, sizeof(ret->comm) - 1, LAST_FIELD, ret);
 }
 
 int proc_open(int root_fd) {
@@ -128,25 +141,10 @@ int proc_read_stat(int proc_fd, pid_t pid, ProcStat *ret) {
 #define PF_KTHREAD UINT64_C(0x00200000)
 
 int proc_stat_is_kernel_thread(const char *text) {
-        const char *close = strrchr(text, ')'), *p;
-        uint64_t flags;
+        ProcStat st;
+        int r = parse_stat(text, SIZE_MAX, 9, &st);
 
-        if (!close || !strchr(text, '(') || close[1] != ' ')
-                return -EBADMSG;
-        p = close + 1;
-        /* Fields 3 to 8, then flags. */
-        for (unsigned field = 3; field < 9; field++) {
-                while (*p == ' ')
-                        p++;
-                if (!*p || *p == '\n')
-                        return -EBADMSG;
-                p += strcspn(p, " \n");
-        }
-        while (*p == ' ')
-                p++;
-        if (parse_field(&p, &flags) < 0)
-                return -EBADMSG;
-        return (flags & PF_KTHREAD) != 0;
+        return r < 0 ? r : (st.flags & PF_KTHREAD) != 0;
 }
 
 int proc_is_kernel_thread(int proc_fd, pid_t pid) {

@@ -24,6 +24,7 @@ typedef struct ProcStat {
         uint64_t cpu_ticks;             /* fields 14 + 15: utime + stime, clock ticks */
         uint64_t start_ticks;           /* field 22: start time after boot, clock ticks */
         uint64_t rss_pages;             /* field 24: resident set, pages */
+        uint64_t flags;                 /* field 9: the kernel's PF_* flags */
 } ProcStat;
 
 /* Parse the text of /proc/PID/stat. comm ends at the last ')' (it may hold
