@@ -16,22 +16,19 @@
  * grew, plans up to three passes: the rest of this one, one to checksum and
  * one to merge, to be done within KSM_BURST_SECS each. The rate is the work
  * left (pages not yet covered by this pass plus the planned passes) over the
- * time left. The last planned pass ends early once it went past the point
- * where the pass before last saw pages for the first time, and KSM's
- * counters then stood still over a sixteenth of the memory: a page merges
- * on its first or second look, so past that point the pass only confirms.
- * Without a whole pass before it to go by, the last pass ends once it
- * merged something and then the counters stood still over a quarter of the
- * memory. Neither when smart_scan skipped pages earlier in the burst: the
- * last pass looks at them again, and runs whole. A burst ends before its
- * last planned pass when a pass that looked at every page saw none for the
- * first time: every page had its second look (a second guest that came
- * while the first was being seen plans three passes of its own, which it
- * may not need). Guests going away (a guest event while guest memory fell)
- * plan nothing: there is nothing new to merge. After that a pass continues only
- * as fast as it still saves (savings per scanned page). Once the planned
- * passes merged all they could (or ran to their end), a whole pass saved
- * nothing new, or scanning saves nothing, ksmd stops (idle: merged pages stay merged) while memory
+ * time left. The last planned pass runs to its end: a new page's twin among
+ * older pages that never merged may lie anywhere after it in ksmd's list
+ * (a guest goes in behind ksmd's cursor, wherever that stands), and merges
+ * where ksmd reaches that twin, once the new page is in that pass's
+ * unstable tree. A burst ends before its last planned pass when a pass that
+ * looked at every page saw none for the first time: every page had its
+ * second look (a second guest that came while the first was being seen
+ * plans three passes of its own, which it may not need). Guests going away
+ * (a guest event while guest memory fell) plan nothing: there is nothing
+ * new to merge. After that a pass continues only as fast as it still saves
+ * (savings per scanned page). Once the planned passes are done, a whole
+ * pass saved nothing new, or scanning saves nothing, ksmd stops (idle:
+ * merged pages stay merged) while memory
  * is short, until new guests come or KSM_TRICKLE_SECS went by. Then one
  * whole pass looks for memory that changed, and goes on as a steady pass if
  * it saved, or idles again. Pages that changed and held still merge on
@@ -55,7 +52,7 @@
  * one batch, after which ksmd sleeps at the head of its list and is
  * stopped there: guests that come later go in at the end of its list,
  * behind every older guest (see park_if_ending()). The park holds until
- * that pass ends, even if the burst is judged done before (park_holds()).
+ * that pass ends (park_holds()).
  */
 #include "config.h"
 
@@ -105,31 +102,19 @@ _Static_assert(CPU_SPEND_USEC % PPM == 0, "cpu_allowed_ppm() divides by CPU_SPEN
 #define SLEEP_MAX_MS 1000
 #define MIN_BATCH_PAGES 100
 #define MAX_BATCH_PAGES 100000
-/* The last planned pass has done its work once it saved something and then
- * KSM's counters (savings, pages_volatile) stood still for this share of the
- * memory: the rest of it only confirms. Guests that came together sit close
- * together in ksmd's list (each goes in behind its cursor), far less apart
- * than this. Where the pass before was watched whole, ksmd's pages keep their
- * order from pass to pass: what it saw for the first time gets its second
- * look, and merges if it can, before the point where it last saw new pages;
- * what merged or went into the unstable tree on its second look there is
- * done. A sixteenth of the memory past that point covers the shift of the
- * offsets by guest memory that grew meanwhile. */
-#define STILL_SHARE_DIV 4
-#define STILL_AFTER_DIV 16
 /* How soon to look again, by mode. */
 #define TICK_BURST_USEC (1 * USEC_PER_SEC)
 #define TICK_STEADY_USEC (2 * USEC_PER_SEC)
-/* The rest of the last planned pass only confirms: its end is judged four
- * times a second, ksmd scans up to a million pages a second in a burst. */
-#define TICK_CONFIRM_USEC (USEC_PER_SEC / 4)
+/* The end of a parked pass is judged four times a second: ksmd scans up
+ * to a million pages a second in a burst. */
+#define TICK_PARK_USEC (USEC_PER_SEC / 4)
 /* ksmd's batch was cut to stop it: run=0 this soon after. */
 #define STOP_TICK_USEC (USEC_PER_SEC / 4)
 /* ksmd's sleep after the last batch of a pass that may end a burst: longer
- * than TICK_CONFIRM_USEC and its slack. */
+ * than TICK_PARK_USEC and its slack. */
 #define PARK_SLEEP_MS 1000
 /* A park holds until its pass ends, for at most this many ticks (3 s at
- * TICK_CONFIRM_USEC: the batch is at most two ticks' pages at the planned
+ * TICK_PARK_USEC: the batch is at most two ticks' pages at the planned
  * rate). */
 #define PARK_MAX_TICKS 12
 /* Stopped, but guests just came or their memory grows (a guest fills its
@@ -230,7 +215,6 @@ typedef struct Plan {
         uint64_t cost_nsec;             /* ksmd CPU per page, measured or guessed */
         uint64_t cpu_ppm;               /* the CPU share allowed now */
         bool look_at_all;               /* smart_scan off: the last planned pass */
-        bool confirming;                /* the rest of the last planned pass only confirms */
         bool park;                      /* finish the pass in one batch, then ksmd sleeps at its head */
         const char *why;
 } Plan;
@@ -284,17 +268,6 @@ static bool pages_first_seen(const KsmAdaptiveState *p, const Measure *m) {
         return sub_sat(m->ksm_pages, p->prev_ksm_pages) >= m->gain_min;
 }
 
-/* Whether KSM's counters moved since the last tick: savings, or pages
- * changing state (first seen, checksummed stable, merged). */
-static bool counters_moved(const KsmSample *s, const KsmAdaptiveState *p, const Measure *m) {
-        uint64_t vol = s->ksm.pages_volatile;
-
-        return sub_sat(m->saved, p->prev_saved_pages) >= m->gain_min ||
-               sub_sat(p->prev_saved_pages, m->saved) >= m->gain_min ||
-               sub_sat(vol, p->prev_volatile_pages) >= m->gain_min ||
-               sub_sat(p->prev_volatile_pages, vol) >= m->gain_min;
-}
-
 /* ksmd's CPU since the last tick: the budget's credit, and its cost per page. */
 static void measure_cpu(const KsmConfig *c, const KsmSample *s, const KsmAdaptiveState *p, uint64_t dt_usec,
                         uint64_t dscan, KsmAdaptiveState *st) {
@@ -323,13 +296,10 @@ static void measure_cpu(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
 
 /* Start a pass here: on the first look (not watched from its start), and
  * when ksmd finished one. */
-static void pass_begin(const KsmSample *s, const Measure *m, bool whole, KsmAdaptiveState *st) {
+static void pass_begin(const Measure *m, bool whole, KsmAdaptiveState *st) {
         st->pass_start_scanned_pages = m->scanned_pages;
-        st->pass_start_skipped_pages = s->ksm.pages_skipped;
         st->pass_start_saved_pages = m->saved;
-        st->still_since_scanned_pages = m->scanned_pages;
         st->pass_whole = whole;
-        st->pass_last_new_pages = 0;
         st->pass_saw_new = false;
         st->pass_looked_at_all = true;
 }
@@ -350,8 +320,7 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
         if (!p->have_prev) {
                 /* First look: a full bucket, and this pass starts now. */
                 st->cpu_credit_usec = (int64_t) ((uint64_t) c->cpu_budget_pct * CPU_SAVE_USEC / 100);
-                pass_begin(s, m, false, st);
-                st->prev_pass_seen = false;
+                pass_begin(m, false, st);
                 st->last_pass_gain_pages = UINT64_MAX;  /* unknown: not "nothing" */
                 st->yield_base_scanned_pages = m->scanned_pages;
                 st->yield_base_saved_pages = m->saved;
@@ -370,20 +339,14 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                         st->yield_base_saved_pages = m->saved;
                 }
                 bool seen = pages_first_seen(p, m);
-
-                if (counters_moved(s, p, m))
-                        st->still_since_scanned_pages = m->scanned_pages;
-                /* Where in the pass, at most: somewhere since the last tick.
-                 * In the tick that ended a pass, new pages belong to the
+                /* In the tick that ended a pass, new pages belong to the
                  * old pass's tail only if it saw some in the tick before;
                  * otherwise they are the new pass's start. */
                 bool boundary = s->ksm.full_scans != p->prev_full_scans;
                 bool old_pass_saw = seen && (!boundary || p->prev_saw_new);
 
-                if (old_pass_saw) {
-                        st->pass_last_new_pages = sub_sat(m->scanned_pages, p->pass_start_scanned_pages);
+                if (old_pass_saw)
                         st->pass_saw_new = true;
-                }
                 st->prev_saw_new = seen;
                 /* The sample holds smart_scan as it was since the last tick. */
                 if (!looking_at_all(s))
@@ -391,11 +354,11 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                 if (boundary) {
                         m->pass_ended = true;
                         st->last_pass_gain_pages = sub_sat(m->saved, p->pass_start_saved_pages);
-                        st->prev_pass_seen = p->pass_whole && s->ksm.full_scans == p->prev_full_scans + 1;
-                        st->prev_pass_last_new_pages = st->pass_last_new_pages;
                         st->prev_pass_saw_new = st->pass_saw_new;
-                        st->prev_pass_looked_at_all = st->pass_looked_at_all && st->prev_pass_seen;
-                        pass_begin(s, m, true, st);
+                        /* Watched whole, one pass, smart_scan off all through. */
+                        st->prev_pass_looked_at_all = st->pass_looked_at_all && p->pass_whole &&
+                                                      s->ksm.full_scans == p->prev_full_scans + 1;
+                        pass_begin(m, true, st);
                         st->pass_saw_new = seen && !old_pass_saw;
                 }
                 m->grew = s->committed_kib > p->prev_committed_kib +
@@ -405,10 +368,8 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
         st->prev_usec = now_usec;
         st->prev_ksmd_cpu_usec = s->ksmd_cpu_usec;
         st->prev_scanned_pages = m->scanned_pages;
-        st->prev_saved_pages = m->saved;
         st->prev_committed_kib = s->committed_kib;
         st->prev_full_scans = s->ksm.full_scans;
-        st->prev_volatile_pages = s->ksm.pages_volatile;
         st->prev_ksm_pages = m->ksm_pages;
 }
 
@@ -430,7 +391,6 @@ static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
         if (m->pressure && (m->guests_arrived || m->grew || p->mode == KSM_ADAPTIVE_STOPPED)) {
                 st->burst_until_full_scans = s->ksm.full_scans + BURST_PASSES;
                 st->burst_deadline_usec = now_usec + BURST_PASSES * (uint64_t) c->burst_secs * USEC_PER_SEC;
-                st->burst_skipped_base = st->pass_start_skipped_pages;
                 st->burst_planned_full_scans = s->ksm.full_scans;
                 if (p->mode != KSM_ADAPTIVE_BURST)
                         st->burst_first_full_scans = s->ksm.full_scans;
@@ -445,37 +405,6 @@ static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
             st->prev_pass_looked_at_all && s->ksm.full_scans >= st->burst_planned_full_scans + 2)
                 st->burst_until_full_scans = s->ksm.full_scans;
         return s->ksm.full_scans < st->burst_until_full_scans;
-}
-
-/* Whether smart_scan skipped pages in the passes of this burst so far: an
- * older page that never merged is skipped for 1, 2, 4 then 8 passes
- * between looks, so the pass right before the last may not show it. */
-static bool burst_skipped(const KsmSample *s, const Measure *m, const KsmAdaptiveState *st) {
-        return ksm_has(&s->ksm, KSM_FEATURE_SMART_SCAN) && ksm_has(&s->ksm, KSM_FEATURE_PAGES_SKIPPED) &&
-               sub_sat(s->ksm.pages_skipped, st->burst_skipped_base) >= m->gain_min;
-}
-
-/* The last planned pass went past where the pass before last saw new
- * pages; or, without such a pass, it merged what the passes before it
- * checksummed: from here on it should only confirm that nothing is left.
- * Not when smart_scan skipped pages earlier in the burst: this pass looks
- * at those again (smart_scan off), and one of them may be what a new page
- * matches anywhere in the pass, past any point the counters give. */
-static bool confirming(const KsmSample *s, const Measure *m, const KsmAdaptiveState *st) {
-        if (s->ksm.full_scans + 1 < st->burst_until_full_scans || burst_skipped(s, m, st))
-                return false;
-        if (st->prev_pass_seen)
-                return sub_sat(m->scanned_pages, st->pass_start_scanned_pages) >= st->prev_pass_last_new_pages;
-        return sub_sat(m->saved, st->pass_start_saved_pages) >= m->gain_min;
-}
-
-/* ... and KSM's counters stood still since, over a sixteenth of the memory
- * (a quarter without a whole pass before to go by). */
-static bool burst_done(const KsmSample *s, const Measure *m, const KsmAdaptiveState *st) {
-        uint64_t still = sub_sat(m->scanned_pages, st->still_since_scanned_pages);
-
-        return confirming(s, m, st) &&
-               still >= m->mergeable_pages / (st->prev_pass_seen ? STILL_AFTER_DIV : STILL_SHARE_DIV);
 }
 
 /* Nothing new to merge: ksmd stops (merged pages stay merged) until the
@@ -530,9 +459,7 @@ static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
         uint64_t in_pass = sub_sat(m->scanned_pages, st->pass_start_scanned_pages);
 
         plan->uncovered_pages = sub_sat(m->mergeable_pages, in_pass);
-        if (planned && burst_done(s, m, st)) {
-                go_idle(c, now_usec, st, plan, "the planned passes merged all they could");
-        } else if (planned) {
+        if (planned) {
                 uint64_t passes_after = sub_sat(st->burst_until_full_scans, s->ksm.full_scans + 1);
                 uint64_t work = plan->uncovered_pages + passes_after * m->mergeable_pages;
                 uint64_t left = max_u64(sub_sat(st->burst_deadline_usec, now_usec), USEC_PER_SEC);
@@ -546,7 +473,6 @@ static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
                  * were a burst before, and its new guests are not in it. */
                 plan->look_at_all = passes_after == 0 ||
                                     (st->prev_pass_saw_new && s->ksm.full_scans > st->burst_first_full_scans);
-                plan->confirming = confirming(s, m, st);
                 plan->why = m->guests_arrived ? "guests changed" : m->grew ? "guest memory grew" :
                             p->mode == KSM_ADAPTIVE_STOPPED ? "start" : "planned passes";
         } else if (p->mode == KSM_ADAPTIVE_IDLE || p->mode == KSM_ADAPTIVE_LOOK) {
@@ -596,10 +522,10 @@ static void look_at_all_if_short(const Measure *m, const KsmAdaptiveState *st, P
  * where run=0 at the next tick leaves its cursor. A guest that comes while
  * ksmd is stopped goes in behind the cursor: at the end of the list, behind
  * every older guest, so that its second look finds their unmerged pages in
- * the unstable tree.
+ * the unstable tree, and the pass that gives it ends right after it.
  * Stopped a little into a pass, it would go in at the start, and its twins
- * among older pages would merge at their own places, further on in a pass
- * that ends early. */
+ * among older pages would merge at their own places, further on: that pass
+ * would have to run through every older guest after the new one. */
 static void park_if_ending(const KsmSample *s, const KsmAdaptiveState *st, Plan *plan) {
         bool may_end = s->ksm.full_scans + 1 >= st->burst_until_full_scans || plan->look_at_all;
 
@@ -719,7 +645,7 @@ static void hold_park(const KsmSample *s, const KsmAdaptiveState *p, const Measu
                 ksm_targets_set(&d->targets, KSM_KNOB_SLEEP_MILLISECS,
                                 sleep_ms == PARK_SLEEP_MS ? PARK_SLEEP_MS + 1 : PARK_SLEEP_MS);
         d->running = true;
-        d->next_tick_usec = TICK_CONFIRM_USEC;
+        d->next_tick_usec = TICK_PARK_USEC;
         st->parked = true;
         st->park_ticks = p->park_ticks + 1;
 }
@@ -817,7 +743,7 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
                         set_scan_targets(s, &prev->advisor, &plan, &d.targets);
                         st->parked = plan.park;
                         d.running = true;
-                        d.next_tick_usec = plan.confirming || plan.park ? TICK_CONFIRM_USEC :
+                        d.next_tick_usec = plan.park ? TICK_PARK_USEC :
                                            st->mode == KSM_ADAPTIVE_BURST ? TICK_BURST_USEC : TICK_STEADY_USEC;
                         format_scan_reason(c, s, &m, st, &plan, &d);
                         if (park_holds(s, p)) {

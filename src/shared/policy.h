@@ -41,7 +41,6 @@ typedef struct KsmAdaptiveState {
         uint64_t prev_usec;             /* monotonic time of that sample */
         uint64_t prev_ksmd_cpu_usec;
         uint64_t prev_scanned_pages;    /* pages_scanned, or our estimate of it */
-        uint64_t prev_saved_pages;
         uint64_t prev_committed_kib;
         uint64_t prev_full_scans;
         uint64_t pass_start_scanned_pages;      /* pages_scanned when this pass began */
@@ -53,14 +52,7 @@ typedef struct KsmAdaptiveState {
         uint64_t cost_nsec_per_page;    /* ksmd CPU per scanned page, measured; 0 unknown */
         uint64_t yield_ppm;             /* pages saved per million scanned, last interval */
         uint64_t rate_pages_per_sec;    /* the scan rate chosen last */
-        uint64_t prev_volatile_pages;   /* pages_volatile at the previous tick */
-        uint64_t still_since_scanned_pages;     /* pages_scanned when KSM's counters last moved */
         bool pass_whole;                /* this pass was watched from its start */
-        uint64_t pass_last_new_pages;   /* pages into this pass when ksmd last saw new pages */
-        bool prev_pass_seen;            /* the pass before was watched whole: the next field holds */
-        uint64_t prev_pass_last_new_pages;      /* pass_last_new_pages of the pass before */
-        uint64_t pass_start_skipped_pages;      /* pages_skipped when this pass began */
-        uint64_t burst_skipped_base;    /* ... when the pass that planned the burst began */
         uint64_t burst_planned_full_scans;      /* full_scans when the burst was last planned */
         uint64_t burst_first_full_scans;        /* ... when it was first planned (not a re-plan) */
         bool pass_saw_new;              /* ksmd saw new pages in this pass */

@@ -72,41 +72,41 @@ static const Row rows[] = {
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
           .full_scans = 13, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
           .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .cpu_credit_usec = SEC(12),
-                       .prev_saved_pages = 450000, .pass_start_saved_pages = 100000),
+                       .yield_base_saved_pages = 450000, .pass_start_saved_pages = 100000),
           .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = 0, .mode = KSM_ADAPTIVE_IDLE,
           .reason = "idle: the planned passes are done" },
         { "steady, but scanning saves nothing: idle before the pass ends",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
           .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
           .prev = PREV(.mode = KSM_ADAPTIVE_STEADY, .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12),
-                       .prev_saved_pages = 500000, .pass_start_saved_pages = 500000),
+                       .yield_base_saved_pages = 500000, .pass_start_saved_pages = 500000),
           .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = 0, .mode = KSM_ADAPTIVE_IDLE,
           .reason = "idle: scanning saves nothing new; next look in 1800 s; available without" },
         { "idle: a whole pass saved nothing new",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
           .full_scans = 13, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
           .prev = PREV(.mode = KSM_ADAPTIVE_STEADY, .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12),
-                       .prev_saved_pages = 500000, .pass_start_saved_pages = 499800),
+                       .yield_base_saved_pages = 500000, .pass_start_saved_pages = 499800),
           .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = 0, .mode = KSM_ADAPTIVE_IDLE,
           .reason = "idle: the last pass saved nothing new" },
         { "idle until the next look",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
           .full_scans = 12, .scanned = 1000000, .ksmd_cpu = SEC(10),
-          .prev = PREV(.mode = KSM_ADAPTIVE_IDLE, .cost_nsec_per_page = 2000, .prev_saved_pages = 500000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_IDLE, .cost_nsec_per_page = 2000, .yield_base_saved_pages = 500000,
                        .idle_until_usec = NOW + SEC(1)),
           .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = 0, .mode = KSM_ADAPTIVE_IDLE,
           .reason = "idle: waiting for the next look; next look in 1 s" },
         { "the next look is due: a whole pass at the steady rate, smart_scan on",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
           .full_scans = 12, .scanned = 1000000, .ksmd_cpu = SEC(10),
-          .prev = PREV(.mode = KSM_ADAPTIVE_IDLE, .cost_nsec_per_page = 2000, .prev_saved_pages = 500000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_IDLE, .cost_nsec_per_page = 2000, .yield_base_saved_pages = 500000,
                        .idle_until_usec = NOW, .cpu_credit_usec = SEC(12)),
           .run = 1, .pages = 553, .sleep = 20, .advisor = 0, .next_tick = SEC(2), .mode = KSM_ADAPTIVE_LOOK,
           .reason = "look: a pass for memory that changed", .rate_min = 26214, .rate_max = 26214 },  /* a pass a minute */
         { "a look that saves nothing goes on to the end of its pass",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
           .full_scans = 13, .scanned = 2500000, .ksmd_cpu = SEC(10) + 200000,
-          .prev = PREV(.mode = KSM_ADAPTIVE_LOOK, .cost_nsec_per_page = 2000, .prev_saved_pages = 500000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_LOOK, .cost_nsec_per_page = 2000, .yield_base_saved_pages = 500000,
                        .cpu_credit_usec = SEC(12), .prev_scanned_pages = 2400000,
                        .look_start_scanned_pages = 2500000 - M_PAGES + 1, .look_start_saved_pages = 500000),
           .run = 1, .pages = 553, .sleep = 20, .advisor = 0, .next_tick = SEC(2), .mode = KSM_ADAPTIVE_LOOK,
@@ -114,7 +114,7 @@ static const Row rows[] = {
         { "a look that covered the memory and saved nothing: idle again",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500255,
           .full_scans = 13, .scanned = 2500000, .ksmd_cpu = SEC(10) + 200000,
-          .prev = PREV(.mode = KSM_ADAPTIVE_LOOK, .cost_nsec_per_page = 2000, .prev_saved_pages = 500000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_LOOK, .cost_nsec_per_page = 2000, .yield_base_saved_pages = 500000,
                        .prev_scanned_pages = 2400000,
                        .look_start_scanned_pages = 2500000 - M_PAGES, .look_start_saved_pages = 500000),
           .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = 0, .mode = KSM_ADAPTIVE_IDLE,
@@ -122,8 +122,7 @@ static const Row rows[] = {
         { "a look that covered the memory and saved: steady",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 501573,
           .full_scans = 13, .scanned = 2500000, .ksmd_cpu = SEC(10) + 200000,
-          .prev = PREV(.mode = KSM_ADAPTIVE_LOOK, .cost_nsec_per_page = 2000, .prev_saved_pages = 501573,
-                       .prev_scanned_pages = 2400000, .cpu_credit_usec = SEC(12), .yield_ppm = 10000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_LOOK, .cost_nsec_per_page = 2000, .prev_scanned_pages = 2400000, .cpu_credit_usec = SEC(12), .yield_ppm = 10000,
                        .yield_base_scanned_pages = 2499000, .yield_base_saved_pages = 501573,
                        .look_start_scanned_pages = 2500000 - M_PAGES, .look_start_saved_pages = 500000),
           .run = 1, .pages = 553, .sleep = 20, .advisor = 0, .next_tick = SEC(2), .mode = KSM_ADAPTIVE_STEADY,
@@ -131,7 +130,7 @@ static const Row rows[] = {
         { "no pressure and nothing left to gain: stop, merged pages stay",
           .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
           .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10),
-          .prev = PREV(.mode = KSM_ADAPTIVE_IDLE, .prev_saved_pages = 500000, .idle_until_usec = NOW + SEC(60)),
+          .prev = PREV(.mode = KSM_ADAPTIVE_IDLE, .yield_base_saved_pages = 500000, .idle_until_usec = NOW + SEC(60)),
           .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .mode = KSM_ADAPTIVE_STOPPED,
           .reason = "nothing left to gain" },
         { "no pressure but planned passes left: finish them",
@@ -145,7 +144,7 @@ static const Row rows[] = {
         { "no pressure, steady and still saving: go on",
           .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 510000,
           .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
-          .prev = PREV(.mode = KSM_ADAPTIVE_STEADY, .prev_saved_pages = 500000, .cpu_credit_usec = SEC(12)),
+          .prev = PREV(.mode = KSM_ADAPTIVE_STEADY, .yield_base_saved_pages = 500000, .cpu_credit_usec = SEC(12)),
           .run = 1, .pages = 553, .sleep = 20, .advisor = 0, .next_tick = SEC(2), .mode = KSM_ADAPTIVE_STEADY,
           .reason = "no pressure, finishing" },
         { "memory stalls over KSM_PSI_THRES: pressure with plenty of memory",
@@ -171,7 +170,7 @@ static const Row rows[] = {
         { "what KSM saves does not end the need: 22 GiB available but 2 GiB of it saved",
           .coef = 90, .avail = GIB(22), .committed = GIB(6), .n_guests = 6, .saved = 524288,
           .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
-          .prev = PREV(.mode = KSM_ADAPTIVE_IDLE, .cost_nsec_per_page = 2000, .prev_saved_pages = 524288,
+          .prev = PREV(.mode = KSM_ADAPTIVE_IDLE, .cost_nsec_per_page = 2000, .yield_base_saved_pages = 524288,
                        .idle_until_usec = NOW + SEC(60)),
           .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = 0, .mode = KSM_ADAPTIVE_IDLE,
           .reason = "available without KSM's savings 20480 MiB < 22118 MiB" },
@@ -224,75 +223,44 @@ static const Row rows[] = {
           .coef = 90, .budget = 100, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
           .run = 1, .pages = 50000, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
           .reason = "burst: guests changed", .rate_min = 125000, .rate_max = 125000 },     /* 1 CPU at 8 us/page */
-        /* Issue 14: no scanning after the work is done. The last planned
-         * pass ends early once it saved and then a quarter of the memory
-         * (393216 pages of 1572864) went by with KSM's counters still. */
-        { "last planned pass: saved, then still for a quarter of the memory: idle",
+        /* A new page's twin among older pages that never merged may lie
+         * anywhere further on in the pass: the last planned pass runs to
+         * its end, however long KSM's counters stood still. */
+        { "last planned pass: saved, then still for most of the memory: the burst goes on",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000, .volatile_pages = 50000,
           .full_scans = 12, .scanned = 1500000, .ksmd_cpu = SEC(10) + 200000,
           .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .burst_deadline_usec = NOW + SEC(5),
-                       .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12), .prev_saved_pages = 500000,
-                       .prev_volatile_pages = 50000, .pass_start_saved_pages = 100000,
-                       .still_since_scanned_pages = 1500000 - 393216),
-          .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = 0, .mode = KSM_ADAPTIVE_IDLE,
-          .reason = "idle: the planned passes merged all they could; next look in 1800 s" },
-        { "last planned pass: one page short of a quarter still: the burst goes on, judged every 250 ms",
-          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000, .volatile_pages = 50000,
-          .full_scans = 12, .scanned = 1500000, .ksmd_cpu = SEC(10) + 200000,
-          .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .burst_deadline_usec = NOW + SEC(5),
-                       .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12), .prev_saved_pages = 500000,
-                       .prev_volatile_pages = 50000, .pass_start_saved_pages = 100000,
-                       .still_since_scanned_pages = 1500000 - 393215),
-          .run = 1, .pages = ANY, .sleep = 20, .advisor = 0, .next_tick = SEC(1) / 4, .mode = KSM_ADAPTIVE_BURST,
-          .look_at_all = true,
-          .reason = "burst: planned passes" },
-        { "last planned pass: pages_volatile moved this tick: the burst goes on",
-          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000, .volatile_pages = 40000,
-          .full_scans = 12, .scanned = 1500000, .ksmd_cpu = SEC(10) + 200000,
-          .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .burst_deadline_usec = NOW + SEC(5),
-                       .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12), .prev_saved_pages = 500000,
-                       .prev_volatile_pages = 50000, .pass_start_saved_pages = 100000,
-                       .still_since_scanned_pages = 1000000),
-          .run = 1, .pages = ANY, .sleep = 20, .advisor = 0, .next_tick = SEC(1) / 4, .mode = KSM_ADAPTIVE_BURST,
-          .look_at_all = true,
-          .reason = "burst: planned passes" },
-        { "last planned pass: nothing saved in it yet (the new memory is ahead): the burst goes on",
-          .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000, .volatile_pages = 50000,
-          .full_scans = 12, .scanned = 1500000, .ksmd_cpu = SEC(10) + 200000,
-          .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13, .burst_deadline_usec = NOW + SEC(5),
-                       .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12), .prev_saved_pages = 500000,
-                       .prev_volatile_pages = 50000, .pass_start_saved_pages = 500000,
-                       .still_since_scanned_pages = 1000000),
+                       .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12), .yield_base_saved_pages = 500000,
+                       .pass_start_saved_pages = 100000, .pass_start_scanned_pages = 100000),
           .run = 1, .pages = ANY, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
           .look_at_all = true,
           .reason = "burst: planned passes" },
-        { "not the last planned pass: still counters do not end it",
+        { "not the last planned pass: smart_scan stays on",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000, .volatile_pages = 50000,
           .full_scans = 12, .scanned = 1500000, .ksmd_cpu = SEC(10) + 200000,
           .prev = PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 14, .burst_deadline_usec = NOW + SEC(10),
-                       .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12), .prev_saved_pages = 500000,
-                       .prev_volatile_pages = 50000, .pass_start_saved_pages = 100000,
-                       .still_since_scanned_pages = 1000000),
+                       .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12), .yield_base_saved_pages = 500000,
+                       .pass_start_saved_pages = 100000),
           .run = 1, .pages = ANY, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
           .reason = "burst: planned passes" },
         { "a guest went away (an event, guest memory fell by 1 GiB): no burst, idle stays",
           .coef = 90, .avail = GIB(16), .committed = GIB(5), .n_guests = 5, .saved = 500000, .guest_events = 1,
           .full_scans = 12, .scanned = 1000000, .ksmd_cpu = SEC(10),
-          .prev = PREV(.mode = KSM_ADAPTIVE_IDLE, .cost_nsec_per_page = 2000, .prev_saved_pages = 500000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_IDLE, .cost_nsec_per_page = 2000, .yield_base_saved_pages = 500000,
                        .idle_until_usec = NOW + SEC(60)),
           .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = 0, .mode = KSM_ADAPTIVE_IDLE,
           .reason = "idle: waiting for the next look" },
         { "a guest event with guest memory as before (a start): burst",
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000, .guest_events = 1,
           .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
-          .prev = PREV(.mode = KSM_ADAPTIVE_IDLE, .cost_nsec_per_page = 2000, .prev_saved_pages = 500000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_IDLE, .cost_nsec_per_page = 2000, .yield_base_saved_pages = 500000,
                        .idle_until_usec = NOW + SEC(60)),
           .run = 1, .pages = ANY, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
           .reason = "burst: guests changed" },
         { "a new guest pid in the scan while memory fell: burst all the same",
           .coef = 90, .avail = GIB(16), .committed = GIB(5), .n_guests = 6, .saved = 500000, .guests_changed = true,
           .full_scans = 12, .scanned = 1100000, .ksmd_cpu = SEC(10) + 200000,
-          .prev = PREV(.mode = KSM_ADAPTIVE_IDLE, .cost_nsec_per_page = 2000, .prev_saved_pages = 500000,
+          .prev = PREV(.mode = KSM_ADAPTIVE_IDLE, .cost_nsec_per_page = 2000, .yield_base_saved_pages = 500000,
                        .idle_until_usec = NOW + SEC(60)),
           .run = 1, .pages = ANY, .sleep = 20, .advisor = 0, .next_tick = SEC(1), .mode = KSM_ADAPTIVE_BURST,
           .reason = "burst: guests changed" },
@@ -310,7 +278,7 @@ static const Row rows[] = {
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
           .full_scans = 12, .scanned = 1001600, .ksmd_cpu = SEC(10) + 3000,
           .prev = PREV(.mode = KSM_ADAPTIVE_STEADY, .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12),
-                       .prev_saved_pages = 500000, .prev_scanned_pages = 1000000, .yield_ppm = 5000,
+                       .prev_scanned_pages = 1000000, .yield_ppm = 5000,
                        .yield_base_scanned_pages = 998400, .yield_base_saved_pages = 500000),
           .run = 0, .pages = NO_WRITE, .sleep = NO_WRITE, .advisor = NO_WRITE, .next_tick = 0, .mode = KSM_ADAPTIVE_IDLE,
           .reason = "idle: scanning saves nothing new" },
@@ -318,7 +286,7 @@ static const Row rows[] = {
           .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
           .full_scans = 12, .scanned = 1001600, .ksmd_cpu = SEC(10) + 3000,
           .prev = PREV(.mode = KSM_ADAPTIVE_STEADY, .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(12),
-                       .prev_saved_pages = 500000, .prev_scanned_pages = 1000000, .yield_ppm = 5000,
+                       .prev_scanned_pages = 1000000, .yield_ppm = 5000,
                        .yield_base_scanned_pages = 999601, .yield_base_saved_pages = 500000),
           .run = 1, .pages = ANY, .sleep = ANY, .advisor = 0, .next_tick = SEC(2), .mode = KSM_ADAPTIVE_STEADY,
           .reason = "steady: passes still save" },
@@ -366,10 +334,8 @@ static void make(const Row *r, KsmConfig *c, KsmSample *s, KsmState *st) {
         if (st->adaptive.have_prev && st->adaptive.pass_start_scanned_pages == 0)
                 st->adaptive.pass_start_scanned_pages = 1000000;
         /* The yield was last measured at the previous tick unless a row says otherwise. */
-        if (st->adaptive.have_prev && st->adaptive.yield_base_scanned_pages == 0) {
+        if (st->adaptive.have_prev && st->adaptive.yield_base_scanned_pages == 0)
                 st->adaptive.yield_base_scanned_pages = st->adaptive.prev_scanned_pages;
-                st->adaptive.yield_base_saved_pages = st->adaptive.prev_saved_pages;
-        }
         if (st->adaptive.have_prev && st->adaptive.prev_committed_kib == 0)
                 st->adaptive.prev_committed_kib = GIB(6);
 }
@@ -589,10 +555,10 @@ static void test_dispatch(void **state) {
 /* Stopping ksmd from a large batch: run=0 waits for the batch on a mutex
  * the writer spins on, so the batch is cut first and run=0 written a tick
  * later (or at once: a small batch, the admin's advisor owning the rate, or
- * a cut that did not take). Two rows of the table: a burst's end (idle),
- * and a stop. */
+ * a cut that did not take). Two rows of the table: a scan that saves
+ * nothing (idle), and a stop. */
 static void test_stop_cuts_the_batch_first(void **state) {
-        static const char idle[] = "last planned pass: saved, then still for a quarter of the memory: idle",
+        static const char idle[] = "steady at its slowest rate: the yield is measured over several ticks, nothing saved: idle",
                           stop[] = "no pressure and nothing left to gain: stop, merged pages stay";
         static const struct {
                 const char *row;
@@ -670,7 +636,7 @@ static void test_park_at_the_pass_end(void **state) {
 
         (void) state;
         last_pass(&r, 0, &c, &s, &prev);
-        prev.adaptive.prev_saved_pages = prev.adaptive.pass_start_saved_pages = 500000;
+        prev.adaptive.pass_start_saved_pages = 500000;
         prev.adaptive.prev_scanned_pages = prev.adaptive.yield_base_scanned_pages = 1000000 + M_PAGES - 150000;
         prev.adaptive.yield_base_saved_pages = 500000;
         policy_decide(&c, &s, &prev, NOW, &d, &next);
@@ -721,14 +687,15 @@ static void test_park_at_the_pass_end(void **state) {
         s.ksm.pages_scanned += 50000;
         s.ksm.sleep_millisecs = 1000;
 
-        /* The burst judged done in the middle of the parked pass (it
-         * saved since the pass began, then stood still): no cut (the batch
-         * under way ignores it) and no run=0 (it would wait for the batch),
-         * ksmd finishes the pass; at its end, run=0 at once. */
-        prev.adaptive.pass_start_saved_pages = 400000;
-        prev.adaptive.still_since_scanned_pages = 1000000;
+        /* Stopped in the middle of the parked pass (every guest went
+         * away, and KSM's pages with them): no cut (the batch under way
+         * ignores it) and no run=0 (it would wait for the batch), ksmd
+         * finishes the pass; at its end, run=0 at once. */
+        s.n_guests = 0;
+        s.committed_kib = 0;
+        s.ksm.pages_sharing = 0;
         policy_decide(&c, &s, &prev, NOW + SEC(1) / 4, &d, &next);
-        assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_IDLE);
+        assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_STOPPED);
         assert_true(d.running);
         assert_true(next.adaptive.parked);
         assert_false(next.adaptive.stop_pending);
@@ -777,12 +744,10 @@ static void burst_host(uint64_t fs, uint64_t saved, uint64_t vol, KsmConfig *c, 
         make(&r, c, s, prev);
         prev->adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 14,
                                                  .burst_deadline_usec = NOW + SEC(60), .cost_nsec_per_page = 2000,
-                                                 .cpu_credit_usec = SEC(24), .prev_saved_pages = saved,
-                                                 .prev_volatile_pages = vol, .pass_whole = true,
+                                                 .cpu_credit_usec = SEC(24), .pass_whole = true,
                                                  .prev_full_scans = fs, .pass_start_scanned_pages = 1000000,
                                                  .pass_start_saved_pages = saved, .prev_committed_kib = GIB(6),
-                                                 .yield_base_scanned_pages = 1000000, .yield_base_saved_pages = saved,
-                                                 .still_since_scanned_pages = 1000000);
+                                                 .yield_base_scanned_pages = 1000000, .yield_base_saved_pages = saved);
         prev->adaptive.prev_usec = NOW;
 }
 
@@ -799,23 +764,16 @@ static void burst_tick(const KsmConfig *c, KsmSample *s, const KsmState *prev, u
         policy_decide(c, s, prev, NOW + SEC(k), d, next);
 }
 
-/* Issue 14: the last planned pass ends once it went past the point where
- * the pass before last saw new pages (its items rose: 600,000 pages into
- * it) and KSM's counters stood still since over a sixteenth of the memory;
- * not before, though this pass itself stopped merging at 300,000. Merges in
- * the pass before (to 1,000,000 pages in: pages on their second look) are
- * no work left, and new pages in the tick that ended that pass belong to
- * the new pass when the tick before saw none. With tail_new, the pass
- * before saw new pages up to its end: the last pass then runs to its end.
- * skipped: the kernel reports pages_skipped, rising by that much in each
- * tick of pass 12 (the pass before last, in the burst): by 100 pages
- * (1,500 in the pass, short of the 1,572 that count at this memory) pass 13
- * may end early; by 1,000 pages, as smart_scan skips an older guest's
- * pages, pass 13 looks at them again and runs to its end.
+/* The last planned pass runs to its end. Pass 12 (the pass before last,
+ * in the burst) sees new pages up to 600,000 pages into it and merges
+ * pages on their second look up to 1,000,000; pass 13 merges up to 300,000
+ * pages into it, then KSM's counters stand still. With late_twin, an older
+ * guest's pages 1,400,000 pages into pass 13 find their new twins in its
+ * unstable tree and merge there: the burst must not have ended before.
  * Ticks 1 s apart, 100,000 pages each, over 6 GiB of guests (1,572,864
- * pages: pass 12 ends in the 16th tick). Returns the tick that ended the
- * burst, 0 if none did. */
-static uint64_t two_passes(bool tail_new, uint64_t skipped) {
+ * pages: pass 12 ends in the 16th tick, pass 13 in the 32nd). Returns the
+ * tick that ended the burst, 0 if none did. */
+static uint64_t two_passes(bool late_twin) {
         KsmConfig c;
         KsmSample s;
         KsmState prev, next;
@@ -823,28 +781,22 @@ static uint64_t two_passes(bool tail_new, uint64_t skipped) {
         uint64_t saved = 100000, vol = 50000;
 
         burst_host(12, saved, vol, &c, &s, &prev);
-        prev.adaptive.pass_start_skipped_pages = 5000000;
-        prev.adaptive.burst_skipped_base = 5000000;
-        for (uint64_t k = 1; k <= 30; k++) {
+        for (uint64_t k = 1; k <= 40; k++) {
                 uint64_t scanned = k * 100000;
                 bool second = scanned >= M_PAGES;
                 uint64_t in_pass = second ? scanned - 1600000 : scanned;
 
-                if ((!second && in_pass <= 600000) || (tail_new && !second && in_pass >= 1400000) ||
-                    (second && in_pass == 0))
+                if ((!second && in_pass <= 600000) || (second && in_pass == 0))
                         vol += 10000;   /* new pages */
-                if ((!second && in_pass > 600000 && in_pass <= 1000000) || (second && in_pass > 0 && in_pass <= 300000)) {
+                if ((!second && in_pass > 600000 && in_pass <= 1000000) || (second && in_pass > 0 && in_pass <= 300000) ||
+                    (late_twin && second && in_pass == 1400000)) {
                         saved += 10000;         /* merged on their second look */
                         vol -= 10000;
                 }
-                if (skipped) {
-                        s.ksm.features |= 1u << KSM_FEATURE_PAGES_SKIPPED;
-                        s.ksm.pages_skipped = 5000000 + (second ? M_PAGES / 100000 : k) * skipped;
-                }
-                burst_tick(&c, &s, &prev, k, second ? 13 : 12, saved, vol, &d, &next);
+                burst_tick(&c, &s, &prev, k, !second ? 12 : in_pass < 1600000 ? 13 : 14, saved, vol, &d, &next);
                 if (next.adaptive.mode != KSM_ADAPTIVE_BURST) {
                         if (next.adaptive.mode != KSM_ADAPTIVE_IDLE ||
-                            !strstr(d.reason, "the planned passes merged all they could"))
+                            !strstr(d.reason, "the planned passes are done"))
                                 fail_msg("tick %" PRIu64 ": mode %s, reason %s", k,
                                          policy_adaptive_mode_name(next.adaptive.mode), d.reason);
                         return k;
@@ -857,14 +809,12 @@ static uint64_t two_passes(bool tail_new, uint64_t skipped) {
         return 0;
 }
 
-static void test_last_pass_ends_after_new_pages(void **state) {
+static void test_last_pass_runs_to_its_end(void **state) {
         (void) state;
-        /* 600,000 pages into pass 13. */
-        assert_int_equal(two_passes(false, 0), 22);
-        assert_int_equal(two_passes(false, 100), 22);
-        /* Pass 13 runs on to its end (tick 32, past this loop). */
-        assert_int_equal(two_passes(true, 0), 0);
-        assert_int_equal(two_passes(false, 1000), 0);
+        /* Pass 13 ends in the 32nd tick (the loop turns full_scans every
+         * 1,600,000 pages), however long the counters stood still before. */
+        assert_int_equal(two_passes(false), 32);
+        assert_int_equal(two_passes(true), 32);
 }
 
 /* A burst planned (at pass 11) for passes 11 to 13: pass 11 sees new pages
@@ -883,7 +833,7 @@ static uint64_t second_look(bool refuse_smart_scan_off) {
         burst_host(11, saved, vol, &c, &s, &prev);
         prev.adaptive.burst_planned_full_scans = 11;
         s.ksm.smart_scan = 1;
-        for (uint64_t k = 1; k <= 40; k++) {
+        for (uint64_t k = 1; k <= 60; k++) {
                 uint64_t scanned = k * 100000;
                 uint64_t pass = 11 + scanned / M_PAGES, in_pass = scanned % M_PAGES;
 
@@ -911,16 +861,15 @@ static void test_burst_ends_after_second_look(void **state) {
         (void) state;
         /* Pass 12 ends in the tick where 3,145,728 pages are scanned. */
         assert_int_equal(second_look(false), 32);
-        /* Pass 13 runs, and ends early as the last planned pass: pass 12 saw
-         * no new pages, so once the counters stood still over a sixteenth
-         * of the memory (98,304 pages; 154,272 into pass 13). */
-        assert_int_equal(second_look(true), 33);
+        /* Pass 13 runs, to its end as the last planned pass: in the tick
+         * where 4,718,592 pages are scanned. */
+        assert_int_equal(second_look(true), 48);
 }
 
-/* A burst counts smart_scan's skips from the start of the pass that
- * planned it: skips in the rest of that pass count too. It runs that pass
- * with smart_scan on. */
-static void test_burst_skips_from_its_pass(void **state) {
+/* A burst runs the pass that planned it with smart_scan on, even when the
+ * pass before saw new pages: those were a burst before, and this one's new
+ * guests are not in that pass. */
+static void test_burst_first_pass_keeps_smart_scan(void **state) {
         const Row r = { .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .guests_changed = true,
                         .full_scans = 12, .scanned = 1000000 };
         KsmConfig c;
@@ -930,15 +879,11 @@ static void test_burst_skips_from_its_pass(void **state) {
 
         (void) state;
         make(&r, &c, &s, &prev);
-        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_IDLE,
-                                                .pass_start_skipped_pages = 7000, .prev_committed_kib = GIB(6),
+        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_IDLE, .prev_committed_kib = GIB(6),
                                                 .prev_pass_saw_new = true);
-        s.ksm.features |= 1u << KSM_FEATURE_PAGES_SKIPPED;
-        s.ksm.pages_skipped = 9000;
         policy_decide(&c, &s, &prev, NOW, &d, &next);
         assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_BURST);
         assert_int_equal(next.adaptive.burst_until_full_scans, 15);
-        assert_int_equal(next.adaptive.burst_skipped_base, 7000);
         assert_int_equal(next.adaptive.burst_first_full_scans, 12);
         /* The pass before saw new pages, a burst before this one: this pass
          * is not their second look for this burst, smart_scan stays on. */
@@ -993,8 +938,8 @@ int main(void) {
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_reason_line),
                 cmocka_unit_test(test_measurements),
-                cmocka_unit_test(test_last_pass_ends_after_new_pages),
-                cmocka_unit_test(test_burst_skips_from_its_pass),
+                cmocka_unit_test(test_last_pass_runs_to_its_end),
+                cmocka_unit_test(test_burst_first_pass_keeps_smart_scan),
                 cmocka_unit_test(test_burst_ends_after_second_look),
                 cmocka_unit_test(test_short_passes_look_at_all),
                 cmocka_unit_test(test_stop_cuts_the_batch_first),
