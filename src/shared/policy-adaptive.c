@@ -10,34 +10,32 @@
  * "need": the old script's figures grew as merging worked, it stopped or
  * slowed, and its next start began from scratch.
  *
- * How fast: ksmd only picks up a new process on its next pass, hashes a page
- * on one pass and merges it on the one after (a page is only compared once
- * its checksum held still for a pass). So a new guest, or guest memory that
- * grew, plans up to three passes: the rest of this one, one to checksum and
- * one to merge, to be done within KSM_BURST_SECS each. The rate is the work
- * left (pages not yet covered by this pass plus the planned passes) over the
- * time left. The last planned pass runs to its end: a new page's twin among
- * older pages that never merged may lie anywhere after it in ksmd's list
- * (a guest goes in behind ksmd's cursor, wherever that stands), and merges
- * where ksmd reaches that twin, once the new page is in that pass's
- * unstable tree. A burst ends before its last planned pass when a pass that
- * looked at every page saw none for the first time: every page had its
- * second look (a second guest that came while the first was being seen
- * plans three passes of its own, which it may not need). Guests going away
- * (a guest event while guest memory fell) plan nothing: there is nothing
- * new to merge. After that a pass continues only as fast as it still saves
- * (savings per scanned page). Once the planned passes are done, a whole
- * pass saved nothing new, or scanning saves nothing, ksmd stops (idle:
- * merged pages stay merged) while memory
- * is short, until new guests come or KSM_TRICKLE_SECS went by. Then one
- * whole pass looks for memory that changed, and goes on as a steady pass if
- * it saved, or idles again. Pages that changed and held still merge on
- * their second look, so at most two looks later. No scanning after the
- * work is done: a slow pass at all times costs as much ksmd CPU per pass
- * as a look, and costs it while nothing has changed yet. Every rate
- * is capped by ksmd's measured CPU cost per page against KSM_CPU_BUDGET, a
- * token bucket holding two minutes of it, so a burst may use more than the
- * budget for a while, and scans at the budget once it is spent.
+ * How fast: ksmd only picks up a new process on its next pass, hashes a page on
+ * one pass and merges it on the one after (a page is only compared once its
+ * checksum held still for a pass). So a new guest, or guest memory that grew,
+ * plans up to three passes: the rest of this one, one to checksum and one to
+ * merge, to be done within KSM_BURST_SECS each. The rate is the work left
+ * (pages not yet covered by this pass plus the planned passes) over the time
+ * left. The last planned pass runs to its end: a new page's twin among older
+ * pages that never merged may lie anywhere after it in ksmd's list (a guest
+ * goes in behind ksmd's cursor, wherever that stands), and merges where ksmd
+ * reaches that twin, once the new page is in that pass's unstable tree. A burst
+ * ends before its last planned pass when a pass that looked at every page saw
+ * none for the first time: every page had its second look (a second guest that
+ * came while the first was being seen plans three passes of its own, which it
+ * may not need). Guests going away (a guest event while guest memory fell) plan
+ * nothing: there is nothing new to merge. After that a pass continues only as
+ * fast as it still saves (savings per scanned page). Once the planned passes
+ * are done, a whole pass saved nothing new, or scanning saves nothing, ksmd
+ * stops (idle: merged pages stay merged) while memory is short, until new
+ * guests come or KSM_TRICKLE_SECS went by. Then one whole pass looks for memory
+ * that changed, and goes on as a steady pass if it saved, or idles again. Pages
+ * that changed and held still merge on their second look, so at most two looks
+ * later. No scanning after the work is done: a slow pass at all times costs as
+ * much ksmd CPU per pass as a look, and costs it while nothing has changed yet.
+ * Every rate is capped by ksmd's measured CPU cost per page against
+ * KSM_CPU_BUDGET, a token bucket holding two minutes of it, so a burst may use
+ * more than the budget for a while, and scans at the budget once it is spent.
  *
  * The policy owns pages_to_scan: it turns the kernel's advisor off while it
  * runs (the daemon restores the admin's setting on exit) instead of fighting
