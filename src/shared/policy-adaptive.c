@@ -92,10 +92,7 @@ _Static_assert(CPU_SPEND_USEC % PPM == 0, "cpu_allowed_ppm() divides by CPU_SPEN
 #define YIELD_MIN_PPM 1000
 /* A pass that adds fewer pages than this (or 1/1000 of the memory) saved nothing new. */
 #define PASS_GAIN_MIN_PAGES 256
-/* Guest memory that grows by more than 1/16, and at least 64 MiB, since
- * passes were last planned for it is new work: however slowly it grew (a
- * guest fills its RAM over a while after it starts, and a pass that went
- * by its memory before it filled did not see the rest). */
+/* Guest memory that grows by more than 1/16, and at least 64 MiB, is new work. */
 #define GROWTH_MIN_KIB (64 * 1024)
 /* ksmd's batches: 20 ms apart (the kernel's default) unless a batch would be
  * smaller than MIN_BATCH pages, then further apart, up to 1 s. */
@@ -362,10 +359,9 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                         pass_begin(m, true, st);
                         st->pass_saw_new = seen && !old_pass_saw;
                 }
-                m->grew = s->committed_kib > p->grow_base_kib + max_u64(p->grow_base_kib / 16, GROWTH_MIN_KIB);
+                m->grew = s->committed_kib > p->prev_committed_kib +
+                                             max_u64(p->prev_committed_kib / 16, GROWTH_MIN_KIB);
         }
-        /* Memory that went away is no work; what grows back is. */
-        st->grow_base_kib = p->have_prev ? min_u64(p->grow_base_kib, s->committed_kib) : s->committed_kib;
         st->have_prev = true;
         st->prev_usec = now_usec;
         st->prev_ksmd_cpu_usec = s->ksmd_cpu_usec;
@@ -394,7 +390,6 @@ static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
                 st->burst_until_full_scans = s->ksm.full_scans + BURST_PASSES;
                 st->burst_deadline_usec = now_usec + BURST_PASSES * (uint64_t) c->burst_secs * USEC_PER_SEC;
                 st->burst_planned_full_scans = s->ksm.full_scans;
-                st->grow_base_kib = s->committed_kib;
                 if (p->mode != KSM_ADAPTIVE_BURST)
                         st->burst_first_full_scans = s->ksm.full_scans;
                 return true;

@@ -338,9 +338,6 @@ static void make(const Row *r, KsmConfig *c, KsmSample *s, KsmState *st) {
                 st->adaptive.yield_base_scanned_pages = st->adaptive.prev_scanned_pages;
         if (st->adaptive.have_prev && st->adaptive.prev_committed_kib == 0)
                 st->adaptive.prev_committed_kib = GIB(6);
-        /* Growth counts from the previous tick unless a row says otherwise. */
-        if (st->adaptive.have_prev && st->adaptive.grow_base_kib == 0)
-                st->adaptive.grow_base_kib = st->adaptive.prev_committed_kib;
 }
 
 static uint64_t written(const KsmDecision *d, KsmKnob k) {
@@ -622,7 +619,7 @@ static void last_pass(const Row *r, uint64_t due_usec, KsmConfig *c, KsmSample *
         prev->adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13,
                                                  .burst_deadline_usec = NOW + due_usec, .cost_nsec_per_page = 2000,
                                                  .cpu_credit_usec = SEC(12), .pass_start_scanned_pages = 1000000,
-                                                 .prev_committed_kib = GIB(6), .grow_base_kib = GIB(6));
+                                                 .prev_committed_kib = GIB(6));
 }
 
 /* The last planned pass (12) with 50,000 pages left and a second to go:
@@ -749,7 +746,7 @@ static void burst_host(uint64_t fs, uint64_t saved, uint64_t vol, KsmConfig *c, 
                                                  .burst_deadline_usec = NOW + SEC(60), .cost_nsec_per_page = 2000,
                                                  .cpu_credit_usec = SEC(24), .pass_whole = true,
                                                  .prev_full_scans = fs, .pass_start_scanned_pages = 1000000,
-                                                 .pass_start_saved_pages = saved, .prev_committed_kib = GIB(6), .grow_base_kib = GIB(6),
+                                                 .pass_start_saved_pages = saved, .prev_committed_kib = GIB(6),
                                                  .yield_base_scanned_pages = 1000000, .yield_base_saved_pages = saved);
         prev->adaptive.prev_usec = NOW;
 }
@@ -820,34 +817,6 @@ static void test_last_pass_runs_to_its_end(void **state) {
         assert_int_equal(two_passes(true), 32);
 }
 
-/* A guest that fills its memory slowly: 100 MiB a tick, less than a
- * sixteenth of the 6 GiB (384 MiB) each, during a burst planned to end
- * with pass 13. Once it grew by more than that since the passes were
- * planned (the fourth tick), three more passes are planned: a pass that
- * went by the guest's memory before it filled did not see the rest. */
-static void test_slow_growth_plans_passes(void **state) {
-        KsmConfig c;
-        KsmSample s;
-        KsmState prev, next;
-        KsmDecision d;
-
-        (void) state;
-        burst_host(12, 100000, 50000, &c, &s, &prev);
-        for (uint64_t k = 1; k <= 4; k++) {
-                s.committed_kib = GIB(6) + k * 100 * 1024;
-                burst_tick(&c, &s, &prev, k, 12, 100000, 50000, &d, &next);
-                assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_BURST);
-                assert_int_equal(next.adaptive.burst_until_full_scans, k < 4 ? 14 : 15);
-                prev = next;
-        }
-        assert_non_null(strstr(d.reason, "burst: guest memory grew"));
-        assert_int_equal(next.adaptive.grow_base_kib, GIB(6) + 400 * 1024);
-        /* Memory that went away lowers the base: what grows back counts. */
-        s.committed_kib = GIB(5);
-        burst_tick(&c, &s, &prev, 5, 12, 100000, 50000, &d, &next);
-        assert_int_equal(next.adaptive.grow_base_kib, GIB(5));
-}
-
 /* A burst planned (at pass 11) for passes 11 to 13: pass 11 sees new pages
  * (600,000 pages into it), pass 12 gives them their second look with
  * smart_scan off and sees nothing new, so the burst ends with pass 12,
@@ -910,7 +879,7 @@ static void test_burst_first_pass_keeps_smart_scan(void **state) {
 
         (void) state;
         make(&r, &c, &s, &prev);
-        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_IDLE, .prev_committed_kib = GIB(6), .grow_base_kib = GIB(6),
+        prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_IDLE, .prev_committed_kib = GIB(6),
                                                 .prev_pass_saw_new = true);
         policy_decide(&c, &s, &prev, NOW, &d, &next);
         assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_BURST);
@@ -955,8 +924,7 @@ static void test_short_passes_look_at_all(void **state) {
         prev.adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .prev_full_scans = 11,
                                                 .burst_until_full_scans = 13, .burst_deadline_usec = NOW,
                                                 .cost_nsec_per_page = 2000, .cpu_credit_usec = SEC(24),
-                                                .prev_committed_kib = GIB(6), .grow_base_kib = GIB(6),
-                                                .prev_scanned_pages = 1100000,
+                                                .prev_committed_kib = GIB(6), .prev_scanned_pages = 1100000,
                                                 .pass_start_scanned_pages = 1100000, .pass_whole = true);
         s.ksmd_cpu_usec = SEC(10);
         policy_decide(&c, &s, &prev, NOW, &d, &next);
@@ -971,7 +939,6 @@ int main(void) {
                 cmocka_unit_test(test_reason_line),
                 cmocka_unit_test(test_measurements),
                 cmocka_unit_test(test_last_pass_runs_to_its_end),
-                cmocka_unit_test(test_slow_growth_plans_passes),
                 cmocka_unit_test(test_burst_first_pass_keeps_smart_scan),
                 cmocka_unit_test(test_burst_ends_after_second_look),
                 cmocka_unit_test(test_short_passes_look_at_all),
