@@ -37,10 +37,15 @@ SHIPPED_CONF = os.path.join(SRCDIR, "etc", "ksmtuned.conf")
 
 # ---------------------------------------------------------------- parsing
 
+def source_text(*path):
+    """The text of a file of the source tree."""
+    with open(os.path.join(SRCDIR, *path)) as f:
+        return f.read()
+
+
 def man_source(page):
     """The page as written (before configure's paths are put in)."""
-    with open(os.path.join(SRCDIR, "man", page + ".in")) as f:
-        return f.read()
+    return source_text("man", page + ".in")
 
 
 def man_section(text, name):
@@ -207,8 +212,7 @@ def test_daemon_options(tmp):
 
 def test_daemon_signals(tmp):
     """The signals the daemon handles are those --help and ksmtuned(8) name."""
-    with open(os.path.join(SRCDIR, "src", "ksmtuned", "manager.c")) as f:
-        m = re.search(r"static const int sigs\[\] = \{([^}]*)\}", f.read())
+    m = re.search(r"static const int sigs\[\] = \{([^}]*)\}", source_text("src", "ksmtuned", "manager.c"))
     check(m, "src/ksmtuned/manager.c has its 'static const int sigs[]' table (update this test if it moved)")
     code = set(re.findall(r"SIG[A-Z0-9]+", m.group(1)))
     helped = set(re.findall(r"\bSIG[A-Z0-9]+", run(ksmtest.KSMTUNED, "--help", check_status=0).stdout))
@@ -243,20 +247,12 @@ def test_client_page(tmp):
         check(documented[flag] == arg, f"ksmctl(8): argument of {flag}", arg, documented[flag])
 
 
-README = os.path.join(SRCDIR, "README.md")
-
-
-def readme_text():
-    with open(README) as f:
-        return f.read()
-
-
 def test_readme_keys(tmp):
     """The key table of README.md lists every key of the code, once, with its
     built-in default ("(none)" for an empty one)."""
     code = code_keys()
     rows = {}
-    for m in re.finditer(r"^\| `([A-Z][A-Z0-9_]*)` \| ((?:[^|\\]|\\.)*?) \|", readme_text(), re.M):
+    for m in re.finditer(r"^\| `([A-Z][A-Z0-9_]*)` \| ((?:[^|\\]|\\.)*?) \|", source_text("README.md"), re.M):
         check(m.group(1) not in rows, f"README.md lists {m.group(1)} once in its key table")
         value = m.group(2).replace("\\|", "|")
         if value == "(none)":
@@ -273,10 +269,8 @@ def test_readme_keys(tmp):
 def bus_properties():
     """{name: D-Bus type} of the daemon's properties, from src/ksmtuned/bus.h
     and the Version property of the vtable."""
-    with open(os.path.join(SRCDIR, "src", "ksmtuned", "bus.h")) as f:
-        props = dict(re.findall(r'X\("([A-Za-z]+)", ([a-z]), ', f.read()))
-    with open(os.path.join(SRCDIR, "src", "ksmtuned", "bus-vtable.c")) as f:
-        vtable = f.read()
+    props = dict(re.findall(r'X\("([A-Za-z]+)", ([a-z]), ', source_text("src", "ksmtuned", "bus.h")))
+    vtable = source_text("src", "ksmtuned", "bus-vtable.c")
     props.update(re.findall(r'SD_BUS_PROPERTY\("([A-Za-z]+)", "([a-z])"', vtable))
     methods = set(re.findall(r'SD_BUS_METHOD[A-Z_]*\("([A-Za-z]+)"', vtable))
     check(len(props) >= 10 and methods, "the properties and methods are found in bus.h and bus-vtable.c "
@@ -307,7 +301,7 @@ def test_bus_members_documented(tmp):
             wrong = {p: props[p] for p in pending if props[p] != t.group(1)}
             check(not wrong, f"ksmtuned(8): the type ({t.group(1)}) of {pending}", {}, wrong)
             pending = []
-    readme = re.search(r"^## D-Bus\n(.*?)(?=^## )", readme_text(), re.M | re.S)
+    readme = re.search(r"^## D-Bus\n(.*?)(?=^## )", source_text("README.md"), re.M | re.S)
     check(readme, "README.md has a '## D-Bus' section")
     named = set(re.findall(r"`([A-Z][A-Za-z]+)\b", readme.group(1)))
     missing = sorted((set(props) | methods) - named)
@@ -316,8 +310,7 @@ def test_bus_members_documented(tmp):
 
 def metric_families():
     """{family: type} written by src/shared/metrics.c, with the ksmtuned_ prefix."""
-    with open(os.path.join(SRCDIR, "src", "shared", "metrics.c")) as f:
-        text = f.read()
+    text = source_text("src", "shared", "metrics.c")
     fams = {}
     for m in re.finditer(r'\b(gauge_u64|counter_u64|family)\(f, "([a-z_]+)", (?:"([a-z]+)")?', text):
         fams["ksmtuned_" + m.group(2)] = m.group(3) or ("counter" if m.group(1) == "counter_u64" else "gauge")
@@ -335,7 +328,7 @@ def test_metrics_documented(tmp):
     for name, kind in fams.items():
         check(name.endswith("_total") == (kind == "counter"),
               f"{name}: _total on counters only", "counter" if name.endswith("_total") else "gauge", kind)
-    section = re.search(r"^Every family has .*?(?=\n\n)", readme_text(), re.M | re.S)
+    section = re.search(r"^Every family has .*?(?=\n\n)", source_text("README.md"), re.M | re.S)
     check(section, "README.md has its 'Every family has' paragraph")
     named = set()
     prefix = None
@@ -363,7 +356,7 @@ def test_readme_paths(tmp):
     import glob
     tops = {e for e in os.listdir(SRCDIR) if os.path.isdir(os.path.join(SRCDIR, e)) and not e.startswith(".")}
     missing = []
-    for path in sorted(set(re.findall(r"`([a-z][A-Za-z0-9_.*-]*/[A-Za-z0-9_./*-]*)`", readme_text()))):
+    for path in sorted(set(re.findall(r"`([a-z][A-Za-z0-9_.*-]*/[A-Za-z0-9_./*-]*)`", source_text("README.md")))):
         if path.split("/")[0] not in tops or path.split("/")[0].startswith("build"):
             continue  # an installed path (share/...), not the source tree's
         full = os.path.join(SRCDIR, path)
@@ -382,13 +375,11 @@ DEFAULT_DIRS = {"sbindir": "/usr/local/sbin", "sysconfdir": "/etc", "dbuspolicyd
 def test_packaging_file_list(tmp):
     """docs/packaging.md's list of installed files is tests/data/install-files.txt
     (which test-install.py checks against make install) for a plain ./configure."""
-    with open(os.path.join(SRCDIR, "tests", "data", "install-files.txt")) as f:
-        want = set()
-        for line in f:
-            if line.strip() and not line.startswith("#"):
-                want.add(re.sub(r"@([a-z]+)@", lambda m: DEFAULT_DIRS[m.group(1)], line.strip()))
-    with open(os.path.join(SRCDIR, "docs", "packaging.md")) as f:
-        m = re.search(r"^## Installed files\n.*?\n\n((?:    /[^\n]*\n)+)", f.read(), re.M | re.S)
+    want = {re.sub(r"@([a-z]+)@", lambda m: DEFAULT_DIRS[m.group(1)], line.strip())
+            for line in source_text("tests", "data", "install-files.txt").splitlines()
+            if line.strip() and not line.startswith("#")}
+    m = re.search(r"^## Installed files\n.*?\n\n((?:    /[^\n]*\n)+)", source_text("docs", "packaging.md"),
+                  re.M | re.S)
     check(m, "docs/packaging.md has its indented list under '## Installed files'")
     listed = {line.strip() for line in m.group(1).splitlines()}
     check(listed == want, "files in docs/packaging.md (missing, extra)",
@@ -398,13 +389,12 @@ def test_packaging_file_list(tmp):
 def test_journal_fields_documented(tmp):
     """The journal fields of a decision (src/ksmtuned/decision-log.c) are those
     ksmtuned(8) and README.md list."""
-    with open(os.path.join(SRCDIR, "src", "ksmtuned", "decision-log.c")) as f:
-        code = set(re.findall(r'"(KSMTUNED_[A-Z_]+)=', f.read()))
+    code = set(re.findall(r'"(KSMTUNED_[A-Z_]+)=', source_text("src", "ksmtuned", "decision-log.c")))
     check(len(code) >= 5, "journal fields found in decision-log.c (update this test if they moved)", ">= 5", code)
     page = set(re.findall(r"^\.Li (KSMTUNED_[A-Z_]+)", man_section(man_source("ksmtuned.8"), "DESCRIPTION"), re.M))
     check(page == code, "journal fields in ksmtuned(8) (missing, extra)",
           ([], []), (sorted(code - page), sorted(page - code)))
-    readme = set(re.findall(r"`(KSMTUNED_[A-Z_]+)`", readme_text())) - {"KSMTUNED_KERNEL_TESTS"}
+    readme = set(re.findall(r"`(KSMTUNED_[A-Z_]+)`", source_text("README.md"))) - {"KSMTUNED_KERNEL_TESTS"}
     check(readme == code, "journal fields in README.md (missing, extra)",
           ([], []), (sorted(code - readme), sorted(readme - code)))
 
