@@ -199,6 +199,7 @@ typedef struct Measure {
         uint64_t saved;                 /* pages */
         uint64_t ksm_pages;             /* pages ksmd has an item for: shared, sharing, unshared, volatile */
         bool pass_ended;
+        uint64_t grow_base_kib;         /* guest memory growth counts from (holds_growth_base()) */
         bool grew;                      /* guest memory grew enough to plan passes */
         bool guests_changed;            /* guests came or went since the last decision */
         bool guests_arrived;            /* ... and it was not only guests going away */
@@ -308,6 +309,14 @@ static bool looking_at_all(const KsmSample *s) {
         return !ksm_has(&s->ksm, KSM_FEATURE_SMART_SCAN) || s->ksm.smart_scan == 0;
 }
 
+/* Modes in which guest memory growth counts from the last tick of the
+ * burst before (the least since), not from the tick before: ksmd idles,
+ * looks or goes steady under pressure, and a guest that fills its memory
+ * over many ticks adds up to a growth step. */
+static bool holds_growth_base(KsmAdaptiveMode mode) {
+        return mode == KSM_ADAPTIVE_IDLE || mode == KSM_ADAPTIVE_LOOK || mode == KSM_ADAPTIVE_STEADY;
+}
+
 /* What changed since the previous tick; the state remembers this sample. */
 static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev, uint64_t now_usec,
                     Measure *m, KsmAdaptiveState *st) {
@@ -359,8 +368,8 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                         pass_begin(m, true, st);
                         st->pass_saw_new = seen && !old_pass_saw;
                 }
-                m->grew = s->committed_kib > p->prev_committed_kib +
-                                             max_u64(p->prev_committed_kib / 16, GROWTH_MIN_KIB);
+                m->grow_base_kib = holds_growth_base(p->mode) ? p->grow_base_kib : p->prev_committed_kib;
+                m->grew = s->committed_kib > m->grow_base_kib + max_u64(m->grow_base_kib / 16, GROWTH_MIN_KIB);
         }
         st->have_prev = true;
         st->prev_usec = now_usec;
@@ -371,10 +380,19 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
         st->prev_ksm_pages = m->ksm_pages;
 }
 
+/* The last planned pass of a burst just ended and saw pages for the first
+ * time (a guest still filling its memory when ksmd went by it in the
+ * passes before): they need one more pass, their second look. */
+static bool second_look_due(const KsmAdaptiveState *p, const KsmAdaptiveState *st, const KsmSample *s,
+                            const Measure *m) {
+        return p->mode == KSM_ADAPTIVE_BURST && m->pass_ended && p->burst_until_full_scans > 0 &&
+               s->ksm.full_scans >= p->burst_until_full_scans && st->prev_pass_saw_new;
+}
+
 /* Whether KSM should scan at all: memory pressure, or work under way that
  * still pays (planned passes, or a steady pass that saves). */
 static bool wants_scan(const KsmAdaptiveState *p, const KsmAdaptiveState *st, const KsmSample *s, const Measure *m) {
-        bool planned = s->ksm.full_scans < p->burst_until_full_scans;
+        bool planned = s->ksm.full_scans < p->burst_until_full_scans || second_look_due(p, st, s, m);
         bool gaining = (p->mode == KSM_ADAPTIVE_BURST && planned) ||
                        (p->mode == KSM_ADAPTIVE_STEADY && p->have_prev && st->yield_ppm >= YIELD_MIN_PPM);
 
@@ -402,6 +420,12 @@ static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
         if (m->pass_ended && s->ksm.full_scans < st->burst_until_full_scans && !st->prev_pass_saw_new &&
             st->prev_pass_looked_at_all && s->ksm.full_scans >= st->burst_planned_full_scans + 2)
                 st->burst_until_full_scans = s->ksm.full_scans;
+        /* One more pass for the pages the last one saw first, and one
+         * after each pass that still sees new pages. */
+        if (second_look_due(p, st, s, m)) {
+                st->burst_until_full_scans = s->ksm.full_scans + 1;
+                st->burst_deadline_usec = now_usec + (uint64_t) c->burst_secs * USEC_PER_SEC;
+        }
         return s->ksm.full_scans < st->burst_until_full_scans;
 }
 
@@ -472,7 +496,9 @@ static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
                 plan->look_at_all = passes_after == 0 ||
                                     (st->prev_pass_saw_new && s->ksm.full_scans > st->burst_first_full_scans);
                 plan->why = m->guests_arrived ? "guests changed" : m->grew ? "guest memory grew" :
-                            p->mode == KSM_ADAPTIVE_STOPPED ? "start" : "planned passes";
+                            p->mode == KSM_ADAPTIVE_STOPPED ? "start" :
+                            second_look_due(p, st, s, m) ? "a second look for pages the last pass saw first" :
+                            "planned passes";
         } else if (p->mode == KSM_ADAPTIVE_IDLE || p->mode == KSM_ADAPTIVE_LOOK) {
                 idle_or_look(c, p, m, now_usec, st, plan);
         } else if (p->mode == KSM_ADAPTIVE_BURST) {
@@ -750,6 +776,8 @@ void policy_adaptive_decide(const KsmConfig *c, const KsmSample *s, const KsmSta
                         }
                 }
         }
+        st->grow_base_kib = p->have_prev && holds_growth_base(st->mode) ? min_u64(m.grow_base_kib, s->committed_kib) :
+                            s->committed_kib;
         *ret = d;
         *ret_state = state;
 }

@@ -42,6 +42,7 @@ typedef struct KsmAdaptiveState {
         uint64_t prev_ksmd_cpu_usec;
         uint64_t prev_scanned_pages;    /* pages_scanned, or our estimate of it */
         uint64_t prev_committed_kib;
+        uint64_t grow_base_kib;         /* guest memory growth counts from: the last tick of a burst, the least since */
         uint64_t prev_full_scans;
         uint64_t pass_start_scanned_pages;      /* pages_scanned when this pass began */
         uint64_t pass_start_saved_pages;        /* savings when this pass began */

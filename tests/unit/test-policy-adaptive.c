@@ -339,6 +339,13 @@ static void make(const Row *r, KsmConfig *c, KsmSample *s, KsmState *st) {
                 st->adaptive.yield_base_scanned_pages = st->adaptive.prev_scanned_pages;
         if (st->adaptive.have_prev && st->adaptive.prev_committed_kib == 0)
                 st->adaptive.prev_committed_kib = GIB(6);
+        /* ksmd saw no pages for the first time since the tick before,
+         * unless a row says otherwise. */
+        if (st->adaptive.have_prev && st->adaptive.prev_ksm_pages == 0)
+                st->adaptive.prev_ksm_pages = r->saved + r->unshared + r->volatile_pages;
+        /* Growth counts from the tick before unless a row says otherwise. */
+        if (st->adaptive.have_prev && st->adaptive.grow_base_kib == 0)
+                st->adaptive.grow_base_kib = st->adaptive.prev_committed_kib;
 }
 
 static uint64_t written(const KsmDecision *d, KsmKnob k) {
@@ -620,7 +627,8 @@ static void last_pass(const Row *r, uint64_t due_usec, KsmConfig *c, KsmSample *
         prev->adaptive = (KsmAdaptiveState) PREV(.mode = KSM_ADAPTIVE_BURST, .burst_until_full_scans = 13,
                                                  .burst_deadline_usec = NOW + due_usec, .cost_nsec_per_page = 2000,
                                                  .cpu_credit_usec = SEC(12), .pass_start_scanned_pages = 1000000,
-                                                 .prev_committed_kib = GIB(6));
+                                                 .prev_committed_kib = GIB(6),
+                                                 .prev_ksm_pages = r->saved + r->unshared + r->volatile_pages);
 }
 
 /* The last planned pass (12) with 50,000 pages left and a second to go:
@@ -748,6 +756,7 @@ static void burst_host(uint64_t fs, uint64_t saved, uint64_t vol, KsmConfig *c, 
                                                  .cpu_credit_usec = SEC(24), .pass_whole = true,
                                                  .prev_full_scans = fs, .pass_start_scanned_pages = 1000000,
                                                  .pass_start_saved_pages = saved, .prev_committed_kib = GIB(6),
+                                                 .prev_ksm_pages = saved + vol,
                                                  .yield_base_scanned_pages = 1000000, .yield_base_saved_pages = saved);
         prev->adaptive.prev_usec = NOW;
 }
@@ -771,10 +780,13 @@ static void burst_tick(const KsmConfig *c, KsmSample *s, const KsmState *prev, u
  * pages into it, then KSM's counters stand still. With late_twin, an older
  * guest's pages 1,400,000 pages into pass 13 find their new twins in its
  * unstable tree and merge there: the burst must not have ended before.
- * Ticks 1 s apart, 100,000 pages each, over 6 GiB of guests (1,572,864
- * pages: pass 12 ends in the 16th tick, pass 13 in the 32nd). Returns the
- * tick that ended the burst, 0 if none did. */
-static uint64_t two_passes(bool late_twin) {
+ * With late_pages, pass 13 also sees pages for the first time (a guest
+ * still filling its memory), 500,000 to 700,000 pages into it: one more
+ * pass gives them their second look and merges them. Ticks 1 s apart,
+ * 100,000 pages each, over 6 GiB of guests (1,572,864 pages: the loop
+ * turns full_scans every 1,600,000 pages). Returns the tick that ended the
+ * burst, 0 if none did. */
+static uint64_t two_passes(bool late_twin, bool late_pages) {
         KsmConfig c;
         KsmSample s;
         KsmState prev, next;
@@ -782,19 +794,20 @@ static uint64_t two_passes(bool late_twin) {
         uint64_t saved = 100000, vol = 50000;
 
         burst_host(12, saved, vol, &c, &s, &prev);
-        for (uint64_t k = 1; k <= 40; k++) {
+        for (uint64_t k = 1; k <= 60; k++) {
                 uint64_t scanned = k * 100000;
-                bool second = scanned >= M_PAGES;
-                uint64_t in_pass = second ? scanned - 1600000 : scanned;
+                uint64_t pass = 12 + scanned / 1600000, in_pass = scanned % 1600000;
+                bool late = in_pass >= 500000 && in_pass <= 700000;
 
-                if ((!second && in_pass <= 600000) || (second && in_pass == 0))
+                if ((pass == 12 && in_pass <= 600000) || (late_pages && pass == 13 && late))
                         vol += 10000;   /* new pages */
-                if ((!second && in_pass > 600000 && in_pass <= 1000000) || (second && in_pass > 0 && in_pass <= 300000) ||
-                    (late_twin && second && in_pass == 1400000)) {
+                if ((pass == 12 && in_pass > 600000 && in_pass <= 1000000) ||
+                    (pass == 13 && in_pass > 0 && in_pass <= 300000) ||
+                    (late_twin && pass == 13 && in_pass == 1400000) || (late_pages && pass == 14 && late)) {
                         saved += 10000;         /* merged on their second look */
                         vol -= 10000;
                 }
-                burst_tick(&c, &s, &prev, k, !second ? 12 : in_pass < 1600000 ? 13 : 14, saved, vol, &d, &next);
+                burst_tick(&c, &s, &prev, k, pass, saved, vol, &d, &next);
                 if (next.adaptive.mode != KSM_ADAPTIVE_BURST) {
                         if (next.adaptive.mode != KSM_ADAPTIVE_IDLE ||
                             !strstr(d.reason, "the planned passes are done"))
@@ -802,8 +815,10 @@ static uint64_t two_passes(bool late_twin) {
                                          policy_adaptive_mode_name(next.adaptive.mode), d.reason);
                         return k;
                 }
-                /* smart_scan is off in the last planned pass only. */
-                if (d.targets.value[KSM_KNOB_SMART_SCAN] != (second ? 0 : 1))
+                if (pass == 14 && in_pass == 0 && !strstr(d.reason, "a second look for pages the last pass saw first"))
+                        fail_msg("tick %" PRIu64 ": reason %s", k, d.reason);
+                /* smart_scan is off in the last planned pass, and in the one after. */
+                if (d.targets.value[KSM_KNOB_SMART_SCAN] != (pass >= 13 ? 0 : 1))
                         fail_msg("tick %" PRIu64 ": smart_scan=%" PRIu64, k, d.targets.value[KSM_KNOB_SMART_SCAN]);
                 prev = next;
         }
@@ -812,10 +827,55 @@ static uint64_t two_passes(bool late_twin) {
 
 static void test_last_pass_runs_to_its_end(void **state) {
         (void) state;
-        /* Pass 13 ends in the 32nd tick (the loop turns full_scans every
-         * 1,600,000 pages), however long the counters stood still before. */
-        assert_int_equal(two_passes(false), 32);
-        assert_int_equal(two_passes(true), 32);
+        /* Pass 13 ends in the 32nd tick, however long the counters stood
+         * still before. */
+        assert_int_equal(two_passes(false, false), 32);
+        assert_int_equal(two_passes(true, false), 32);
+        /* Pages it saw first: pass 14 runs, to its end in the 48th tick. */
+        assert_int_equal(two_passes(false, true), 48);
+        assert_int_equal(two_passes(true, true), 48);
+}
+
+/* Idle under pressure, one guest fills its memory 100 MiB a tick: never a
+ * sixteenth of 6 GiB (384 MiB) from one tick to the next, but it adds up
+ * from the last tick of the burst, and plans passes at the fourth tick.
+ * Guest memory that fell (a guest stopped) counts from the least it was.
+ * Returns the tick that planned passes, 0 if none did. */
+static uint64_t slow_growth(uint64_t fell_kib) {
+        const Row r = { .coef = 90, .avail = GIB(16), .committed = GIB(6), .n_guests = 6, .saved = 500000,
+                        .full_scans = 12, .scanned = 1000000,
+                        .prev = PREV(.mode = KSM_ADAPTIVE_IDLE, .cost_nsec_per_page = 2000,
+                                     .yield_base_saved_pages = 500000, .idle_until_usec = NOW + SEC(600)) };
+        KsmConfig c;
+        KsmSample s;
+        KsmState prev, next;
+        KsmDecision d;
+
+        make(&r, &c, &s, &prev);
+        s.committed_kib -= fell_kib;
+        for (uint64_t k = 0; k < 10; k++) {
+                policy_decide(&c, &s, &prev, NOW + SEC(5 * k), &d, &next);
+                if (next.adaptive.mode == KSM_ADAPTIVE_BURST) {
+                        if (!strstr(d.reason, "burst: guest memory grew"))
+                                fail_msg("tick %" PRIu64 ": reason %s", k, d.reason);
+                        return k;
+                }
+                assert_int_equal(next.adaptive.mode, KSM_ADAPTIVE_IDLE);
+                prev = next;
+                s.committed_kib += 102400;
+        }
+        return 0;
+}
+
+static void test_slow_growth_adds_up(void **state) {
+        (void) state;
+        /* 400 MiB more than 6 GiB at the fourth tick. */
+        assert_int_equal(slow_growth(0), 4);
+        /* From 5 GiB, a sixteenth is 320 MiB: 400 MiB at the fourth tick too,
+         * 300 MiB at the third is not yet. */
+        assert_int_equal(slow_growth(GIB(1)), 4);
+        /* From 5.75 GiB (368 MiB a sixteenth): 400 MiB. */
+        assert_int_equal(slow_growth(GIB(1) / 4), 4);
 }
 
 /* A burst planned (at pass 11) for passes 11 to 13: pass 11 sees new pages
@@ -940,6 +1000,7 @@ int main(void) {
                 cmocka_unit_test(test_reason_line),
                 cmocka_unit_test(test_measurements),
                 cmocka_unit_test(test_last_pass_runs_to_its_end),
+                cmocka_unit_test(test_slow_growth_adds_up),
                 cmocka_unit_test(test_burst_first_pass_keeps_smart_scan),
                 cmocka_unit_test(test_burst_ends_after_second_look),
                 cmocka_unit_test(test_short_passes_look_at_all),
