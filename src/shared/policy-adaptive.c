@@ -19,16 +19,18 @@
  * left. The last planned pass runs to its end: a new page's twin among older
  * pages that never merged may lie anywhere after it in ksmd's list (a guest
  * goes in behind ksmd's cursor, wherever that stands), and merges where ksmd
- * reaches that twin, once the new page is in that pass's unstable tree. A burst
- * ends before its last planned pass when a pass that looked at every page saw
- * none for the first time: every page had its second look (a second guest that
- * came while the first was being seen plans three passes of its own, which it
- * may not need). Guests going away (a guest event while guest memory fell) plan
- * nothing: there is nothing new to merge. After that a pass continues only as
- * fast as it still saves (savings per scanned page). Once the planned passes
- * are done, a whole pass saved nothing new, or scanning saves nothing, ksmd
- * stops (idle: merged pages stay merged) while memory is short, until new
- * guests come or KSM_TRICKLE_SECS went by. Then one whole pass looks for memory
+ * reaches that twin, once the new page is in that pass's unstable tree. A
+ * last planned pass that saw pages for the first time (a guest still filling
+ * its memory when ksmd went by it before) adds one more pass, their second
+ * look. A burst ends before its last planned pass when a pass that looked at
+ * every page saw none for the first time: every page had its second look (a
+ * second guest that came while the first was being seen plans three passes of
+ * its own, which it may not need). Guests going away (a guest event while guest
+ * memory fell) plan nothing: there is nothing new to merge. After that a pass
+ * continues only as fast as it still saves (savings per scanned page). Once
+ * the planned passes are done, a whole pass saved nothing new, or scanning
+ * saves nothing, ksmd stops (idle: merged pages stay merged) while memory is
+ * short, until new guests come or grow, or KSM_TRICKLE_SECS went by. Then one whole pass looks for memory
  * that changed, and goes on as a steady pass if it saved, or idles again. Pages
  * that changed and held still merge on their second look, so at most two looks
  * later. No scanning after the work is done: a slow pass at all times costs as
@@ -51,6 +53,12 @@
  * stopped there: guests that come later go in at the end of its list,
  * behind every older guest (see park_if_ending()). The park holds until
  * that pass ends (park_holds()).
+ *
+ * Guest memory grew when it rose by a sixteenth, and at least 64 MiB: in a
+ * burst from the tick before (a step re-plans three passes, and a guest
+ * filling its memory in a burst would take many), out of one from the last
+ * tick of the burst (the least since), so that a guest filling its memory
+ * over many ticks while ksmd rests adds up to a step.
  */
 #include "config.h"
 

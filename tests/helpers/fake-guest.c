@@ -7,6 +7,7 @@
  *   fake-guest [--mib N] [--shared PCT] [--zero PCT] [--volatile PCT]
  *              [--name COMM] [--seed N] [--rewrite-ms MS] [--no-madvise]
  *              [--merge-any] [--image N] [--backing anon|memfd|thp|hugetlb]
+ *              [--fill-after-ms MS] [--fill-ms MS]
  *
  * Pages: shared ones hold content identical across all fake guests of the
  * same --image (page i holds pattern i of that image, so within a guest they
@@ -22,6 +23,10 @@
  * hugetlbfs pages (MAP_HUGETLB: needs vm.nr_hugepages). Arguments after
  * "--" are ignored: they only show in /proc/PID/cmdline (a qemu-like
  * "-machine mem-merge=off").
+ *
+ * A real guest fills its RAM over a while after it starts: --fill-after-ms
+ * waits that long before touching any page, --fill-ms spreads the filling
+ * over that long, in a hundred steps.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -98,6 +103,12 @@ static char *map_memory(const char *backing, size_t len) {
         return NULL;
 }
 
+static void sleep_ms(unsigned long ms) {
+        struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
+
+        nanosleep(&ts, NULL);
+}
+
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "mib",        required_argument, NULL, 'm' },
@@ -111,9 +122,12 @@ int main(int argc, char *argv[]) {
                 { "merge-any",  no_argument,       NULL, 'A' },
                 { "image",      required_argument, NULL, 'I' },
                 { "backing",    required_argument, NULL, 'B' },
+                { "fill-after-ms", required_argument, NULL, 'a' },
+                { "fill-ms",    required_argument, NULL, 'f' },
                 {}
         };
         unsigned long mib = 64, shared_pct = 100, zero_pct = 0, volatile_pct = 0, seed = 1, rewrite_ms = 1000, image = 0;
+        unsigned long fill_after_ms = 0, fill_ms = 0;
         const char *name = "qemu-system-x86", *backing = "anon";
         int madv = 1, merge_any = 0, c;
         long psize = sysconf(_SC_PAGESIZE);
@@ -142,6 +156,8 @@ int main(int argc, char *argv[]) {
                 case 'A': merge_any = 1; break;
                 case 'I': image = v; break;
                 case 'B': backing = optarg; break;
+                case 'a': fill_after_ms = v; break;
+                case 'f': fill_ms = v; break;
                 default: return 2;
                 }
         }
@@ -170,10 +186,13 @@ int main(int argc, char *argv[]) {
                 perror("fake-guest: madvise(MADV_MERGEABLE)");
                 return 1;
         }
+        sleep_ms(fill_after_ms);
         /* Layout: shared | zero | volatile | unique. */
         for (size_t i = 0; i < pages; i++) {
                 uint64_t *p = (uint64_t *) (mem + i * (size_t) psize);
 
+                if (fill_ms && i % (pages / 100 + 1) == 0)
+                        sleep_ms(fill_ms / 100);
                 if (i < n_shared)
                         fill(p, words, i + 1, (uint64_t) image << 48);
                 else if (i < n_shared + n_zero)
@@ -190,8 +209,7 @@ int main(int argc, char *argv[]) {
 
         uint64_t gen = 0;
         while (!stop) {
-                struct timespec ts = { (time_t) (rewrite_ms / 1000), (long) (rewrite_ms % 1000) * 1000000L };
-                nanosleep(&ts, NULL);
+                sleep_ms(rewrite_ms);
                 if (n_volatile == 0)
                         continue;
                 gen++;

@@ -124,6 +124,38 @@ def test_twin_further_on(tmp):
                          f"{got}; {d.log_text()[since:][-3000:]}")
 
 
+def test_guest_filling_slowly(tmp):
+    """A guest that fills its memory over many ticks after it started (as
+    real guests do while they boot) merges with its twin soon after it is
+    filled. Here B starts 15 s after its arrival's burst went idle and
+    fills 256 MiB over 16 s: 32 MiB a 2 s tick, never a growth step (64
+    MiB) from one tick to the next, but the growth adds up from the last
+    tick of the burst; and each pass that saw B's pages for the first time
+    plans one more, their second look. (With growth counted from one tick
+    to the next B's pages waited for the next look, 10 minutes here.)"""
+    conf = kt.write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_POLICY="adaptive", KSM_MONITOR_INTERVAL=2,
+                           KSM_THRES_COEF=99, KSM_BURST_SECS=2, KSM_TRICKLE_SECS=600, DEBUG=1)
+    idle = r"idle: [^\n]*next look in \d+ s"
+    with kt.real_ksm(clean=True):
+        with kt.FakeGuest(mib=256, shared=90, seed=31, extra=["--image=3"]), kt.Daemon(tmp, conf) as d:
+            d.wait_log(idle, timeout=120)
+            kt.wait_for(lambda: kt.read_knob("run") == "0", 5, "run=0 while idle")
+            base = saved()
+            with kt.FakeGuest(mib=256, shared=90, seed=32, extra=["--image=3", "--fill-after-ms=15000", "--fill-ms=16000"],
+                              wait=False) as b:
+                since = d.mark()
+                d.wait_log(r"burst: guests changed", timeout=10)
+                d.wait_log(idle, timeout=60)
+                d.wait_log(r"burst: guest memory grew", timeout=40)
+                b.wait_ready()
+                least = base + 0.95 * b.shared
+                kt.log(f"B filled, {saved()} pages saved, {base + b.shared} attainable")
+                kt.wait_for(lambda: saved() >= least, 60, f"{least:.0f} pages saved (B's twins merged)")
+                d.wait_log(idle, timeout=60)
+                kt.log(f"idle again with {saved()} pages saved; the passes:\n"
+                       + "\n".join(re.findall(r"burst: [a-z ]+", d.log_text()[since:])[-12:]))
+
+
 def test_compat_is_default(tmp):
     """An old configuration without KSM_POLICY keeps the classic decisions."""
     conf = kt.write_config(os.path.join(tmp, "ksmtuned.conf"), KSM_THRES_COEF=99)
@@ -136,4 +168,4 @@ def test_compat_is_default(tmp):
 
 
 if __name__ == "__main__":
-    kt.main([test_compat_is_default, test_adaptive_lifecycle, test_twin_further_on])
+    kt.main([test_compat_is_default, test_adaptive_lifecycle, test_twin_further_on, test_guest_filling_slowly])
