@@ -354,15 +354,16 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                         st->yield_base_saved_pages = m->saved;
                 }
                 bool seen = pages_first_seen(p, m);
-                /* In the tick that ended a pass, new pages belong to the
-                 * old pass's tail only if it saw some in the tick before;
-                 * otherwise they are the new pass's start. */
+                /* New pages seen in the tick that ended a pass may be the
+                 * old pass's tail or the new pass's head (a guest that came
+                 * while ksmd ran goes in right behind its cursor, at the
+                 * head of the next pass): both passes count them. Counting
+                 * them for one only ended a burst before the second look of
+                 * a guest at the next pass's head. */
                 bool boundary = s->ksm.full_scans != p->prev_full_scans;
-                bool old_pass_saw = seen && (!boundary || p->prev_saw_new);
 
-                if (old_pass_saw)
+                if (seen)
                         st->pass_saw_new = true;
-                st->prev_saw_new = seen;
                 /* The sample holds smart_scan as it was since the last tick. */
                 if (!looking_at_all(s))
                         st->pass_looked_at_all = false;
@@ -374,7 +375,7 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                         st->prev_pass_looked_at_all = st->pass_looked_at_all && p->pass_whole &&
                                                       s->ksm.full_scans == p->prev_full_scans + 1;
                         pass_begin(m, true, st);
-                        st->pass_saw_new = seen && !old_pass_saw;
+                        st->pass_saw_new = seen;
                 }
                 m->grow_base_kib = holds_growth_base(p->mode) ? p->grow_base_kib : p->prev_committed_kib;
                 m->grew = s->committed_kib > m->grow_base_kib + max_u64(m->grow_base_kib / 16, GROWTH_MIN_KIB);

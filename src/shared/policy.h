@@ -60,7 +60,6 @@ typedef struct KsmAdaptiveState {
         bool pass_looked_at_all;        /* smart_scan was off all through this pass, so far */
         bool prev_pass_saw_new;         /* the pass before saw new pages: this one is their second look */
         bool prev_pass_looked_at_all;   /* smart_scan was off all through the pass before */
-        bool prev_saw_new;              /* ksmd saw new pages in the last tick */
         uint64_t prev_ksm_pages;        /* pages with a ksmd item at the last tick */
         uint64_t yield_base_scanned_pages;      /* pages_scanned when yield_ppm was last measured */
         uint64_t yield_base_saved_pages;        /* savings then */

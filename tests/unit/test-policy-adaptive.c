@@ -927,6 +927,51 @@ static void test_burst_ends_after_second_look(void **state) {
         assert_int_equal(second_look(true), 48);
 }
 
+/* A burst planned at pass 11 for passes 11 to 13. Guest G1 sits at the end
+ * of ksmd's list, seen 1,400,000 to 1,500,000 pages into pass 11; G2 came
+ * while ksmd ran and went in right behind its cursor, at the head of pass
+ * 12, seen in the tick that ended pass 11. G1 merges at the end of pass 12,
+ * G2 at the head of pass 13: pass 12 saw new pages, the burst must not end
+ * with it. Ticks 1 s apart, 100,000 pages each, over 6 GiB (the loop turns
+ * full_scans every 1,600,000 pages). Returns the tick that ended the burst,
+ * 0 if none did. */
+static uint64_t guest_at_the_next_head(void) {
+        KsmConfig c;
+        KsmSample s;
+        KsmState prev, next;
+        KsmDecision d;
+        uint64_t saved = 100000, vol = 50000;
+
+        burst_host(11, saved, vol, &c, &s, &prev);
+        prev.adaptive.burst_planned_full_scans = prev.adaptive.burst_first_full_scans = 11;
+        s.ksm.smart_scan = 1;
+        for (uint64_t k = 1; k <= 60; k++) {
+                uint64_t scanned = k * 100000;
+                uint64_t pass = 11 + scanned / 1600000, in_pass = scanned % 1600000;
+
+                if ((pass == 11 && in_pass >= 1400000) || (pass == 12 && in_pass == 0))
+                        vol += 100000;  /* new pages: G1, then G2 */
+                if ((pass == 12 && in_pass >= 1400000) || (pass == 13 && in_pass == 0)) {
+                        saved += 100000;        /* merged on their second look */
+                        vol -= 100000;
+                }
+                burst_tick(&c, &s, &prev, k, pass, saved, vol, &d, &next);
+                if (next.adaptive.mode != KSM_ADAPTIVE_BURST)
+                        return k;
+                if (d.targets.set & (1u << KSM_KNOB_SMART_SCAN))
+                        s.ksm.smart_scan = d.targets.value[KSM_KNOB_SMART_SCAN];
+                prev = next;
+        }
+        return 0;
+}
+
+static void test_guest_at_the_next_head(void **state) {
+        (void) state;
+        /* Pass 13 runs to its end, in the 48th tick; ending with pass 12
+         * (the 32nd) left G2 without its second look. */
+        assert_int_equal(guest_at_the_next_head(), 48);
+}
+
 /* A burst runs the pass that planned it with smart_scan on, even when the
  * pass before saw new pages: those were a burst before, and this one's new
  * guests are not in that pass. */
@@ -1003,6 +1048,7 @@ int main(void) {
                 cmocka_unit_test(test_slow_growth_adds_up),
                 cmocka_unit_test(test_burst_first_pass_keeps_smart_scan),
                 cmocka_unit_test(test_burst_ends_after_second_look),
+                cmocka_unit_test(test_guest_at_the_next_head),
                 cmocka_unit_test(test_short_passes_look_at_all),
                 cmocka_unit_test(test_stop_cuts_the_batch_first),
                 cmocka_unit_test(test_park_at_the_pass_end),
