@@ -209,6 +209,7 @@ typedef struct Measure {
         bool pass_ended;
         uint64_t grow_base_kib;         /* guest memory growth counts from (holds_growth_base()) */
         bool grew;                      /* guest memory grew enough to plan passes */
+        bool second_look_due;           /* the last planned pass saw new pages (second_look_due()) */
         bool guests_changed;            /* guests came or went since the last decision */
         bool guests_arrived;            /* ... and it was not only guests going away */
         uint64_t gain_min;              /* fewer saved pages than this is "nothing new" */
@@ -325,6 +326,15 @@ static bool holds_growth_base(KsmAdaptiveMode mode) {
         return mode == KSM_ADAPTIVE_IDLE || mode == KSM_ADAPTIVE_LOOK || mode == KSM_ADAPTIVE_STEADY;
 }
 
+/* The last planned pass of a burst just ended and saw pages for the first
+ * time (a guest still filling its memory when ksmd went by it in the
+ * passes before): they need one more pass, their second look. */
+static bool second_look_due(const KsmAdaptiveState *p, const KsmAdaptiveState *st, const KsmSample *s,
+                            const Measure *m) {
+        return p->mode == KSM_ADAPTIVE_BURST && m->pass_ended && p->burst_until_full_scans > 0 &&
+               s->ksm.full_scans >= p->burst_until_full_scans && st->prev_pass_saw_new;
+}
+
 /* What changed since the previous tick; the state remembers this sample. */
 static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev, uint64_t now_usec,
                     Measure *m, KsmAdaptiveState *st) {
@@ -379,6 +389,7 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
                 }
                 m->grow_base_kib = holds_growth_base(p->mode) ? p->grow_base_kib : p->prev_committed_kib;
                 m->grew = s->committed_kib > m->grow_base_kib + max_u64(m->grow_base_kib / 16, GROWTH_MIN_KIB);
+                m->second_look_due = second_look_due(p, st, s, m);
         }
         st->have_prev = true;
         st->prev_usec = now_usec;
@@ -389,19 +400,10 @@ static void measure(const KsmConfig *c, const KsmSample *s, const KsmState *prev
         st->prev_ksm_pages = m->ksm_pages;
 }
 
-/* The last planned pass of a burst just ended and saw pages for the first
- * time (a guest still filling its memory when ksmd went by it in the
- * passes before): they need one more pass, their second look. */
-static bool second_look_due(const KsmAdaptiveState *p, const KsmAdaptiveState *st, const KsmSample *s,
-                            const Measure *m) {
-        return p->mode == KSM_ADAPTIVE_BURST && m->pass_ended && p->burst_until_full_scans > 0 &&
-               s->ksm.full_scans >= p->burst_until_full_scans && st->prev_pass_saw_new;
-}
-
 /* Whether KSM should scan at all: memory pressure, or work under way that
  * still pays (planned passes, or a steady pass that saves). */
 static bool wants_scan(const KsmAdaptiveState *p, const KsmAdaptiveState *st, const KsmSample *s, const Measure *m) {
-        bool planned = s->ksm.full_scans < p->burst_until_full_scans || second_look_due(p, st, s, m);
+        bool planned = s->ksm.full_scans < p->burst_until_full_scans || m->second_look_due;
         bool gaining = (p->mode == KSM_ADAPTIVE_BURST && planned) ||
                        (p->mode == KSM_ADAPTIVE_STEADY && p->have_prev && st->yield_ppm >= YIELD_MIN_PPM);
 
@@ -431,7 +433,7 @@ static bool plan_passes(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
                 st->burst_until_full_scans = s->ksm.full_scans;
         /* One more pass for the pages the last one saw first, and one
          * after each pass that still sees new pages. */
-        if (second_look_due(p, st, s, m)) {
+        if (m->second_look_due) {
                 st->burst_until_full_scans = s->ksm.full_scans + 1;
                 st->burst_deadline_usec = now_usec + (uint64_t) c->burst_secs * USEC_PER_SEC;
         }
@@ -506,7 +508,7 @@ static void choose_rate(const KsmConfig *c, const KsmSample *s, const KsmAdaptiv
                                     (st->prev_pass_saw_new && s->ksm.full_scans > st->burst_first_full_scans);
                 plan->why = m->guests_arrived ? "guests changed" : m->grew ? "guest memory grew" :
                             p->mode == KSM_ADAPTIVE_STOPPED ? "start" :
-                            second_look_due(p, st, s, m) ? "a second look for pages the last pass saw first" :
+                            m->second_look_due ? "a second look for pages the last pass saw first" :
                             "planned passes";
         } else if (p->mode == KSM_ADAPTIVE_IDLE || p->mode == KSM_ADAPTIVE_LOOK) {
                 idle_or_look(c, p, m, now_usec, st, plan);
