@@ -30,14 +30,15 @@
  * continues only as fast as it still saves (savings per scanned page). Once
  * the planned passes are done, a whole pass saved nothing new, or scanning
  * saves nothing, ksmd stops (idle: merged pages stay merged) while memory is
- * short, until new guests come or grow, or KSM_TRICKLE_SECS went by. Then one whole pass looks for memory
- * that changed, and goes on as a steady pass if it saved, or idles again. Pages
- * that changed and held still merge on their second look, so at most two looks
- * later. No scanning after the work is done: a slow pass at all times costs as
- * much ksmd CPU per pass as a look, and costs it while nothing has changed yet.
- * Every rate is capped by ksmd's measured CPU cost per page against
- * KSM_CPU_BUDGET, a token bucket holding two minutes of it, so a burst may use
- * more than the budget for a while, and scans at the budget once it is spent.
+ * short, until new guests come or grow, or KSM_TRICKLE_SECS went by. Then one
+ * whole pass looks for memory that changed, and goes on as a steady pass if it
+ * saved, or idles again. Pages that changed and held still merge on their
+ * second look, so at most two looks later. No scanning after the work is
+ * done: a slow pass at all times costs as much ksmd CPU per pass as a look,
+ * and costs it while nothing has changed yet. Every rate is capped by ksmd's
+ * measured CPU cost per page against KSM_CPU_BUDGET, a token bucket holding
+ * two minutes of it, so a burst may use more than the budget for a while, and
+ * scans at the budget once it is spent.
  *
  * The policy owns pages_to_scan: it turns the kernel's advisor off while it
  * runs (the daemon restores the admin's setting on exit) instead of fighting
